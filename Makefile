@@ -1,0 +1,30 @@
+# Every setup step lives here: a fresh clone needs only `make run` or `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+# Stamps: the install reruns only when the package metadata changes.
+INSTALLED := $(VENV)/.installed
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export KERAS_BACKEND ?= tensorflow
+
+.PHONY: setup run test bench clean
+
+setup: $(INSTALLED)
+
+$(INSTALLED): setup.cfg setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q -e '.[test]'
+	touch $@
+
+run: setup
+	$(PY) -m seqmodels.demo
+
+test: setup
+	$(PY) -m pytest -q -n 2 tests
+
+bench: setup
+	$(PY) bench/layers.py
+
+clean:
+	rm -rf $(VENV) *.egg-info
