@@ -1,0 +1,286 @@
+"""A distributed custom training loop that resumes exactly where it was killed.
+
+Keras 3 `Model.fit` fails under `MultiWorkerMirroredStrategy` (keras-team/keras#20585), and its
+`BackupAndRestore` restarts an interrupted epoch from its first batch. This loop runs under every
+`tf.distribute` strategy (the default one included) with `strategy.run`, a `GradientTape` and
+`optimizer.apply`, and it checkpoints the model, the optimizer, the dropout seeds and the step
+counter together, so that a run killed mid-epoch and started again continues from its last backup
+on the very batch where it stopped.
+
+The data arrives through `dataset_fn(epoch)`, which must return the same batches for the same
+epoch every time it is called (shuffle with a seed that depends on the epoch); on resume the loop
+skips the batches the checkpoint already trained on.
+"""
+
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Raised when the training loss becomes NaN or infinite."""
+
+
+def _is_chief(strategy):
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    return resolver.task_type == "chief" or (
+        resolver.task_type == "worker" and resolver.task_id == 0
+        and "chief" not in resolver.cluster_spec().as_dict())
+
+
+def _checkpoint_dir(strategy, model_dir):
+    """Chief writes to `model_dir/checkpoints`; other workers to a private temporary dir."""
+    directory = os.path.join(model_dir, "checkpoints")
+    if _is_chief(strategy):
+        return directory
+    resolver = strategy.cluster_resolver
+    return os.path.join(tempfile.gettempdir(),
+                        f"seqmodels_worker_{resolver.task_type}_{resolver.task_id}_{os.getpid()}")
+
+
+def _unpack(batch):
+    if isinstance(batch, (tuple, list)) and len(batch) == 3:
+        return batch
+    x, y = batch
+    return x, y, None
+
+
+def _per_example(values, sample_weight):
+    """Reduces per-element values to one per example, weighting by `sample_weight` if given."""
+    values = tf.cast(values, tf.float32)
+    axes = list(range(1, values.shape.rank))
+    if sample_weight is None:
+        return tf.reduce_mean(values, axis=axes) if axes else values
+    weight = tf.cast(sample_weight, tf.float32)
+    if not axes:
+        return values * weight
+    total = tf.reduce_sum(values * weight, axis=axes)
+    return total / tf.maximum(tf.reduce_sum(weight, axis=axes), 1.0)
+
+
+class CustomTrainingLoop:
+    """Trains a Keras 3 model with `strategy.run`, resumable from checkpoints.
+
+    The loss is averaged over the global batch (`tf.nn.compute_average_loss`), so every replica's
+    gradient is its share of the global mean and the all-reduced sum equals the single-replica
+    gradient over the same global batch. Model regularization losses are scaled by the number of
+    replicas (`tf.nn.scale_regularization_loss`).
+
+    Args:
+        model: a built Keras model, created inside `strategy.scope()`.
+        optimizer: a Keras optimizer, created inside `strategy.scope()` (a
+            `keras.optimizers.LossScaleOptimizer` for float16 mixed precision).
+        loss_fn: `loss_fn(y_true, y_pred)` returning unreduced losses (e.g. a Keras loss built with
+            `reduction=None`), one per example or one per element.
+        strategy: the `tf.distribute.Strategy` the model was built under.
+        model_dir: where checkpoints go (`model_dir/checkpoints`, written by the chief only).
+        global_batch_size: the batch size of the batches `dataset_fn` yields.
+        accuracy: whether to also report the accuracy of `argmax(y_pred, -1)` against `y_true`.
+        checkpoint_every: save a checkpoint every this many steps (0: at each epoch end only).
+        max_to_keep: how many checkpoints to keep.
+        jit_compile: compile the step with XLA.
+        verbose: show a Keras progress bar (chief only).
+
+    Example:
+
+    >>> strategy = tf.distribute.get_strategy()  # doctest: +SKIP
+    >>> with strategy.scope():  # doctest: +SKIP
+    ...     model, optimizer = build_model(), keras.optimizers.Adam()
+    >>> loop = CustomTrainingLoop(model, optimizer, loss_fn, strategy, "/tmp/run", 32)  # doctest: +SKIP
+    >>> history = loop.fit(lambda epoch: make_dataset(epoch), epochs=3, steps_per_epoch=100)  # doctest: +SKIP
+    """
+
+    def __init__(self, model, optimizer, loss_fn, strategy, model_dir, global_batch_size,
+                 accuracy=False, checkpoint_every=0, max_to_keep=2, jit_compile=False,
+                 verbose=1):
+        if not isinstance(global_batch_size, int) or global_batch_size < 1:
+            raise ValueError("`global_batch_size` must be a positive integer. "
+                             f"Received: global_batch_size={global_batch_size!r}")
+        if not isinstance(checkpoint_every, int) or checkpoint_every < 0:
+            raise ValueError("`checkpoint_every` must be a non-negative integer. "
+                             f"Received: checkpoint_every={checkpoint_every!r}")
+        self.model = model
+        self.optimizer = optimizer
+        self.loss_fn = loss_fn
+        self.strategy = strategy
+        self.model_dir = model_dir
+        self.global_batch_size = global_batch_size
+        self.accuracy = accuracy
+        self.checkpoint_every = checkpoint_every
+        self.verbose = verbose
+        self.is_chief = _is_chief(strategy)
+        with strategy.scope():
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+            if not optimizer.built:
+                optimizer.build(model.trainable_variables)
+        self.checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=self.step)
+        self._checkpoint_dir = _checkpoint_dir(strategy, model_dir)
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, self._checkpoint_dir, max_to_keep=max_to_keep)
+        self._train_step = tf.function(self._distributed_train_step, jit_compile=jit_compile)
+        self._eval_step = tf.function(self._distributed_eval_step, jit_compile=jit_compile)
+
+    # One replica's work. -------------------------------------------------------------------
+    def _replica_train_step(self, batch):
+        x, y, weight = _unpack(batch)
+        with tf.GradientTape() as tape:
+            y_pred = self.model(x, training=True)
+            per_example = _per_example(self.loss_fn(y, y_pred), weight)
+            loss = tf.nn.compute_average_loss(per_example, global_batch_size=self.global_batch_size)
+            if self.model.losses:
+                loss += tf.nn.scale_regularization_loss(tf.add_n(self.model.losses))
+            scaled = self.optimizer.scale_loss(loss)
+        variables = self.model.trainable_variables
+        gradients = tape.gradient(scaled, variables)
+        self.optimizer.apply(gradients, variables)
+        return self._sums(loss, y, y_pred, weight)
+
+    def _replica_eval_step(self, batch):
+        x, y, weight = _unpack(batch)
+        y_pred = self.model(x, training=False)
+        per_example = _per_example(self.loss_fn(y, y_pred), weight)
+        loss = tf.nn.compute_average_loss(per_example, global_batch_size=self.global_batch_size)
+        return self._sums(loss, y, y_pred, weight)
+
+    def _sums(self, loss, y, y_pred, weight):
+        """Per-replica sums that add up across replicas: loss share, examples, correct ones."""
+        sums = {"loss": loss, "count": tf.cast(tf.shape(y)[0], tf.float32)}
+        if self.accuracy:
+            hit = tf.cast(tf.equal(tf.cast(tf.argmax(y_pred, axis=-1), y.dtype), y), tf.float32)
+            weight = tf.ones_like(hit) if weight is None else tf.cast(weight, tf.float32)
+            sums["correct"] = tf.reduce_sum(hit * weight)
+            sums["weight"] = tf.reduce_sum(weight)
+        return sums
+
+    # All replicas. ------------------------------------------------------------------------
+    def _distributed_train_step(self, batch):
+        sums = self.strategy.run(self._replica_train_step, args=(batch,))
+        self.step.assign_add(1)
+        return {k: self.strategy.reduce("SUM", v, axis=None) for k, v in sums.items()}
+
+    def _distributed_eval_step(self, batch):
+        sums = self.strategy.run(self._replica_eval_step, args=(batch,))
+        return {k: self.strategy.reduce("SUM", v, axis=None) for k, v in sums.items()}
+
+    def _distribute(self, dataset):
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = (
+            tf.data.experimental.AutoShardPolicy.DATA)
+        return self.strategy.experimental_distribute_dataset(dataset.with_options(options))
+
+    @staticmethod
+    def _logs(totals, steps):
+        logs = {"loss": float(totals["loss"]) / max(steps, 1)}
+        if "correct" in totals:
+            logs["accuracy"] = float(totals["correct"]) / max(float(totals["weight"]), 1.0)
+        return logs
+
+    def restore(self):
+        """Restores the latest checkpoint, if any; returns the global step it holds."""
+        latest = tf.train.latest_checkpoint(os.path.join(self.model_dir, "checkpoints"))
+        if latest:
+            self.checkpoint.restore(latest).assert_existing_objects_matched()
+        return int(self.step.numpy())
+
+    def save(self):
+        """Writes a checkpoint (every worker takes part; only the chief's is kept)."""
+        self.manager.save(checkpoint_number=int(self.step.numpy()))
+        if not self.is_chief:
+            shutil.rmtree(self._checkpoint_dir, ignore_errors=True)
+
+    def evaluate(self, dataset):
+        """Returns the mean loss (and accuracy) over `dataset`, reduced across all replicas."""
+        totals, steps = {}, 0
+        for batch in self._distribute(dataset):
+            for k, v in self._eval_step(batch).items():
+                totals[k] = totals.get(k, 0.0) + float(v)
+            steps += 1
+        return self._logs(totals, steps)
+
+    def fit(self, dataset_fn, epochs, steps_per_epoch, validation_data=None, on_epoch_end=None):
+        """Trains for `epochs` epochs of `steps_per_epoch` steps, resuming from a checkpoint.
+
+        Args:
+            dataset_fn: `dataset_fn(epoch)` returning the batched `tf.data.Dataset` of that epoch,
+                the same batches each time it is called for the same epoch, with at least
+                `steps_per_epoch` batches.
+            epochs: the total number of epochs (including those a resumed run already did).
+            steps_per_epoch: optimizer steps per epoch.
+            validation_data: an optional batched dataset evaluated after each epoch.
+            on_epoch_end: an optional `on_epoch_end(epoch, logs)` called on every worker.
+
+        Returns:
+            A dict of lists, one entry per epoch run in this call (like `History.history`).
+
+        Raises:
+            NonFiniteLossError: when the training loss becomes NaN or infinite.
+        """
+        history = {}
+        start = self.restore()
+        first_epoch, skip = divmod(start, steps_per_epoch)
+        if start and self.verbose and self.is_chief:
+            print(f"Resuming from step {start}: epoch {first_epoch + 1}, batch {skip + 1}.")
+        for epoch in range(first_epoch, epochs):
+            dataset = dataset_fn(epoch).take(steps_per_epoch).skip(skip if epoch == first_epoch else 0)
+            remaining = steps_per_epoch - (skip if epoch == first_epoch else 0)
+            if self.verbose and self.is_chief:
+                print(f"Epoch {epoch + 1}/{epochs}")
+            bar = keras.utils.Progbar(steps_per_epoch, verbose=self.verbose if self.is_chief else 0)
+            totals, steps, started, waited = {}, 0, time.perf_counter(), 0.0
+            iterator = iter(self._distribute(dataset))
+            for _ in range(remaining):
+                t0 = time.perf_counter()
+                try:
+                    batch = next(iterator)
+                except StopIteration:
+                    raise ValueError(
+                        f"`dataset_fn({epoch})` yielded {steps} batches after skipping "
+                        f"{steps_per_epoch - remaining}; expected steps_per_epoch="
+                        f"{steps_per_epoch}.") from None
+                waited += time.perf_counter() - t0
+                sums = self._train_step(batch)
+                loss = float(sums["loss"])
+                if not math.isfinite(loss):
+                    raise NonFiniteLossError(
+                        f"Training loss became {loss} at step {int(self.step.numpy())} (epoch "
+                        f"{epoch + 1}); stopping. Lower the learning rate, check the inputs for "
+                        "NaN, or use float32.")
+                for k, v in sums.items():
+                    totals[k] = totals.get(k, 0.0) + float(v)
+                steps += 1
+                bar.update(steps_per_epoch - remaining + steps,
+                           values=list(self._logs(totals, steps).items()))
+                if self.checkpoint_every and int(self.step.numpy()) % self.checkpoint_every == 0:
+                    self.save()
+            logs = self._logs(totals, steps)
+            logs["seconds"] = time.perf_counter() - started
+            logs["input_wait_fraction"] = waited / max(logs["seconds"], 1e-9)
+            if validation_data is not None:
+                logs.update({f"val_{k}": v for k, v in self.evaluate(validation_data).items()})
+            self.save()
+            for k, v in logs.items():
+                history.setdefault(k, []).append(v)
+            if on_epoch_end is not None:
+                on_epoch_end(epoch, logs)
+            if self.verbose and self.is_chief:
+                print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+        return history
+
+
+def write_json(path, payload):
+    """Writes `payload` as indented JSON (numpy scalars converted)."""
+    def default(o):
+        if isinstance(o, np.generic):
+            return o.item()
+        raise TypeError(f"not JSON serializable: {type(o).__name__}")
+    with open(path, "w") as f:
+        json.dump(payload, f, indent=2, sort_keys=True, default=default)

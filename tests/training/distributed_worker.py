@@ -1,0 +1,62 @@
+"""One worker of a small distributed training run, started by the tests as a subprocess.
+
+Usage: python distributed_worker.py STRATEGY OUT_NPZ MODEL_DIR [NUM_CPU_DEVICES] [KILL_AFTER_STEP]
+
+Trains a tiny Keras model with `CustomTrainingLoop` on fixed data for 2 epochs of 4 global
+batches of 8 and writes the final weights to OUT_NPZ. With KILL_AFTER_STEP the process kills
+itself with SIGKILL right after that step's checkpoint, as a crash would.
+"""
+
+import os
+import signal
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from seqmodels.training.custom_loop import CustomTrainingLoop  # noqa: E402
+from seqmodels.training.distribute import get_strategy  # noqa: E402
+
+GLOBAL_BATCH, STEPS, EPOCHS = 8, 4, 2
+
+
+def dataset_fn(epoch):
+    rng = np.random.default_rng(100 + epoch)
+    x = rng.normal(size=(GLOBAL_BATCH * STEPS, 5)).astype("float32")
+    y = (x.sum(axis=1) > 0).astype("int64")
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(GLOBAL_BATCH)
+
+
+def main(strategy_name, out_path, model_dir, num_cpu_devices=0, kill_after=0):
+    strategy = get_strategy(strategy_name, num_cpu_devices=num_cpu_devices)
+    keras.utils.set_random_seed(0)
+    with strategy.scope():
+        model = keras.Sequential([
+            keras.Input((5,)),
+            keras.layers.Dense(8, activation="tanh", kernel_initializer=keras.initializers.GlorotUniform(1)),
+            keras.layers.Dense(2, kernel_initializer=keras.initializers.GlorotUniform(2)),
+        ])
+        optimizer = keras.optimizers.Adam(0.05)
+    loop = CustomTrainingLoop(
+        model, optimizer,
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None),
+        strategy, model_dir, GLOBAL_BATCH, accuracy=True, checkpoint_every=1, verbose=0)
+    if kill_after:
+        original_save = loop.save
+
+        def save_then_maybe_die():
+            original_save()
+            if int(loop.step.numpy()) == kill_after:
+                os.kill(os.getpid(), signal.SIGKILL)
+        loop.save = save_then_maybe_die
+    history = loop.fit(dataset_fn, epochs=EPOCHS, steps_per_epoch=STEPS)
+    np.savez(out_path, *[np.asarray(w) for w in model.get_weights()],
+             loss=np.asarray(history["loss"]), replicas=strategy.num_replicas_in_sync)
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    main(args[0], args[1], args[2], *(int(a) for a in args[3:]))
