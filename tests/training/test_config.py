@@ -1,0 +1,55 @@
+"""Config presets and type-checked overrides."""
+
+import dataclasses
+import re
+
+import pytest
+
+from seqmodels.training.config import PRESETS, TASKS, TrainConfig, make_config
+
+
+def test_overrides_are_parsed_to_the_field_types():
+    config = make_config("text_classification", "tiny",
+                         ["hidden_dim=16", "dropout=0.25", "jit_compile=true", "dataset=tfds:imdb"])
+    assert (config.hidden_dim, config.dropout, config.jit_compile, config.dataset) == (
+        16, 0.25, True, "tfds:imdb")
+
+
+def test_later_sources_win():
+    config = make_config("text_classification", "tiny", ["epochs=3"], epochs=2, hidden_dim=12)
+    assert (config.epochs, config.hidden_dim) == (3, 12)
+
+
+def test_config_is_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        make_config().epochs = 2
+
+
+@pytest.mark.parametrize("override, message", [
+    ("hidden=3", "Override 'hidden=3': unknown key 'hidden'. Known keys: "),
+    ("hidden_dim=big", "Override hidden_dim='big': expected a value of type int."),
+    ("jit_compile=maybe", "Override jit_compile='maybe': expected a bool (true/false)."),
+    ("hidden_dim", "Override 'hidden_dim': expected the form key=value."),
+    ("hidden_dim=0", "`hidden_dim` must be a positive integer. Received: hidden_dim=0"),
+    ("dropout=1.0", "`dropout` must be in [0, 1). Received: dropout=1.0"),
+    ("mixed_precision=fp8", "`mixed_precision` must be one of float32, mixed_float16, "
+                            "mixed_bfloat16. Received: mixed_precision='fp8'"),
+])
+def test_bad_overrides_are_clear_errors(override, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        make_config("text_classification", "tiny", [override])
+
+
+def test_unknown_preset_names_the_choices():
+    with pytest.raises(ValueError, match=re.escape(
+            "`config` must be a preset of task 'text_classification': default, tiny. "
+            "Received: config='huge'")):
+        make_config("text_classification", "huge")
+
+
+def test_every_preset_builds_a_valid_config():
+    for task, presets in PRESETS.items():
+        assert task in TASKS
+        assert "tiny" in presets, f"task {task!r} has no tiny preset"
+        for name in presets:
+            assert isinstance(make_config(task, name), TrainConfig)
