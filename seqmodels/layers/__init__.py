@@ -1,1 +1,7 @@
 """Keras 3 layers written from scratch with `keras.ops` only (they run on TF, JAX and torch)."""
+
+from seqmodels.layers.gru import GRU, GRUCell
+from seqmodels.layers.lstm import LSTM, LSTMCell
+from seqmodels.layers.recurrent_cell import RecurrentCell
+from seqmodels.layers.rnn import RNN
+from seqmodels.layers.simple_rnn import SimpleRNN, SimpleRNNCell

@@ -1,0 +1,143 @@
+"""Gated Recurrent Unit: update and reset gates, one state, fewer weights than the LSTM."""
+
+import keras
+from keras import ops
+
+from seqmodels.layers.recurrent_cell import RecurrentCell
+from seqmodels.layers.rnn import CellRNN
+from seqmodels.layers.simple_rnn import CELL_ARGUMENTS as SIMPLE_CELL_ARGUMENTS
+
+CELL_ARGUMENTS = SIMPLE_CELL_ARGUMENTS + ("recurrent_activation", "reset_after")
+
+
+@keras.saving.register_keras_serializable(package="seqmodels")
+class GRUCell(RecurrentCell):
+    """One GRU step: `h_t = z h_{t-1} + (1 - z) tanh(x W_h + r ⊙ (h_{t-1} U_h))`.
+
+    Gates in the order z (update), r (reset), h (candidate), as in `keras.layers.GRUCell`.
+    With `reset_after=True` (the default, cuDNN's convention) the reset gate multiplies the
+    recurrent projection after the matrix product and there are two biases, `bias` (2, 3u):
+    row 0 for the input projection, row 1 for the recurrent one. With `reset_after=False` the
+    reset gate multiplies `h_{t-1}` before it and `bias` is (3u,).
+
+    Args:
+        units: size of the hidden state.
+        recurrent_activation: activation of the gates (default sigmoid).
+        reset_after: where the reset gate applies (see above).
+        Others: see `RecurrentCell`.
+
+    Example:
+
+    >>> cell = GRUCell(4)
+    >>> h, [h] = cell(np.ones((2, 3), "float32"), [np.zeros((2, 4), "float32")])
+
+    References:
+        Cho et al., "Learning Phrase Representations using RNN Encoder-Decoder for Statistical
+        Machine Translation", 2014.
+    """
+
+    num_gates = 3
+
+    def __init__(self, units, recurrent_activation="sigmoid", reset_after=True, **kwargs):
+        super().__init__(units, **kwargs)
+        self.recurrent_activation = keras.activations.get(recurrent_activation)
+        self.reset_after = reset_after
+
+    def build_bias(self):
+        shape = (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+        return self.add_weight(
+            shape=shape, name="bias", initializer=self.bias_initializer,
+            regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+
+    def input_bias(self):
+        if self.bias is None or not self.reset_after:
+            return self.bias
+        return self.bias[0]
+
+    def step(self, projected, states, recurrent_mask=None):
+        h_previous = states[0]
+        if recurrent_mask is not None:
+            h_previous = h_previous * recurrent_mask
+        x_z, x_r, x_h = ops.split(projected, 3, axis=-1)  # 3 x (batch, u)
+        units = self.units
+        if self.reset_after:
+            inner = ops.matmul(h_previous, self.recurrent_kernel)  # (batch, 3u)
+            if self.bias is not None:
+                inner = inner + self.bias[1]
+            r_z, r_r, r_h = ops.split(inner, 3, axis=-1)
+            z = self.recurrent_activation(x_z + r_z)
+            r = self.recurrent_activation(x_r + r_r)
+            candidate = self.activation(x_h + r * r_h)
+        else:
+            inner = ops.matmul(h_previous, self.recurrent_kernel[:, :2 * units])  # (batch, 2u)
+            r_z, r_r = ops.split(inner, 2, axis=-1)
+            z = self.recurrent_activation(x_z + r_z)
+            r = self.recurrent_activation(x_r + r_r)
+            candidate = self.activation(
+                x_h + ops.matmul(r * h_previous, self.recurrent_kernel[:, 2 * units:]))
+        h = z * h_previous + (1.0 - z) * candidate
+        return h, [h]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "recurrent_activation": keras.activations.serialize(self.recurrent_activation),
+            "reset_after": self.reset_after,
+        })
+        return config
+
+
+@keras.saving.register_keras_serializable(package="seqmodels")
+class GRU(CellRNN):
+    """Gated Recurrent Unit layer, weight-compatible with `keras.layers.GRU`.
+
+    Like the LSTM it gates what the state keeps, with one state instead of two and three gates
+    instead of four.
+
+    Args:
+        units: size of the hidden state.
+        activation, recurrent_activation, use_bias, kernel_initializer,
+        recurrent_initializer, bias_initializer, kernel_regularizer, recurrent_regularizer,
+        bias_regularizer, kernel_constraint, recurrent_constraint, bias_constraint, dropout,
+        recurrent_dropout, seed, reset_after: as in `keras.layers.GRU`.
+        return_sequences, return_state, go_backwards, zero_output_for_mask: see `RNN`.
+        **kwargs: base layer arguments.
+
+    Call arguments:
+        sequences: (batch, time, features) floats.
+        initial_state: optional `[h_0]`, (batch, units).
+        mask: optional (batch, time) bool.
+        training: whether dropout is active.
+
+    Example:
+
+    >>> GRU(8)(np.zeros((2, 5, 3), "float32")).shape
+    (2, 8)
+
+    References:
+        Cho et al., "Learning Phrase Representations using RNN Encoder-Decoder for Statistical
+        Machine Translation", 2014.
+    """
+
+    cell_arguments = CELL_ARGUMENTS
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
+                 bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
+                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
+                 return_sequences=False, return_state=False, go_backwards=False,
+                 reset_after=True, zero_output_for_mask=False, **kwargs):
+        cell = GRUCell(
+            units, activation=activation, recurrent_activation=recurrent_activation,
+            use_bias=use_bias, kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
+            dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed,
+            reset_after=reset_after, dtype=kwargs.get("dtype"),
+            trainable=kwargs.get("trainable", True), name="gru_cell")
+        super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, zero_output_for_mask=zero_output_for_mask,
+                         **kwargs)

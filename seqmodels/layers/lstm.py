@@ -1,0 +1,140 @@
+"""Long Short-Term Memory: gated memory, the lecture's fix for vanishing gradients."""
+
+import keras
+from keras import ops
+
+from seqmodels.layers.recurrent_cell import RecurrentCell
+from seqmodels.layers.rnn import CellRNN
+from seqmodels.layers.simple_rnn import CELL_ARGUMENTS as SIMPLE_CELL_ARGUMENTS
+
+CELL_ARGUMENTS = SIMPLE_CELL_ARGUMENTS + ("recurrent_activation", "unit_forget_bias")
+
+
+@keras.saving.register_keras_serializable(package="seqmodels")
+class LSTMCell(RecurrentCell):
+    """One LSTM step: input, forget, candidate and output gates over a cell state.
+
+    `z = x_t W + h_{t-1} U + b` split into `(i, f, g, o)`; `c_t = σ(f) c_{t-1} + σ(i) tanh(g)`;
+    `h_t = σ(o) tanh(c_t)`. Weights as in `keras.layers.LSTMCell`: `kernel` (features, 4u),
+    `recurrent_kernel` (u, 4u), `bias` (4u,), gates in the order i, f, c, o.
+
+    Args:
+        units: size of the hidden and cell states.
+        recurrent_activation: activation of the gates (default sigmoid).
+        unit_forget_bias: initialise the forget-gate bias to 1 (Jozefowicz et al., 2015).
+        Others: see `RecurrentCell`.
+
+    Example:
+
+    >>> cell = LSTMCell(4)
+    >>> h, [h, c] = cell(np.ones((2, 3), "float32"), [np.zeros((2, 4), "float32")] * 2)
+
+    References:
+        Hochreiter & Schmidhuber, "Long Short-Term Memory", Neural Computation, 1997.
+    """
+
+    num_gates = 4
+
+    def __init__(self, units, recurrent_activation="sigmoid", unit_forget_bias=True, **kwargs):
+        super().__init__(units, **kwargs)
+        self.recurrent_activation = keras.activations.get(recurrent_activation)
+        self.unit_forget_bias = unit_forget_bias
+
+    @property
+    def state_size(self):
+        return [self.units, self.units]
+
+    def build_bias(self):
+        initializer = self.bias_initializer
+        if self.unit_forget_bias:
+            base = self.bias_initializer
+
+            def initializer(shape, dtype=None):
+                # (4u,): i from the initializer, f ones, c and o from the initializer.
+                return ops.concatenate([
+                    base((self.units,), dtype=dtype),
+                    ops.ones((self.units,), dtype=dtype),
+                    base((self.units * 2,), dtype=dtype),
+                ])
+        return self.add_weight(
+            shape=(4 * self.units,), name="bias", initializer=initializer,
+            regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+
+    def get_initial_state(self, batch_size):
+        return [ops.zeros((batch_size, self.units), dtype=self.compute_dtype) for _ in range(2)]
+
+    def step(self, projected, states, recurrent_mask=None):
+        h_previous, c_previous = states
+        if recurrent_mask is not None:
+            h_previous = h_previous * recurrent_mask
+        z = projected + ops.matmul(h_previous, self.recurrent_kernel)  # (batch, 4u)
+        z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)  # 4 x (batch, u)
+        i = self.recurrent_activation(z_i)
+        f = self.recurrent_activation(z_f)
+        c = f * c_previous + i * self.activation(z_c)
+        o = self.recurrent_activation(z_o)
+        h = o * self.activation(c)
+        return h, [h, c]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "recurrent_activation": keras.activations.serialize(self.recurrent_activation),
+            "unit_forget_bias": self.unit_forget_bias,
+        })
+        return config
+
+
+@keras.saving.register_keras_serializable(package="seqmodels")
+class LSTM(CellRNN):
+    """Long Short-Term Memory layer, weight-compatible with `keras.layers.LSTM`.
+
+    The gates let gradients flow through the cell state over long spans, the fix for the simple
+    RNN's vanishing gradients. Masked steps keep both states and repeat the last output.
+
+    Args:
+        units: size of the hidden and cell states.
+        activation, recurrent_activation, use_bias, kernel_initializer,
+        recurrent_initializer, bias_initializer, unit_forget_bias, kernel_regularizer,
+        recurrent_regularizer, bias_regularizer, kernel_constraint, recurrent_constraint,
+        bias_constraint, dropout, recurrent_dropout, seed: as in `keras.layers.LSTM`.
+        return_sequences, return_state, go_backwards, zero_output_for_mask: see `RNN`.
+        **kwargs: base layer arguments.
+
+    Call arguments:
+        sequences: (batch, time, features) floats.
+        initial_state: optional `[h_0, c_0]`, each (batch, units).
+        mask: optional (batch, time) bool.
+        training: whether dropout is active.
+
+    Example:
+
+    >>> LSTM(8, return_state=True)(np.zeros((2, 5, 3), "float32"))[2].shape
+    (2, 8)
+
+    References:
+        Hochreiter & Schmidhuber, "Long Short-Term Memory", Neural Computation, 1997.
+    """
+
+    cell_arguments = CELL_ARGUMENTS
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", unit_forget_bias=True, kernel_regularizer=None,
+                 recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None, dropout=0.0,
+                 recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
+                 go_backwards=False, zero_output_for_mask=False, **kwargs):
+        cell = LSTMCell(
+            units, activation=activation, recurrent_activation=recurrent_activation,
+            use_bias=use_bias, kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+            unit_forget_bias=unit_forget_bias, kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint, dropout=dropout, recurrent_dropout=recurrent_dropout,
+            seed=seed, dtype=kwargs.get("dtype"), trainable=kwargs.get("trainable", True),
+            name="lstm_cell")
+        super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, zero_output_for_mask=zero_output_for_mask,
+                         **kwargs)

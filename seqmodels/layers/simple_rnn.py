@@ -1,0 +1,97 @@
+"""The lecture's recurrent network: `h_t = tanh(W_xh x_t + W_hh h_{t-1} + b)`."""
+
+import keras
+from keras import ops
+
+from seqmodels.layers.recurrent_cell import RecurrentCell
+from seqmodels.layers.rnn import CellRNN
+
+CELL_ARGUMENTS = (
+    "units", "activation", "use_bias", "kernel_initializer", "recurrent_initializer",
+    "bias_initializer", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
+    "kernel_constraint", "recurrent_constraint", "bias_constraint", "dropout",
+    "recurrent_dropout", "seed",
+)
+
+
+@keras.saving.register_keras_serializable(package="seqmodels")
+class SimpleRNNCell(RecurrentCell):
+    """One step of the Elman network: `h_t = activation(x_t W_xh + h_{t-1} W_hh + b)`.
+
+    The output is the new hidden state (`y_t = W_hy h_t` is the Dense layer a model puts on top).
+    Weights `kernel` (features, units), `recurrent_kernel` (units, units) and `bias` (units,), as
+    in `keras.layers.SimpleRNNCell`. See `RecurrentCell` for the arguments.
+
+    Example:
+
+    >>> cell = SimpleRNNCell(4)
+    >>> output, [h] = cell(np.ones((2, 3), "float32"), [np.zeros((2, 4), "float32")])
+    >>> output.shape
+    (2, 4)
+
+    References:
+        Elman, "Finding Structure in Time", Cognitive Science, 1990.
+    """
+
+    num_gates = 1
+
+    def step(self, projected, states, recurrent_mask=None):
+        previous = states[0] if recurrent_mask is None else states[0] * recurrent_mask
+        h = self.activation(projected + ops.matmul(previous, self.recurrent_kernel))
+        return h, [h]
+
+
+@keras.saving.register_keras_serializable(package="seqmodels")
+class SimpleRNN(CellRNN):
+    """A fully-connected recurrent layer, weight-compatible with `keras.layers.SimpleRNN`.
+
+    Computes `h_t = tanh(W_xh x_t + W_hh h_{t-1} + b)` for every step; trained by
+    backpropagation through time (autodiff through the loop of `RNN`). Masked steps keep the
+    state and repeat the last output.
+
+    Args:
+        units: size of the hidden state.
+        activation, use_bias, kernel_initializer, recurrent_initializer, bias_initializer,
+        kernel_regularizer, recurrent_regularizer, bias_regularizer, kernel_constraint,
+        recurrent_constraint, bias_constraint, dropout, recurrent_dropout, seed: as in
+            `keras.layers.SimpleRNN` (see `RecurrentCell`).
+        return_sequences, return_state, go_backwards, zero_output_for_mask: see `RNN`.
+        **kwargs: base layer arguments (`name`, `dtype`, `activity_regularizer`, ...).
+
+    Call arguments:
+        sequences: (batch, time, features) floats.
+        initial_state: optional `[h_0]`, (batch, units).
+        mask: optional (batch, time) bool; True marks real steps.
+        training: whether dropout is active.
+
+    Example:
+
+    >>> layer = SimpleRNN(8, return_sequences=True)
+    >>> layer(np.zeros((2, 5, 3), "float32")).shape
+    (2, 5, 8)
+
+    References:
+        Elman, "Finding Structure in Time", Cognitive Science, 1990.
+    """
+
+    cell_arguments = CELL_ARGUMENTS
+
+    def __init__(self, units, activation="tanh", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
+                 bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
+                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
+                 return_sequences=False, return_state=False, go_backwards=False,
+                 zero_output_for_mask=False, **kwargs):
+        cell = SimpleRNNCell(
+            units, activation=activation, use_bias=use_bias,
+            kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint, dropout=dropout, recurrent_dropout=recurrent_dropout,
+            seed=seed, dtype=kwargs.get("dtype"), trainable=kwargs.get("trainable", True),
+            name="simple_rnn_cell")
+        super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, zero_output_for_mask=zero_output_for_mask,
+                         **kwargs)
