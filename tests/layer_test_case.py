@@ -17,7 +17,21 @@ def _as_tuple(x):
 
 
 def _shapes(tree):
-    return keras.tree.map_structure(lambda t: tuple(t.shape), tree)
+    return _normalize(keras.tree.map_structure(lambda t: tuple(t.shape), tree))
+
+
+def _is_shape(value):
+    return isinstance(value, (tuple, list)) and all(
+        d is None or isinstance(d, int) for d in value)
+
+
+def _normalize(shapes):
+    """A shape, or a (nested) list of shapes, as tuples inside lists."""
+    if _is_shape(shapes):
+        return tuple(shapes)
+    if isinstance(shapes, dict):
+        return {k: _normalize(v) for k, v in shapes.items()}
+    return [_normalize(s) for s in shapes]
 
 
 def _symbolic_inputs(arrays):
@@ -72,20 +86,26 @@ def run_layer_test(
     output = layer(*inputs, **call_kwargs)
     output_shape = _shapes(output)
     if expected_output_shape is not None:
-        assert output_shape == keras.tree.map_structure(tuple, expected_output_shape), (
+        assert output_shape == _normalize(expected_output_shape), (
             output_shape, expected_output_shape)
     computed = layer.compute_output_shape(*[a.shape for a in inputs])
-    assert keras.tree.map_structure(tuple, computed) == output_shape, (computed, output_shape)
+    assert _normalize(computed) == output_shape, (computed, output_shape)
 
     # Symbolic call: the batch dimension stays unknown, the rest matches the eager shapes.
     symbolic_in = _symbolic_inputs(inputs)
     symbolic_layer = layer_cls(**init_kwargs)
     symbolic_out = symbolic_layer(*symbolic_in, **call_kwargs)
-    expected_symbolic = keras.tree.map_structure(
-        lambda s: (None,) + tuple(s[1:]), output_shape, none_is_leaf=False)
+    def unbatched(shapes):
+        if _is_shape(shapes):
+            return (None,) + tuple(shapes[1:])
+        if isinstance(shapes, dict):
+            return {k: unbatched(v) for k, v in shapes.items()}
+        return [unbatched(s) for s in shapes]
+
+    expected_symbolic = unbatched(output_shape)
     assert _shapes(symbolic_out) == expected_symbolic, (_shapes(symbolic_out), expected_symbolic)
 
-    model = keras.Model(symbolic_in, symbolic_out)
+    model = keras.Model(symbolic_in if len(symbolic_in) > 1 else symbolic_in[0], symbolic_out)
     if run_fit and symbolic_layer.trainable_weights:
         before = [np.array(w) for w in symbolic_layer.trainable_weights]
         outputs = keras.tree.flatten(symbolic_out)

@@ -69,7 +69,6 @@ class RNN(keras.layers.Layer):
         self.stateful = False
         self.unroll = False
         self.states = None
-        self.input_spec = keras.layers.InputSpec(ndim=3)
 
     @property
     def state_size(self):
