@@ -1,0 +1,140 @@
+"""Positional encodings: sinusoidal (Vaswani et al.) or learned, optionally with token embeddings."""
+
+import keras
+from keras import ops
+
+KINDS = ("sinusoidal", "learned")
+
+
+def sinusoidal_encoding(length, dim, dtype="float32"):
+    """The (length, dim) matrix PE[p, 2i] = sin(p / 10000^(2i/dim)), PE[p, 2i+1] = cos(...).
+
+    Example:
+
+    >>> np.asarray(sinusoidal_encoding(3, 4))[1]  # position 1
+    array([0.84147096, 0.5403023 , 0.00999983, 0.99995   ], dtype=float32)
+    """
+    positions = ops.cast(ops.arange(length), "float32")[:, None]  # (length, 1)
+    pair = ops.cast(ops.arange(dim) // 2, "float32")  # i for columns 2i and 2i+1
+    angles = positions / ops.power(10000.0, 2.0 * pair / dim)  # (length, dim)
+    is_even = (ops.arange(dim) % 2) == 0
+    return ops.cast(ops.where(is_even, ops.sin(angles), ops.cos(angles)), dtype)
+
+
+@keras.saving.register_keras_serializable(package="seqmodels")
+class PositionalEmbedding(keras.layers.Layer):
+    """Adds position information to a sequence, and embeds token ids first if asked to.
+
+    Self-attention is blind to order; this layer tells each position where it is.
+    `kind="sinusoidal"` adds the fixed encoding of Vaswani et al. (any length);
+    `kind="learned"` adds a trained (max_length, dim) table (lengths up to `max_length`).
+    Without `vocab_size` the input is a float sequence (batch, seq, dim) and the output is
+    `inputs + PE`, its mask passing through. With `vocab_size` the input is token ids
+    (batch, seq) and the output is `token_embedding(ids) + PE` (batch, seq, output_dim); with
+    `mask_zero=True` id 0 is padding and the layer emits the padding mask.
+
+    Args:
+        kind: `"sinusoidal"` or `"learned"`.
+        max_length: longest sequence (required for `"learned"`; optional limit for sinusoidal).
+        vocab_size: number of token ids; `None` for float inputs.
+        output_dim: embedding size (required with `vocab_size`).
+        mask_zero: treat id 0 as padding and emit a mask (only with `vocab_size`).
+        embeddings_initializer: initializer of the token and learned position tables.
+        **kwargs: base layer arguments.
+
+    Call arguments:
+        inputs: token ids (batch, seq), or floats (batch, seq, dim) without `vocab_size`.
+        mask: optional (batch, seq) mask of float inputs, passed through.
+
+    Example:
+
+    >>> layer = PositionalEmbedding(kind="learned", max_length=16, vocab_size=100,
+    ...                             output_dim=8, mask_zero=True)
+    >>> layer(np.array([[4, 7, 0]])).shape
+    (1, 3, 8)
+
+    References:
+        Vaswani et al., "Attention Is All You Need", 2017 (section 3.5).
+    """
+
+    def __init__(self, kind="sinusoidal", max_length=None, vocab_size=None, output_dim=None,
+                 mask_zero=False, embeddings_initializer="uniform", **kwargs):
+        if kind not in KINDS:
+            raise ValueError(f"`kind` must be one of {', '.join(KINDS)}. Received: kind={kind!r}")
+        if kind == "learned" and max_length is None:
+            raise ValueError("`max_length` is required for kind='learned'. Received: max_length=None")
+        for name, value in (("max_length", max_length), ("vocab_size", vocab_size),
+                            ("output_dim", output_dim)):
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                      or value < 1):
+                raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+        if vocab_size is not None and output_dim is None:
+            raise ValueError("`output_dim` is required when `vocab_size` is set. "
+                             "Received: output_dim=None")
+        if mask_zero and vocab_size is None:
+            raise ValueError("`mask_zero=True` needs `vocab_size` (token ids to mask). "
+                             "Received: vocab_size=None")
+        super().__init__(**kwargs)
+        self.kind = kind
+        self.max_length = max_length
+        self.vocab_size = vocab_size
+        self.output_dim = output_dim
+        self.mask_zero = mask_zero
+        self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        if self.vocab_size is not None:
+            self.token_embeddings = self.add_weight(
+                shape=(self.vocab_size, self.output_dim), name="token_embeddings",
+                initializer=self.embeddings_initializer)
+            dim = self.output_dim
+        else:
+            if len(input_shape) != 3:
+                raise ValueError(
+                    "PositionalEmbedding without `vocab_size` expects inputs of shape "
+                    f"(batch, seq, dim). Received: inputs.shape={tuple(input_shape)}")
+            dim = input_shape[-1]
+        if self.kind == "learned":
+            self.position_embeddings = self.add_weight(
+                shape=(self.max_length, dim), name="position_embeddings",
+                initializer=self.embeddings_initializer)
+
+    def call(self, inputs, mask=None):
+        length = inputs.shape[1]
+        if self.max_length is not None and isinstance(length, int) and length > self.max_length:
+            raise ValueError(
+                f"PositionalEmbedding covers sequences up to max_length={self.max_length}. "
+                f"Received: a sequence of length {length}.")
+        if self.vocab_size is not None:
+            x = ops.take(self.token_embeddings, ops.cast(inputs, "int32"), axis=0)  # (b, s, dim)
+        else:
+            x = inputs
+        seq = ops.shape(x)[1]
+        if self.kind == "learned":
+            positions = self.position_embeddings[:seq]  # (seq, dim)
+        else:
+            positions = sinusoidal_encoding(seq, x.shape[-1])
+        return x + ops.cast(positions, x.dtype)
+
+    def compute_mask(self, inputs, mask=None):
+        if self.vocab_size is not None:
+            return ops.not_equal(inputs, 0) if self.mask_zero else None
+        return mask
+
+    def compute_output_shape(self, input_shape):
+        if self.vocab_size is not None:
+            return tuple(input_shape) + (self.output_dim,)
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "kind": self.kind,
+            "max_length": self.max_length,
+            "vocab_size": self.vocab_size,
+            "output_dim": self.output_dim,
+            "mask_zero": self.mask_zero,
+            "embeddings_initializer": keras.initializers.serialize(self.embeddings_initializer),
+        })
+        return config

@@ -1,0 +1,141 @@
+"""One transformer encoder block: self-attention and a feed-forward network, each with a residual."""
+
+import keras
+
+from seqmodels.layers.multi_head_self_attention import MultiHeadSelfAttention
+
+
+def check_block_arguments(num_heads, intermediate_dim, key_dim, dropout):
+    """Validates the arguments the encoder and decoder blocks share."""
+    for name, value in (("num_heads", num_heads), ("intermediate_dim", intermediate_dim),
+                        ("key_dim", 1 if key_dim is None else key_dim)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout!r}")
+
+
+def head_size(block_name, hidden_dim, num_heads, key_dim):
+    """`key_dim`, or `hidden_dim // num_heads` when it is None (which must then divide)."""
+    if key_dim is not None:
+        return key_dim
+    if hidden_dim % num_heads:
+        raise ValueError(
+            f"{block_name}: the input width {hidden_dim} must be divisible by num_heads="
+            f"{num_heads} when key_dim is not given.")
+    return hidden_dim // num_heads
+
+
+@keras.saving.register_keras_serializable(package="seqmodels")
+class TransformerEncoderBlock(keras.layers.Layer):
+    """Self-attention, then a position-wise feed-forward network; residuals and layer norms.
+
+    `norm_first=False` is the original post-norm block (`x = LN(x + Attention(x))`,
+    `x = LN(x + FFN(x))`); `norm_first=True` the pre-norm block of the ViT and GPT-2
+    (`x = x + Attention(LN(x))`, `x = x + FFN(LN(x))`). A Keras padding mask reaches the
+    attention (padded keys are ignored) and passes through. Same computation and weight shapes
+    as `keras_hub.layers.TransformerEncoder`.
+
+    Args:
+        num_heads: attention heads.
+        intermediate_dim: width of the feed-forward hidden layer.
+        key_dim: size of each head (default: input width // num_heads).
+        dropout: rate of attention dropout and of the dropout before each residual.
+        activation: feed-forward activation.
+        layer_norm_epsilon: epsilon of the layer norms.
+        norm_first: pre-norm (True) or post-norm (False).
+        kernel_initializer, bias_initializer: for every projection.
+        **kwargs: base layer arguments.
+
+    Call arguments:
+        inputs: (batch, seq, hidden) floats.
+        mask: optional (batch, seq) padding mask (propagated by Keras).
+        attention_mask: optional (batch, seq, seq) bool.
+        training: whether dropout is active.
+
+    Example:
+
+    >>> block = TransformerEncoderBlock(num_heads=2, intermediate_dim=32)
+    >>> block(np.zeros((2, 5, 16), "float32")).shape
+    (2, 5, 16)
+
+    References:
+        Vaswani et al., "Attention Is All You Need", 2017.
+        Xiong et al., "On Layer Normalization in the Transformer Architecture", 2020.
+    """
+
+    def __init__(self, num_heads, intermediate_dim, key_dim=None, dropout=0.0,
+                 activation="relu", layer_norm_epsilon=1e-5, norm_first=False,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+        check_block_arguments(num_heads, intermediate_dim, key_dim, dropout)
+        super().__init__(**kwargs)
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.key_dim = key_dim
+        self.dropout = float(dropout)
+        self.activation = keras.activations.get(activation)
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.norm_first = norm_first
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        hidden = input_shape[-1]
+        initializers = dict(kernel_initializer=self.kernel_initializer,
+                            bias_initializer=self.bias_initializer)
+        self.attention = MultiHeadSelfAttention(
+            self.num_heads, head_size("TransformerEncoderBlock", hidden, self.num_heads,
+                                      self.key_dim),
+            dropout=self.dropout, dtype=self.dtype_policy, name="self_attention", **initializers)
+        self.attention.build(input_shape)
+        self.attention_norm = keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="attention_norm")
+        self.attention_norm.build(input_shape)
+        self.feedforward_norm = keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="feedforward_norm")
+        self.feedforward_norm.build(input_shape)
+        self.intermediate_dense = keras.layers.Dense(
+            self.intermediate_dim, activation=self.activation, dtype=self.dtype_policy,
+            name="intermediate_dense", **initializers)
+        self.intermediate_dense.build(input_shape)
+        self.output_dense = keras.layers.Dense(hidden, dtype=self.dtype_policy,
+                                               name="output_dense", **initializers)
+        self.output_dense.build(tuple(input_shape[:-1]) + (self.intermediate_dim,))
+        self.residual_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
+
+    def call(self, inputs, mask=None, attention_mask=None, training=None):
+        x = self.attention_norm(inputs) if self.norm_first else inputs
+        x = self.attention(x, mask=mask, attention_mask=attention_mask, training=training)
+        x = inputs + self.residual_dropout(x, training=training)
+        if not self.norm_first:
+            x = self.attention_norm(x)
+        residual = x
+        if self.norm_first:
+            x = self.feedforward_norm(x)
+        x = self.output_dense(self.intermediate_dense(x))
+        x = residual + self.residual_dropout(x, training=training)
+        if not self.norm_first:
+            x = self.feedforward_norm(x)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def compute_mask(self, inputs, mask=None):
+        return mask
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "num_heads": self.num_heads,
+            "intermediate_dim": self.intermediate_dim,
+            "key_dim": self.key_dim,
+            "dropout": self.dropout,
+            "activation": keras.activations.serialize(self.activation),
+            "layer_norm_epsilon": self.layer_norm_epsilon,
+            "norm_first": self.norm_first,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+        })
+        return config
