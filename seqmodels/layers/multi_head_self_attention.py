@@ -181,7 +181,22 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         out = input_shape[-1] if self.output_dim is None else self.output_dim
         return tuple(input_shape[:-1]) + (out,)
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_output_spec(self, inputs, mask=None, attention_mask=None, training=None,
+                            return_attention_scores=False, cache=None, cache_update_index=None):
+        output = keras.KerasTensor(self.compute_output_shape(inputs.shape), self.compute_dtype)
+        results = [output]
+        if return_attention_scores:
+            keys = inputs.shape[1] if cache is None else cache.shape[2]
+            results.append(keras.KerasTensor(
+                (inputs.shape[0], self.num_heads, inputs.shape[1], keys), self.compute_dtype))
+        if cache is not None:
+            results.append(keras.KerasTensor(cache.shape, cache.dtype))
+        return tuple(results) if len(results) > 1 else output
+
+    def compute_mask(self, inputs, mask=None, attention_mask=None, training=None,
+                     return_attention_scores=False, cache=None, cache_update_index=None):
+        if return_attention_scores or cache is not None:
+            return None
         return mask
 
     def get_config(self):

@@ -57,7 +57,7 @@ class PatchEncoder(keras.layers.Layer):
     def _check_divisible(size, patch_size, what):
         if len(size) != 2 or any(s is None or s % patch_size for s in size):
             raise ValueError(
-                f"PatchEncoder needs a {what} (height, width) divisible by patch_size="
+                f"PatchEncoder needs an {what} (height, width) divisible by patch_size="
                 f"{patch_size}. Received: {what}={tuple(size)}")
 
     def build(self, input_shape):

@@ -148,8 +148,18 @@ class TransformerDecoderBlock(keras.layers.Layer):
     def compute_output_shape(self, inputs_shape, encoder_outputs_shape=None):
         return tuple(inputs_shape)
 
-    def compute_mask(self, inputs, encoder_outputs=None, mask=None, encoder_mask=None):
-        return mask
+    def compute_output_spec(self, inputs, encoder_outputs=None, mask=None, encoder_mask=None,
+                            training=None, self_attention_cache=None,
+                            self_attention_cache_update_index=None):
+        output = keras.KerasTensor(tuple(inputs.shape), self.compute_dtype)
+        if self_attention_cache is None:
+            return output
+        return output, keras.KerasTensor(self_attention_cache.shape, self_attention_cache.dtype)
+
+    def compute_mask(self, inputs, encoder_outputs=None, mask=None, encoder_mask=None,
+                     training=None, self_attention_cache=None,
+                     self_attention_cache_update_index=None):
+        return None if self_attention_cache is not None else mask
 
     def get_config(self):
         config = super().get_config()

@@ -1,0 +1,84 @@
+"""PositionalEmbedding: the paper's formula, keras-hub parity, masks, lengths, errors."""
+
+import re
+
+import keras
+import keras_hub
+import numpy as np
+import pytest
+
+from seqmodels.layers.positional_embedding import PositionalEmbedding, sinusoidal_encoding
+from tests.layer_test_case import run_layer_test
+
+X = np.random.default_rng(0).normal(size=(2, 9, 6)).astype("float32")
+
+
+def test_sinusoidal_formula_by_hand():
+    pe = np.asarray(sinusoidal_encoding(5, 4))
+    for p in range(5):
+        for i in range(2):
+            np.testing.assert_allclose(pe[p, 2 * i], np.sin(p / 10000 ** (2 * i / 4)), rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(pe[p, 2 * i + 1], np.cos(p / 10000 ** (2 * i / 4)), rtol=1e-5, atol=1e-6)
+
+
+def test_sinusoidal_matches_keras_hub_and_any_length():
+    for length in (9, 300):
+        x = np.random.default_rng(1).normal(size=(2, length, 6)).astype("float32")
+        expected = x + np.asarray(keras_hub.layers.SinePositionEncoding()(x))
+        np.testing.assert_allclose(np.asarray(PositionalEmbedding()(x)), expected, atol=1e-5)
+
+
+def test_learned_positions_match_keras_hub():
+    ours = PositionalEmbedding(kind="learned", max_length=12)
+    reference = keras_hub.layers.PositionEmbedding(sequence_length=12)
+    ours(X)
+    reference(X)
+    reference.set_weights(ours.get_weights())
+    np.testing.assert_allclose(np.asarray(ours(X)), X + np.asarray(reference(X)), atol=1e-6)
+
+
+def test_token_and_position_matches_keras_hub():
+    ids = np.array([[3, 5, 1, 0], [2, 2, 0, 0]])
+    ours = PositionalEmbedding(kind="learned", max_length=8, vocab_size=10, output_dim=6,
+                               mask_zero=True)
+    reference = keras_hub.layers.TokenAndPositionEmbedding(10, 8, 6, mask_zero=True)
+    ours(ids)
+    reference(ids)
+    reference.set_weights(ours.get_weights())
+    np.testing.assert_allclose(np.asarray(ours(ids)), np.asarray(reference(ids)), atol=1e-6)
+    np.testing.assert_array_equal(np.asarray(ours.compute_mask(ids)), ids != 0)
+
+
+def test_mask_propagates_and_passes_through():
+    ids = keras.Input((None,), dtype="int32")
+    out = PositionalEmbedding(vocab_size=10, output_dim=4, mask_zero=True)(ids)
+    assert out._keras_mask is not None
+    floats = keras.Input((5, 4))
+    masked = keras.layers.Masking()(floats)
+    assert PositionalEmbedding()(masked)._keras_mask is not None
+
+
+def test_layer_contract(tmp_path):
+    run_layer_test(PositionalEmbedding, dict(kind="learned", max_length=12), X, (2, 9, 6),
+                   tmp_path=tmp_path)
+    run_layer_test(PositionalEmbedding, dict(kind="sinusoidal", vocab_size=10, output_dim=4),
+                   np.array([[1, 2, 3], [4, 5, 0]]), (2, 3, 4), tmp_path=tmp_path)
+
+
+def test_too_long_input_is_a_clear_error():
+    with pytest.raises(ValueError, match=re.escape(
+            "PositionalEmbedding covers sequences up to max_length=4. "
+            "Received: a sequence of length 9.")):
+        PositionalEmbedding(kind="learned", max_length=4)(X)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(kind="rotary"), "`kind` must be one of sinusoidal, learned. Received: kind='rotary'"),
+    (dict(kind="learned"), "`max_length` is required for kind='learned'. Received: max_length=None"),
+    (dict(vocab_size=10), "`output_dim` is required when `vocab_size` is set. Received: output_dim=None"),
+    (dict(mask_zero=True), "`mask_zero=True` needs `vocab_size` (token ids to mask). Received: vocab_size=None"),
+    (dict(vocab_size=0, output_dim=3), "`vocab_size` must be a positive integer. Received: vocab_size=0"),
+])
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        PositionalEmbedding(**kwargs)
