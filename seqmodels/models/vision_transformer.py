@@ -1,0 +1,123 @@
+"""The Vision Transformer image classifier: "an image is worth 16x16 words"."""
+
+import re
+
+import keras
+
+from seqmodels.layers.patch_encoder import PatchEncoder
+from seqmodels.layers.transformer_encoder_block import TransformerEncoderBlock
+
+# Widths, depths, MLP widths and heads of the named ViT sizes (big_vision's table; "mu" is a toy).
+VARIANTS = {
+    "mu": dict(hidden_dim=32, depth=1, intermediate_dim=128, num_heads=2),
+    "Ti": dict(hidden_dim=192, depth=12, intermediate_dim=768, num_heads=3),
+    "S": dict(hidden_dim=384, depth=12, intermediate_dim=1536, num_heads=6),
+    "M": dict(hidden_dim=512, depth=12, intermediate_dim=2048, num_heads=8),
+    "B": dict(hidden_dim=768, depth=12, intermediate_dim=3072, num_heads=12),
+    "L": dict(hidden_dim=1024, depth=24, intermediate_dim=4096, num_heads=16),
+    "H": dict(hidden_dim=1280, depth=32, intermediate_dim=5120, num_heads=16),
+}
+
+
+def parse_variant(variant):
+    """Parses `"<size>/<patch>"` (e.g. `"S/16"`, `"Ti/4"`) into the architecture's numbers.
+
+    Args:
+        variant: a size of `VARIANTS` and a patch size, separated by `/`.
+
+    Returns:
+        A dict with `hidden_dim`, `depth`, `intermediate_dim`, `num_heads`, `patch_size`.
+
+    Example:
+
+    >>> parse_variant("Ti/4")["hidden_dim"], parse_variant("Ti/4")["patch_size"]
+    (192, 4)
+    """
+    match = re.fullmatch(r"([A-Za-z]+)/(\d+)", str(variant))
+    if not match or match.group(1) not in VARIANTS or int(match.group(2)) < 1:
+        raise ValueError(
+            "`variant` must look like '<size>/<patch>' with size one of "
+            f"{', '.join(VARIANTS)} and a positive patch size (e.g. 'S/16'). "
+            f"Received: variant={variant!r}")
+    return dict(VARIANTS[match.group(1)], patch_size=int(match.group(2)))
+
+
+@keras.saving.register_keras_serializable(package="seqmodels")
+class VisionTransformer(keras.Model):
+    """Classifies images with a ViT: patches as tokens, transformer encoder, class-token head.
+
+    A functional model: `images` (batch, height, width, channels) float in [0, 1] →
+    logits (batch, num_classes). Pre-norm encoder blocks (as in the paper), a final layer norm
+    and a linear head on the class token.
+
+    Args:
+        image_shape: `(height, width, channels)`; both sides divisible by the patch size.
+        num_classes: number of classes.
+        variant: `"<size>/<patch>"`, e.g. `"Ti/16"`, `"S/16"`, `"mu/4"` (see `VARIANTS`).
+        hidden_dim, depth, intermediate_dim, num_heads, patch_size: override the variant's
+            numbers (`None` keeps them).
+        dropout: dropout rate in the encoder blocks and before the head.
+        **kwargs: passed to `keras.Model`.
+
+    Example:
+
+    >>> model = VisionTransformer((28, 28, 1), num_classes=10, variant="mu/7")
+    >>> model(np.zeros((2, 28, 28, 1), "float32")).shape
+    (2, 10)
+
+    References:
+        Dosovitskiy et al., "An Image is Worth 16x16 Words: Transformers for Image Recognition
+        at Scale", 2020.
+    """
+
+    def __init__(self, image_shape, num_classes, variant="Ti/16", hidden_dim=None, depth=None,
+                 intermediate_dim=None, num_heads=None, patch_size=None, dropout=0.0, **kwargs):
+        arch = parse_variant(variant)
+        overrides = dict(hidden_dim=hidden_dim, depth=depth, intermediate_dim=intermediate_dim,
+                         num_heads=num_heads, patch_size=patch_size)
+        for name, value in overrides.items():
+            if value is not None:
+                if not isinstance(value, int) or value < 1:
+                    raise ValueError(
+                        f"`{name}` must be a positive integer. Received: {name}={value!r}")
+                arch[name] = value
+        image_shape = tuple(image_shape)
+        if len(image_shape) != 3:
+            raise ValueError("`image_shape` must be (height, width, channels). "
+                             f"Received: image_shape={image_shape}")
+        if not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(
+                f"`num_classes` must be a positive integer. Received: num_classes={num_classes!r}")
+        images = keras.Input(shape=image_shape, name="images")
+        x = PatchEncoder(arch["patch_size"], arch["hidden_dim"], name="patch_encoder")(images)
+        x = keras.layers.Dropout(dropout)(x)  # (batch, 1 + patches, hidden)
+        for i in range(arch["depth"]):
+            x = TransformerEncoderBlock(arch["num_heads"], arch["intermediate_dim"],
+                                        dropout=dropout, activation="gelu", norm_first=True,
+                                        layer_norm_epsilon=1e-6, name=f"encoder_block_{i}")(x)
+        x = keras.layers.LayerNormalization(epsilon=1e-6, name="final_norm")(x)
+        x = x[:, 0, :]  # (batch, hidden): the class token
+        x = keras.layers.Dropout(dropout)(x)
+        logits = keras.layers.Dense(num_classes, name="logits")(x)
+        super().__init__(inputs=images, outputs=logits, **kwargs)
+        self.image_shape = image_shape
+        self.num_classes = num_classes
+        self.variant = variant
+        self.hidden_dim = hidden_dim
+        self.depth = depth
+        self.intermediate_dim = intermediate_dim
+        self.num_heads = num_heads
+        self.patch_size = patch_size
+        self.dropout = dropout
+
+    def get_config(self):
+        # Not chained to super: a functional model's config is its graph, not these arguments.
+        return {"name": self.name, "trainable": self.trainable,
+                "image_shape": list(self.image_shape), "num_classes": self.num_classes,
+                "variant": self.variant, "hidden_dim": self.hidden_dim, "depth": self.depth,
+                "intermediate_dim": self.intermediate_dim, "num_heads": self.num_heads,
+                "patch_size": self.patch_size, "dropout": self.dropout}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

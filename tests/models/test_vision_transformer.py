@@ -1,0 +1,88 @@
+"""VisionTransformer and CNNClassifier: shapes, variants, parameter counts, fit, save/load."""
+
+import re
+
+import keras
+import numpy as np
+import pytest
+
+from seqmodels.models.cnn_classifier import CNNClassifier
+from seqmodels.models.vision_transformer import VARIANTS, VisionTransformer, parse_variant
+
+# Published parameter counts at 224x224x3 with a 1000-class head (the ViT paper's models, as timm
+# counts them): one named configuration per size of VARIANTS but the toy "mu" and "M".
+PUBLISHED = {"Ti/16": 5_717_416, "S/16": 22_050_664, "B/16": 86_567_656, "L/16": 304_326_632,
+             "H/14": 632_045_800}
+BUILT_IN_TESTS = ("mu", "Ti", "S", "M")  # small enough to build at a tiny image size here
+
+
+def _expected_params(variant, image_size, channels, classes):
+    """The ViT's parameter count, worked out layer by layer from the variant's numbers."""
+    arch = parse_variant(variant)
+    hidden, mlp, patch = arch["hidden_dim"], arch["intermediate_dim"], arch["patch_size"]
+    tokens = 1 + (image_size // patch) ** 2
+    block = (2 * 2 * hidden + 4 * (hidden * hidden + hidden)
+             + (hidden * mlp + mlp) + (mlp * hidden + hidden))
+    return ((patch * patch * channels * hidden + hidden) + hidden + tokens * hidden
+            + arch["depth"] * block + 2 * hidden + hidden * classes + classes)
+
+
+@pytest.mark.parametrize("variant", sorted(PUBLISHED))
+def test_variant_table_reproduces_published_counts(variant):
+    assert _expected_params(variant, 224, 3, 1000) == PUBLISHED[variant]
+
+
+@pytest.mark.parametrize("variant", ["Ti/16", "S/16"])
+def test_built_model_has_the_published_count(variant):
+    assert VisionTransformer((224, 224, 3), 1000, variant=variant).count_params() == PUBLISHED[variant]
+
+
+@pytest.mark.parametrize("size", BUILT_IN_TESTS)
+def test_built_model_matches_the_count_worked_out_by_hand(size):
+    model = VisionTransformer((8, 8, 1), 3, variant=f"{size}/4")
+    assert model.count_params() == _expected_params(f"{size}/4", 8, 1, 3)
+
+
+def test_every_variant_has_a_parameter_count_test():
+    covered = set(BUILT_IN_TESTS) | {v.split("/")[0] for v in PUBLISHED}
+    assert covered == set(VARIANTS)
+
+
+def test_variant_parsing_and_errors():
+    assert parse_variant("S/16") == dict(hidden_dim=384, depth=12, intermediate_dim=1536,
+                                         num_heads=6, patch_size=16)
+    with pytest.raises(ValueError, match=re.escape(
+            "`variant` must look like '<size>/<patch>' with size one of mu, Ti, S, M, B, L, H and "
+            "a positive patch size (e.g. 'S/16'). Received: variant='X/16'")):
+        parse_variant("X/16")
+
+
+def test_overrides_and_fit_and_save_load(tmp_path):
+    model = VisionTransformer((8, 8, 1), 3, variant="mu/4", depth=2, hidden_dim=16, num_heads=2)
+    assert len([l for l in model.layers if "encoder_block" in l.name]) == 2
+    x = np.random.default_rng(0).random((6, 8, 8, 1)).astype("float32")
+    y = np.array([0, 1, 2, 0, 1, 2])
+    model.compile(keras.optimizers.Adam(1e-2),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    losses = model.fit(x, y, epochs=5, batch_size=6, verbose=0).history["loss"]
+    assert losses[-1] < losses[0]
+    path = tmp_path / "vit.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert isinstance(loaded, VisionTransformer)
+    assert loaded.get_config() == model.get_config()
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+
+
+def test_cnn_baseline_fits_and_round_trips(tmp_path):
+    model = CNNClassifier((8, 8, 1), 3, filters=(4, 8))
+    # Two blocks of two 3x3 convs (no bias) with batch norm, then the head.
+    expected = (9 * 1 * 4 + 4 * 4 + 9 * 4 * 4 + 4 * 4 + 9 * 4 * 8 + 4 * 8 + 9 * 8 * 8 + 4 * 8
+                + 8 * 3 + 3)
+    assert model.count_params() == expected
+    x = np.random.default_rng(0).random((6, 8, 8, 1)).astype("float32")
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(x, np.arange(6) % 3, epochs=1, verbose=0)
+    model.save(tmp_path / "cnn.keras")
+    loaded = keras.saving.load_model(tmp_path / "cnn.keras")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
