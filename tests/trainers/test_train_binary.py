@@ -1,0 +1,42 @@
+"""The absl binary: flags documented, parsed into the config, bad overrides rejected."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from absl import flags
+
+from trainers import train as binary
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _parse(argv):
+    flags.FLAGS.unparse_flags()
+    flags.FLAGS(["train"] + argv)
+    return binary.config_from_flags()
+
+
+def test_flags_become_the_config():
+    config = _parse(["--model_dir=/tmp/x", "--config=tiny", "--override=hidden_dim=16",
+                     "--override=epochs=3", "--strategy=mirrored", "--num_cpu_devices=2",
+                     "--mixed_precision=mixed_bfloat16", "--learning_rate=0.01", "--seed=7"])
+    assert (config.hidden_dim, config.epochs, config.strategy, config.num_cpu_devices,
+            config.mixed_precision, config.learning_rate, config.seed) == (
+        16, 3, "mirrored", 2, "mixed_bfloat16", 0.01, 7)
+
+
+def test_bad_override_is_rejected():
+    with pytest.raises(ValueError, match="unknown key 'hiden_dim'"):
+        _parse(["--model_dir=/tmp/x", "--override=hiden_dim=16"])
+
+
+def test_helpfull_documents_every_flag():
+    result = subprocess.run([sys.executable, "-m", "trainers.train", "--helpfull"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    for flag in ("--task", "--model", "--dataset", "--config", "--override", "--strategy",
+                 "--tpu", "--num_cpu_devices", "--model_dir", "--epochs", "--global_batch_size",
+                 "--learning_rate", "--mixed_precision", "jit_compile", "--seed",
+                 "--export_dir", "--flagfile"):
+        assert flag in result.stdout, flag

@@ -1,0 +1,65 @@
+"""The training binary: absl flags -> TrainConfig -> seqmodels.training.train_and_evaluate.
+
+Examples:
+
+    seqmodels-train --task=text_classification --config=default --model_dir=runs/sentiment
+    seqmodels-train --config=tiny --override=hidden_dim=16 --override=epochs=2 --model_dir=/tmp/t
+    seqmodels-train --strategy=mirrored --num_cpu_devices=2 --model_dir=/tmp/m
+    TF_CONFIG=... seqmodels-train --strategy=multi_worker_mirrored --model_dir=gs://...
+
+Run with --helpfull for every flag. Killed and started again with the same command (the same
+--model_dir), a run resumes from its last checkpoint.
+"""
+
+from absl import app, flags, logging
+
+from seqmodels.training.config import MIXED_PRECISION, TASKS, make_config
+from seqmodels.training.distribute import STRATEGIES
+
+FLAGS = flags.FLAGS
+flags.DEFINE_enum("task", "text_classification", list(TASKS), "Sequence-modelling task.")
+flags.DEFINE_string("config", "default", "Named preset of the task (see PRESETS), e.g. tiny.")
+flags.DEFINE_multi_string("override", [], "key=value overriding a config field; repeatable.")
+flags.DEFINE_string("model", None, "Model family of the task (e.g. transformer, lstm, gru).")
+flags.DEFINE_string("dataset", None, "seqmodels.data name or tfds:<name>.")
+flags.DEFINE_enum("strategy", "default", list(STRATEGIES), "tf.distribute strategy.")
+flags.DEFINE_string("tpu", "", "TPU address for --strategy=tpu.")
+flags.DEFINE_integer("num_cpu_devices", 0, "Split the CPU into this many logical devices.")
+flags.DEFINE_string("model_dir", None, "Run directory (checkpoints, logs, metrics); resumes.")
+flags.DEFINE_integer("epochs", None, "Epochs (default: the preset's).")
+flags.DEFINE_integer("global_batch_size", None, "Examples per step over all replicas.")
+flags.DEFINE_float("learning_rate", None, "Peak learning rate.")
+flags.DEFINE_enum("mixed_precision", "float32", list(MIXED_PRECISION), "Dtype policy.")
+flags.DEFINE_boolean("jit_compile", False, "Compile the train and eval steps with XLA.")
+flags.DEFINE_integer("seed", 0, "Seed of weights, shuffles and dropout.")
+flags.DEFINE_string("export_dir", "", "Where to export the servable model ('' for none).")
+flags.mark_flag_as_required("model_dir")
+
+
+def config_from_flags():
+    """The frozen TrainConfig the flags describe (preset, then flags, then --override)."""
+    return make_config(
+        FLAGS.task, FLAGS.config, FLAGS.override, model=FLAGS.model, dataset=FLAGS.dataset,
+        strategy=FLAGS.strategy, tpu=FLAGS.tpu, num_cpu_devices=FLAGS.num_cpu_devices,
+        epochs=FLAGS.epochs, global_batch_size=FLAGS.global_batch_size,
+        learning_rate=FLAGS.learning_rate, mixed_precision=FLAGS.mixed_precision,
+        jit_compile=FLAGS.jit_compile, seed=FLAGS.seed, export_dir=FLAGS.export_dir)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+    logging.set_verbosity(logging.WARNING)  # TF's per-checkpoint INFO lines drown the progress bars
+    from seqmodels.training.train import train_and_evaluate  # after flags: TF starts here
+
+    metrics = train_and_evaluate(config_from_flags(), FLAGS.model_dir)
+    print({k: v for k, v in metrics.items() if k.startswith("test_") or k == "export_path"})
+
+
+def run():
+    """Console-script entry point (`seqmodels-train`)."""
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()
