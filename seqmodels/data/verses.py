@@ -88,14 +88,14 @@ def chapter_split(book, chapter):
 def _open_module(sword_dir, language):
     name, versification, package = MODULES[language]
     path = os.path.join(sword_dir or SWORD_DIR, name)
-    if importlib.util.find_spec("pysword") is None:
-        raise DataNotFoundError("The verse datasets need the Python package 'pysword', which is "
-                                "not installed. Run `make data`.")
     if not os.path.isdir(path):
         raise DataNotFoundError(
             f"SWORD module {path} not found. It comes from the Debian package {package!r}: run "
             f"`make data` as root on a Debian/Ubuntu machine (apt-get install {package}), or "
             "pass data_dir= pointing at a directory holding the module.")
+    if importlib.util.find_spec("pysword") is None:
+        raise DataNotFoundError("The verse datasets need the Python package 'pysword', which is "
+                                "not installed. Run `make data`.")
     from pysword.bible import SwordBible
 
     bible = SwordBible(path, "ztext", versification, "utf-8", "OSIS")
