@@ -6,15 +6,17 @@ from keras import ops
 KINDS = ("sinusoidal", "learned")
 
 
-def sinusoidal_encoding(length, dim, dtype="float32"):
+def sinusoidal_encoding(length, dim, dtype="float32", start_index=0):
     """The (length, dim) matrix PE[p, 2i] = sin(p / 10000^(2i/dim)), PE[p, 2i+1] = cos(...).
+
+    Rows are positions `start_index` .. `start_index + length - 1`.
 
     Example:
 
     >>> np.asarray(sinusoidal_encoding(3, 4))[1]  # position 1
     array([0.84147096, 0.5403023 , 0.00999983, 0.99995   ], dtype=float32)
     """
-    positions = ops.cast(ops.arange(length), "float32")[:, None]  # (length, 1)
+    positions = ops.cast(ops.arange(length) + start_index, "float32")[:, None]  # (length, 1)
     pair = ops.cast(ops.arange(dim) // 2, "float32")  # i for columns 2i and 2i+1
     angles = positions / ops.power(10000.0, 2.0 * pair / dim)  # (length, dim)
     is_even = (ops.arange(dim) % 2) == 0
@@ -45,6 +47,8 @@ class PositionalEmbedding(keras.layers.Layer):
     Call arguments:
         inputs: token ids (batch, seq), or floats (batch, seq, dim) without `vocab_size`.
         mask: optional (batch, seq) mask of float inputs, passed through.
+        start_index: position of the first element (generation with a key/value cache feeds
+            one token at a time, at positions 0, 1, 2, ...).
 
     Example:
 
@@ -100,24 +104,26 @@ class PositionalEmbedding(keras.layers.Layer):
                 shape=(self.max_length, dim), name="position_embeddings",
                 initializer=self.embeddings_initializer)
 
-    def call(self, inputs, mask=None):
+    def call(self, inputs, mask=None, start_index=0):
         length = inputs.shape[1]
-        if self.max_length is not None and isinstance(length, int) and length > self.max_length:
+        if (self.max_length is not None and isinstance(length, int)
+                and isinstance(start_index, int) and start_index + length > self.max_length):
             raise ValueError(
                 f"PositionalEmbedding covers sequences up to max_length={self.max_length}. "
-                f"Received: a sequence of length {length}.")
+                f"Received: a sequence of length {start_index + length}.")
         if self.vocab_size is not None:
             x = ops.take(self.token_embeddings, ops.cast(inputs, "int32"), axis=0)  # (b, s, dim)
         else:
             x = inputs
         seq = ops.shape(x)[1]
         if self.kind == "learned":
-            positions = self.position_embeddings[:seq]  # (seq, dim)
+            positions = ops.slice(self.position_embeddings, (start_index, 0),
+                                  (seq, x.shape[-1]))  # (seq, dim)
         else:
-            positions = sinusoidal_encoding(seq, x.shape[-1])
+            positions = sinusoidal_encoding(seq, x.shape[-1], start_index=start_index)
         return x + ops.cast(positions, x.dtype)
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs, mask=None, start_index=0):
         if self.vocab_size is not None:
             return ops.not_equal(inputs, 0) if self.mask_zero else None
         return mask

@@ -82,3 +82,13 @@ def test_too_long_input_is_a_clear_error():
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         PositionalEmbedding(**kwargs)
+
+
+@pytest.mark.parametrize("kind", ["sinusoidal", "learned"])
+def test_start_index_continues_the_positions(kind):
+    layer = PositionalEmbedding(kind=kind, max_length=12, vocab_size=10, output_dim=6)
+    ids = np.array([[1, 2, 3, 4, 5]])
+    full = np.asarray(layer(ids))
+    np.testing.assert_allclose(np.asarray(layer(ids[:, 3:], start_index=3)), full[:, 3:], atol=1e-6)
+    with pytest.raises(ValueError, match=re.escape("Received: a sequence of length 13.")):
+        layer(ids, start_index=8)
