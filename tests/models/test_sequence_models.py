@@ -1,0 +1,116 @@
+"""MiniGPT, Translator, Captioner: parameter counts, fit, save/load, decoding, cache."""
+
+import re
+
+import keras
+import numpy as np
+import pytest
+
+from seqmodels.models.captioner import Captioner
+from seqmodels.models.mini_gpt import MiniGPT
+from seqmodels.models.translator import Translator
+
+RNG = np.random.default_rng(0)
+
+
+def _block_params(h, ff, cross):
+    attention = 4 * (h * h + h)
+    norms = (3 if cross else 2) * 2 * h
+    return attention * (2 if cross else 1) + norms + (h * ff + ff) + (ff * h + h)
+
+
+def _encoder_block_params(h, ff):
+    return 4 * (h * h + h) + 2 * 2 * h + (h * ff + ff) + (ff * h + h)
+
+
+def test_mini_gpt_parameter_count_fit_round_trip_and_cache(tmp_path):
+    v, length, h, ff, layers = 30, 16, 16, 32, 2
+    gpt = MiniGPT(v, max_length=length, hidden_dim=h, num_layers=layers, num_heads=2,
+                  intermediate_dim=ff, dropout=0.0)
+    expected = v * h + length * h + layers * _block_params(h, ff, False) + 2 * h + h * v + v
+    assert gpt.count_params() == expected
+    sequences = np.tile(np.arange(1, 9), (16, 1))  # a counting language: next = this + 1
+    gpt.compile(keras.optimizers.Adam(1e-2),
+                keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    losses = gpt.fit(sequences[:, :-1], sequences[:, 1:], epochs=30, verbose=0).history["loss"]
+    assert losses[-1] < 0.1 * losses[0]
+    prompt = np.array([[1, 2, 3]])
+    cached = gpt.generate(prompt, 5)
+    assert cached.tolist() == [[1, 2, 3, 4, 5, 6, 7, 8]]
+    np.testing.assert_array_equal(gpt.generate(prompt, 5, use_cache=False), cached)
+    sampled = gpt.generate(prompt, 5, strategy="top_k", top_k=3, seed=0)
+    assert sampled.shape == (1, 8)
+    gpt.save(tmp_path / "gpt.keras")
+    loaded = keras.saving.load_model(tmp_path / "gpt.keras")
+    np.testing.assert_array_equal(loaded.generate(prompt, 5), cached)
+
+
+def test_mini_gpt_errors():
+    gpt = MiniGPT(30, max_length=8, hidden_dim=8, num_heads=2, intermediate_dim=16)
+    with pytest.raises(ValueError, match=re.escape(
+            "A prompt of 3 tokens plus max_new_tokens=6 exceeds max_length=8.")):
+        gpt.generate(np.array([[1, 2, 3]]), 6)
+    with pytest.raises(ValueError, match=re.escape(
+            "`vocab_size` must be a positive integer. Received: vocab_size=0")):
+        MiniGPT(0)
+
+
+def test_translator_count_learns_to_copy_and_round_trips(tmp_path):
+    v, h, ff = 12, 32, 64
+    model = Translator(v, v, max_source_length=8, max_target_length=8, hidden_dim=h,
+                       num_layers=1, num_heads=2, intermediate_dim=ff, dropout=0.0)
+    expected = (2 * (v * h + 8 * h) + _encoder_block_params(h, ff) + _block_params(h, ff, True)
+                + h * v + v)
+    assert model.count_params() == expected
+    source = RNG.integers(3, v, size=(512, 4))
+    target = np.concatenate([np.ones((512, 1), int), source, np.full((512, 1), 2)], axis=1)
+    model.compile(keras.optimizers.Adam(3e-3),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit([source, target[:, :-1]], target[:, 1:], epochs=25, batch_size=64, verbose=0)
+    greedy = model.translate(source[:8], start_id=1, end_id=2, max_length=7)
+    assert (greedy == target[:8]).mean() > 0.9
+    beam = model.translate(source[:8], start_id=1, end_id=2, max_length=7, beam_size=3)
+    assert beam.shape[0] == 8 and (beam[:, 0] == 1).all()
+    model.save(tmp_path / "t.keras")
+    loaded = keras.saving.load_model(tmp_path / "t.keras")
+    np.testing.assert_array_equal(loaded.translate(source[:8], 1, 2, 7), greedy)
+
+
+def test_translator_ignores_source_padding():
+    model = Translator(12, 12, hidden_dim=8, num_heads=2, intermediate_dim=16, num_layers=1)
+    target = np.array([[1, 5]])
+    short = np.asarray(model([np.array([[4, 5, 6]]), target]))
+    padded = np.asarray(model([np.array([[4, 5, 6, 0, 0]]), target]))
+    np.testing.assert_allclose(short, padded, atol=1e-5)
+
+
+@pytest.mark.parametrize("encoder", ["cnn", "vit"])
+def test_captioner_fits_decodes_and_round_trips(encoder, tmp_path):
+    model = Captioner((8, 16, 1), vocab_size=10, max_length=5, encoder=encoder, hidden_dim=16,
+                      num_heads=2, intermediate_dim=32, dropout=0.0)
+    images = RNG.random((32, 8, 16, 1)).astype("float32")
+    captions = np.tile([2, 5, 6, 3, 0], (32, 1))
+    model.compile(keras.optimizers.Adam(1e-2),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    losses = model.fit([images, captions[:, :-1]], captions[:, 1:], epochs=10,
+                       verbose=0).history["loss"]
+    assert losses[-1] < losses[0]
+    decoded = model.caption(images[:2], start_id=2, end_id=3)
+    assert decoded[:, 0].tolist() == [2, 2]
+    model.save(tmp_path / "c.keras")
+    loaded = keras.saving.load_model(tmp_path / "c.keras")
+    np.testing.assert_array_equal(loaded.caption(images[:2], 2, 3), decoded)
+
+
+def test_captioner_cnn_parameter_count():
+    h, ff, v = 16, 32, 10
+    model = Captioner((8, 16, 1), vocab_size=v, max_length=5, hidden_dim=h, num_heads=2,
+                      intermediate_dim=ff)
+    convs = (9 * 1 * 32 + 32) + (9 * 32 * 64 + 64)
+    columns = (8 // 4) * 64 * h + h  # each column: rows (2) x channels (64) -> hidden
+    expected = (convs + columns + _encoder_block_params(h, ff) + v * h + 5 * h
+                + _block_params(h, ff, True) + h * v + v)
+    assert model.count_params() == expected
+    with pytest.raises(ValueError, match=re.escape(
+            "`encoder` must be one of cnn, vit. Received: encoder='rnn'")):
+        Captioner((8, 16, 1), 10, encoder="rnn")
