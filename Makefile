@@ -31,8 +31,10 @@ run: setup data
 test: setup
 	$(PY) -m pytest -q -n 2 tests
 
-bench: setup
+# Speed of the layers, then model quality on the real test splits (each benchmark < 15 min).
+bench: setup data
 	$(PY) bench/layers.py
+	$(PY) bench/quality.py
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,199 @@
+"""Model quality on the real test splits, one benchmark per sequence-modelling type.
+
+Each benchmark trains with a fixed seed and configuration (both recorded in the table), evaluates
+on the held-out test split, and stays within 15 minutes on 2 CPU cores. Run all with
+`make bench`, or some with `.venv/bin/python bench/quality.py --only sentiment,forecasting`.
+"""
+
+import argparse
+import math
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench.results import markdown_table, write_section  # noqa: E402
+from seqmodels import data, models  # noqa: E402
+
+SEED = 0
+ROWS = []
+BEST = os.path.join(__import__("tempfile").mkdtemp(prefix="seqmodels_bench_"), "best.weights.h5")
+
+
+def record(task, dataset, model, metric, value, target, config, seconds):
+    ROWS.append([task, dataset, model, metric, value, target, config, f"{seconds:.0f}"])
+    print(" | ".join(str(c) for c in ROWS[-1]), flush=True)
+
+
+def _classifier_fit(model, train, validation, epochs, learning_rate):
+    model.compile(keras.optimizers.Adam(learning_rate),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    best = keras.callbacks.ModelCheckpoint(BEST,
+                                           monitor="val_accuracy", save_best_only=True,
+                                           save_weights_only=True)
+    model.fit(train, validation_data=validation, epochs=epochs, verbose=0, callbacks=[best])
+    model.load_weights(BEST)  # the best validation epoch
+
+
+def sentiment():
+    """Rotten Tomatoes: transformer, LSTM, GRU and a bag-of-words logistic regression."""
+    train = data.load("rotten_tomatoes", "train")
+    texts = train.map(lambda t, l: t)
+    vectorizer = data.text_vectorizer(texts, 20000, sequence_length=64)
+
+    def pipeline(split, shuffle=False):
+        return data.text_classification_pipeline(data.load("rotten_tomatoes", split), vectorizer,
+                                                 32, shuffle=shuffle, seed=SEED)
+
+    for encoder, hidden, epochs, lr in (("transformer", 64, 3, 1e-3), ("lstm", 64, 3, 2e-3),
+                                        ("gru", 64, 3, 2e-3)):
+        keras.utils.set_random_seed(SEED)
+        start = time.time()
+        model = models.TextClassifier(20000, 2, encoder=encoder, sequence_length=64,
+                                      hidden_dim=hidden, num_heads=2, intermediate_dim=128,
+                                      dropout=0.2)
+        _classifier_fit(model, pipeline("train", True), pipeline("validation"), epochs, lr)
+        accuracy = model.evaluate(pipeline("test"), verbose=0)[1]
+        record("sentiment", "rotten_tomatoes", f"TextClassifier({encoder})", "test accuracy",
+               f"{accuracy:.3f}", ">= 0.75" if encoder == "transformer" else "(reported)",
+               f"vocab 20k, len 64, width {hidden}, 1 layer, dropout 0.2, Adam {lr}, "
+               f"batch 32, best of {epochs} epochs on validation", time.time() - start)
+    keras.utils.set_random_seed(SEED)
+    start = time.time()
+    bag = keras.layers.TextVectorization(max_tokens=50000, ngrams=2, output_mode="tf_idf")
+    bag.adapt(texts.batch(1024))
+
+    def bags(split, shuffle=False):
+        ds = data.load("rotten_tomatoes", split)
+        ds = ds.shuffle(16384, seed=SEED) if shuffle else ds
+        return ds.batch(64).map(lambda t, l: (bag(t), l)).prefetch(tf.data.AUTOTUNE)
+
+    logistic = keras.Sequential([keras.Input((50000,)), keras.layers.Dense(
+        2, kernel_regularizer=keras.regularizers.L2(1e-4))])
+    _classifier_fit(logistic, bags("train", True), bags("validation"), 5, 1e-3)
+    accuracy = logistic.evaluate(bags("test"), verbose=0)[1]
+    record("sentiment", "rotten_tomatoes", "bag of words + logistic regression", "test accuracy",
+           f"{accuracy:.3f}", "(baseline)", "TF-IDF word 1-2 grams (50k), L2 1e-4, Adam 1e-3, "
+           "best of 5 epochs", time.time() - start)
+
+
+def images():
+    """Fashion-MNIST: a small ViT and the CNN baseline."""
+    def pipeline(split, shuffle=False, augment=False):
+        return data.image_pipeline(data.load("fashion_mnist", split), 128, shuffle=shuffle,
+                                   seed=SEED, augment=augment)
+
+    for name, build, epochs, lr in (
+            ("VisionTransformer(mu/4, width 64, depth 4, heads 4, mlp 128)",
+             lambda: models.VisionTransformer((28, 28, 1), 10, variant="mu/4", hidden_dim=64,
+                                              depth=4, num_heads=4, intermediate_dim=128,
+                                              dropout=0.0), 12, 2e-3),
+            ("CNNClassifier(32, 64)", lambda: models.CNNClassifier((28, 28, 1), 10), 6, 2e-3)):
+        keras.utils.set_random_seed(SEED)
+        start = time.time()
+        model = build()
+        _classifier_fit(model, pipeline("train", True, augment=True), pipeline("validation"),
+                        epochs, lr)
+        accuracy = model.evaluate(pipeline("test"), verbose=0)[1]
+        record("image classification", "fashion_mnist", name, "test accuracy", f"{accuracy:.3f}",
+               ">= 0.90" if name.startswith("Vision") else "(baseline)",
+               f"Adam {lr}, batch 128, 2-px shift augmentation, best of {epochs} epochs",
+               time.time() - start)
+
+
+def forecasting():
+    """Sunspots against the seasonal-naive forecast; the bouncing ball against constant velocity."""
+    window, cycle = 22, 11
+    mean, std = data.normalization("sunspots")
+    _, values = data.timeseries.series("sunspots")
+    ranges = data.timeseries.split_ranges(len(values))
+    test_start, test_stop = ranges["test"]
+    naive = values[test_start - cycle:test_stop - cycle, 0]  # the value one cycle ago
+    naive_rmse = float(np.sqrt(np.mean((values[test_start:test_stop, 0] - naive) ** 2)))
+    for encoder in ("lstm", "transformer"):
+        keras.utils.set_random_seed(SEED)
+        start = time.time()
+        model = models.Forecaster(window, 1, horizon=1, encoder=encoder, hidden_dim=32,
+                                  num_heads=2, intermediate_dim=64, dropout=0.1)
+        model.compile(keras.optimizers.Adam(3e-3), "mse")
+        train = data.forecasting_pipeline(data.load("sunspots", "train", window_length=window),
+                                          16, shuffle=True, seed=SEED)
+        validation = data.forecasting_pipeline(
+            data.load("sunspots", "validation", window_length=window), 64)
+        best = keras.callbacks.ModelCheckpoint(BEST,
+                                               save_best_only=True, save_weights_only=True)
+        model.fit(train, validation_data=validation, epochs=150, verbose=0, callbacks=[best])
+        model.load_weights(BEST)
+        windows, targets = zip(*data.load("sunspots", "test", window_length=window)
+                               .as_numpy_iterator())
+        predicted = model.predict(np.stack(windows), verbose=0)[:, 0, 0] * std[0] + mean[0]
+        actual = np.stack(targets)[:, 0, 0] * std[0] + mean[0]
+        rmse = float(np.sqrt(np.mean((predicted - actual) ** 2)))
+        record("forecasting", "sunspots", f"Forecaster({encoder})",
+               "test RMSE / seasonal-naive RMSE", f"{rmse:.1f} / {naive_rmse:.1f} = "
+               f"{rmse / naive_rmse:.2f}", "<= 0.80", f"window {window} years, width 32, "
+               "Adam 3e-3, batch 16, best of 150 epochs", time.time() - start)
+
+    keras.utils.set_random_seed(SEED)
+    start = time.time()
+    window = 10
+
+    def with_velocity(windows):
+        # (batch, window, 2) positions -> (batch, window, 4): positions and per-step velocities
+        # (scaled by 1/dt) so the model sees motion, not just places.
+        velocity = np.diff(windows, axis=1, prepend=windows[:, :1]) / data.bouncing_ball.DT
+        return np.concatenate([windows, velocity], axis=-1).astype("float32")
+
+    def arrays(split):
+        windows, targets = [np.stack(a) for a in zip(*data.load(
+            "bouncing_ball", split, window_length=window).as_numpy_iterator())]
+        return with_velocity(windows), targets
+
+    x, y = arrays("train")
+    model = models.Forecaster(window, 4, horizon=1, num_targets=2, encoder="lstm", hidden_dim=64)
+    steps = 20 * math.ceil(len(x) / 128)
+    model.compile(keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(3e-3, steps)),
+                  "mse")
+    model.fit(x, y, batch_size=128, epochs=20, verbose=0, shuffle=True)
+    windows, targets = arrays("test")
+    error = np.linalg.norm(model.predict(windows, verbose=0)[:, 0] - targets[:, 0], axis=-1).mean()
+    constant_velocity = 2 * windows[:, -1, :2] - windows[:, -2, :2]
+    baseline = np.linalg.norm(constant_velocity - targets[:, 0], axis=-1).mean()
+    record("forecasting", "bouncing_ball", "Forecaster(lstm)",
+           "mean next-position error / constant-velocity error",
+           f"{error:.5f} / {baseline:.5f} = {error / baseline:.2f}", "well below 1",
+           "window 10 steps of position + velocity, width 64, Adam 3e-3 cosine, batch 128, "
+           "20 epochs; 50 held-out trajectories", time.time() - start)
+
+
+BENCHMARKS = {"sentiment": sentiment, "images": images, "forecasting": forecasting,
+              "translation": translation, "captioning": captioning,
+              "language_model": language_model}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default=",".join(BENCHMARKS),
+                        help=f"comma-separated subset of {', '.join(BENCHMARKS)}")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    for name in args.only.split(","):
+        del ROWS[:]
+        BENCHMARKS[name]()
+        table = markdown_table(["task", "dataset", "model", "metric", "value", "target",
+                                "configuration (seed 0)", "seconds"], ROWS)
+        print(table, flush=True)
+        if not args.no_write:
+            print("wrote", write_section(f"quality-{name}", f"Quality: {name}", table))
+
+
+if __name__ == "__main__":
+    main()
