@@ -65,6 +65,8 @@ def export_text_classifier(model, vectorizer, class_names, export_dir, version=N
         return {"probabilities": probabilities, "label": label,
                 "class_name": tf.gather(names, label)}
 
+    if not vectorizer.built:
+        vectorizer(tf.constant([""]))  # an adapted TextVectorization is built by its first call
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.track(vectorizer)
