@@ -1,9 +1,12 @@
 """One transformer decoder block: causal self-attention, optional cross-attention, feed-forward."""
 
 import keras
+# Keras passes `mask` only to layers called on one tensor; this block takes two, so it reads the
+# masks attached to them itself, as keras-hub's transformer layers do (no public API for it).
+from keras.src.backend import get_keras_mask
 
 from seqmodels.layers.multi_head_self_attention import MultiHeadSelfAttention
-from seqmodels.layers.transformer_encoder_block import check_block_arguments, head_size
+from seqmodels.layers.transformer_encoder_block import check_block_arguments, head_size, residual
 
 
 @keras.saving.register_keras_serializable(package="seqmodels")
@@ -14,11 +17,20 @@ class TransformerDecoderBlock(keras.layers.Layer):
     at the token it predicts); with `cross_attention=True` it then attends over
     `encoder_outputs` (translation, captioning); a feed-forward network follows. Each sub-block
     has a residual and a layer norm, after (`norm_first=False`) or before (`norm_first=True`).
-    Same computation and weight shapes as `keras_hub.layers.TransformerDecoder`.
+    Masks: no query attends to a padded position of `inputs` (the Keras mask) or of
+    `encoder_outputs` (`encoder_mask`, else their Keras mask); the output keeps the mask.
+    Same computation and weight shapes as `keras_hub.layers.TransformerDecoder`: sublayers
+    `self_attention`, `self_attention_norm`, `cross_attention_layer` (a
+    `keras.layers.MultiHeadAttention`), `cross_attention_norm`, `intermediate_dense`,
+    `output_dense`, `feedforward_norm` take its `_self_attention_layer`,
+    `_self_attention_layer_norm`, `_cross_attention_layer`, `_cross_attention_layer_norm`,
+    `_feedforward_intermediate_dense`, `_feedforward_output_dense`, `_feedforward_layer_norm`
+    weights.
 
     For fast generation pass `self_attention_cache` (batch, 2, max_length, heads, key_dim) and
-    `self_attention_cache_update_index`: the block then returns `(outputs, new_cache)`, having
-    computed only the new positions.
+    `self_attention_cache_update_index` (keras-hub's convention): the block computes only the
+    new positions and returns `(outputs, new_cache)`. Cross-attention has no cache; it
+    re-projects `encoder_outputs` at every step.
 
     Args:
         num_heads: attention heads.
@@ -29,17 +41,24 @@ class TransformerDecoderBlock(keras.layers.Layer):
         layer_norm_epsilon: epsilon of the layer norms.
         norm_first: pre-norm (True) or post-norm (False).
         cross_attention: whether the block attends over `encoder_outputs`.
-        kernel_initializer, bias_initializer: for every projection.
+        kernel_initializer: initializer of every projection kernel.
+        bias_initializer: initializer of every projection bias.
         **kwargs: base layer arguments.
 
     Call arguments:
         inputs: (batch, seq, hidden) floats.
-        encoder_outputs: (batch, source_seq, encoder_hidden), required with cross-attention.
-        mask: optional (batch, seq) padding mask of `inputs` (propagated by Keras).
-        encoder_mask: optional (batch, source_seq) padding mask of `encoder_outputs` (taken
-            from `encoder_outputs`' Keras mask when not given).
+        encoder_outputs: (batch, source_seq, encoder_hidden); required with cross-attention,
+            not allowed without.
+        mask: optional (batch, seq) padding mask of `inputs` (default: their Keras mask).
+        encoder_mask: optional (batch, source_seq) padding mask of `encoder_outputs` (default:
+            their Keras mask).
         training: whether dropout is active.
-        self_attention_cache, self_attention_cache_update_index: see above.
+        self_attention_cache: optional (batch, 2, max_length, heads, key_dim) key/value cache.
+        self_attention_cache_update_index: int (or int tensor), the cache position of the
+            first of `inputs`.
+
+    Returns:
+        `outputs` (batch, seq, hidden), or `(outputs, new_cache)` when a cache is passed.
 
     Example:
 
@@ -55,7 +74,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
                  activation="relu", layer_norm_epsilon=1e-5, norm_first=False,
                  cross_attention=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", **kwargs):
-        check_block_arguments(num_heads, intermediate_dim, key_dim, dropout)
+        check_block_arguments(num_heads, intermediate_dim, key_dim, dropout, layer_norm_epsilon)
         super().__init__(**kwargs)
         self.num_heads = num_heads
         self.intermediate_dim = intermediate_dim
@@ -69,10 +88,20 @@ class TransformerDecoderBlock(keras.layers.Layer):
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.supports_masking = True
 
+    def _check_encoder_outputs(self, encoder_outputs_shape):
+        if self.cross_attention and encoder_outputs_shape is None:
+            raise ValueError("TransformerDecoderBlock with cross_attention=True needs "
+                             "`encoder_outputs`. Received: encoder_outputs=None")
+        if not self.cross_attention and encoder_outputs_shape is not None:
+            raise ValueError("TransformerDecoderBlock with cross_attention=False takes no "
+                             "`encoder_outputs`. Received: encoder_outputs of shape "
+                             f"{tuple(encoder_outputs_shape)}")
+
     def build(self, inputs_shape, encoder_outputs_shape=None):
         input_shape = inputs_shape
+        self._check_encoder_outputs(encoder_outputs_shape)
+        key_dim = head_size("TransformerDecoderBlock", input_shape, self.num_heads, self.key_dim)
         hidden = input_shape[-1]
-        key_dim = head_size("TransformerDecoderBlock", hidden, self.num_heads, self.key_dim)
         initializers = dict(kernel_initializer=self.kernel_initializer,
                             bias_initializer=self.bias_initializer)
 
@@ -88,9 +117,6 @@ class TransformerDecoderBlock(keras.layers.Layer):
         self.self_attention.build(input_shape)
         self.self_attention_norm = norm("self_attention_norm")
         if self.cross_attention:
-            if encoder_outputs_shape is None:
-                raise ValueError("TransformerDecoderBlock with cross_attention=True needs "
-                                 "`encoder_outputs`. Received: encoder_outputs=None")
             self.cross_attention_layer = keras.layers.MultiHeadAttention(
                 self.num_heads, key_dim, dropout=self.dropout, dtype=self.dtype_policy,
                 name="cross_attention", **initializers)
@@ -106,16 +132,18 @@ class TransformerDecoderBlock(keras.layers.Layer):
         self.output_dense.build(tuple(input_shape[:-1]) + (self.intermediate_dim,))
         self.residual_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
 
-    def _residual(self, inputs, sublayer, norm, training):
-        x = norm(inputs) if self.norm_first else inputs
-        x = inputs + self.residual_dropout(sublayer(x), training=training)
-        return x if self.norm_first else norm(x)
-
     def call(self, inputs, encoder_outputs=None, mask=None, encoder_mask=None, training=None,
              self_attention_cache=None, self_attention_cache_update_index=None):
-        if self.cross_attention and encoder_outputs is None:
-            raise ValueError("TransformerDecoderBlock with cross_attention=True needs "
-                             "`encoder_outputs`. Received: encoder_outputs=None")
+        self._check_encoder_outputs(None if encoder_outputs is None else encoder_outputs.shape)
+        if mask is None:
+            mask = get_keras_mask(inputs)
+        source_mask = None
+        if self.cross_attention:
+            if encoder_mask is None:
+                encoder_mask = get_keras_mask(encoder_outputs)
+            if encoder_mask is not None:
+                # (batch, 1, source_seq): every target position sees the real source positions.
+                source_mask = keras.ops.expand_dims(keras.ops.cast(encoder_mask, "bool"), 1)
         new_cache = None
 
         def self_attend(x):
@@ -127,22 +155,20 @@ class TransformerDecoderBlock(keras.layers.Layer):
                 cache_update_index=self_attention_cache_update_index)
             return x
 
-        x = self._residual(inputs, self_attend, self.self_attention_norm, training)
+        def cross_attend(x):
+            return self.cross_attention_layer(x, encoder_outputs, attention_mask=source_mask,
+                                              training=training)
+
+        def feedforward(x):
+            return self.output_dense(self.intermediate_dense(x))  # (batch, seq, hidden)
+
+        def block(x, sublayer, norm):
+            return residual(x, sublayer, norm, self.residual_dropout, self.norm_first, training)
+
+        x = block(inputs, self_attend, self.self_attention_norm)
         if self.cross_attention:
-            if encoder_mask is None:
-                encoder_mask = getattr(encoder_outputs, "_keras_mask", None)
-            attention_mask = None
-            if encoder_mask is not None:
-                # (batch, 1, source_seq): every target position sees the real source tokens.
-                attention_mask = keras.ops.expand_dims(keras.ops.cast(encoder_mask, "bool"), 1)
-
-            def cross_attend(x):
-                return self.cross_attention_layer(x, encoder_outputs,
-                                                  attention_mask=attention_mask, training=training)
-
-            x = self._residual(x, cross_attend, self.cross_attention_norm, training)
-        x = self._residual(x, lambda y: self.output_dense(self.intermediate_dense(y)),
-                           self.feedforward_norm, training)
+            x = block(x, cross_attend, self.cross_attention_norm)
+        x = block(x, feedforward, self.feedforward_norm)
         return x if new_cache is None else (x, new_cache)
 
     def compute_output_shape(self, inputs_shape, encoder_outputs_shape=None):
@@ -156,10 +182,9 @@ class TransformerDecoderBlock(keras.layers.Layer):
             return output
         return output, keras.KerasTensor(self_attention_cache.shape, self_attention_cache.dtype)
 
-    def compute_mask(self, inputs, encoder_outputs=None, mask=None, encoder_mask=None,
-                     training=None, self_attention_cache=None,
-                     self_attention_cache_update_index=None):
-        return None if self_attention_cache is not None else mask
+    def compute_mask(self, inputs, mask=None):
+        # Keras calls this with the first input and its mask only: the output keeps that mask.
+        return mask
 
     def get_config(self):
         config = super().get_config()

@@ -5,25 +5,39 @@ import keras
 from seqmodels.layers.multi_head_self_attention import MultiHeadSelfAttention
 
 
-def check_block_arguments(num_heads, intermediate_dim, key_dim, dropout):
+def check_block_arguments(num_heads, intermediate_dim, key_dim, dropout, layer_norm_epsilon):
     """Validates the arguments the encoder and decoder blocks share."""
     for name, value in (("num_heads", num_heads), ("intermediate_dim", intermediate_dim),
                         ("key_dim", 1 if key_dim is None else key_dim)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-    if not 0.0 <= dropout < 1.0:
+    if not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
         raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout!r}")
+    if not isinstance(layer_norm_epsilon, (int, float)) or not layer_norm_epsilon > 0:
+        raise ValueError("`layer_norm_epsilon` must be a positive number. "
+                         f"Received: layer_norm_epsilon={layer_norm_epsilon!r}")
 
 
-def head_size(block_name, hidden_dim, num_heads, key_dim):
-    """`key_dim`, or `hidden_dim // num_heads` when it is None (which must then divide)."""
+def head_size(block_name, input_shape, num_heads, key_dim):
+    """`key_dim`, or the input width // `num_heads` when it is None (which must then divide)."""
+    if len(input_shape) != 3:
+        raise ValueError(f"{block_name} expects inputs of shape (batch, seq, hidden). "
+                         f"Received: inputs.shape={tuple(input_shape)}")
     if key_dim is not None:
         return key_dim
-    if hidden_dim % num_heads:
+    hidden = input_shape[-1]
+    if hidden % num_heads:
         raise ValueError(
-            f"{block_name}: the input width {hidden_dim} must be divisible by num_heads="
-            f"{num_heads} when key_dim is not given.")
-    return hidden_dim // num_heads
+            f"{block_name} needs an input width divisible by `num_heads` when `key_dim` is "
+            f"None. Received: input width={hidden}, num_heads={num_heads}")
+    return hidden // num_heads
+
+
+def residual(x, sublayer, norm, dropout, norm_first, training):
+    """`norm(x + dropout(sublayer(x)))` (post-norm) or `x + dropout(sublayer(norm(x)))` (pre-norm)."""
+    y = sublayer(norm(x) if norm_first else x)
+    x = x + dropout(y, training=training)
+    return x if norm_first else norm(x)
 
 
 @keras.saving.register_keras_serializable(package="seqmodels")
@@ -33,8 +47,12 @@ class TransformerEncoderBlock(keras.layers.Layer):
     `norm_first=False` is the original post-norm block (`x = LN(x + Attention(x))`,
     `x = LN(x + FFN(x))`); `norm_first=True` the pre-norm block of the ViT and GPT-2
     (`x = x + Attention(LN(x))`, `x = x + FFN(LN(x))`). A Keras padding mask reaches the
-    attention (padded keys are ignored) and passes through. Same computation and weight shapes
-    as `keras_hub.layers.TransformerEncoder`.
+    attention, where no query attends to a padded key, and passes through to the output.
+    Same computation and weight shapes as `keras_hub.layers.TransformerEncoder` (sublayers
+    `attention`, `attention_norm`, `intermediate_dense`, `output_dense`, `feedforward_norm`
+    take its `_self_attention_layer`, `_self_attention_layer_norm`,
+    `_feedforward_intermediate_dense`, `_feedforward_output_dense`, `_feedforward_layer_norm`
+    weights).
 
     Args:
         num_heads: attention heads.
@@ -44,7 +62,8 @@ class TransformerEncoderBlock(keras.layers.Layer):
         activation: feed-forward activation.
         layer_norm_epsilon: epsilon of the layer norms.
         norm_first: pre-norm (True) or post-norm (False).
-        kernel_initializer, bias_initializer: for every projection.
+        kernel_initializer: initializer of every projection kernel.
+        bias_initializer: initializer of every projection bias.
         **kwargs: base layer arguments.
 
     Call arguments:
@@ -67,7 +86,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
     def __init__(self, num_heads, intermediate_dim, key_dim=None, dropout=0.0,
                  activation="relu", layer_norm_epsilon=1e-5, norm_first=False,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
-        check_block_arguments(num_heads, intermediate_dim, key_dim, dropout)
+        check_block_arguments(num_heads, intermediate_dim, key_dim, dropout, layer_norm_epsilon)
         super().__init__(**kwargs)
         self.num_heads = num_heads
         self.intermediate_dim = intermediate_dim
@@ -81,13 +100,13 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.supports_masking = True
 
     def build(self, input_shape):
+        key_dim = head_size("TransformerEncoderBlock", input_shape, self.num_heads, self.key_dim)
         hidden = input_shape[-1]
         initializers = dict(kernel_initializer=self.kernel_initializer,
                             bias_initializer=self.bias_initializer)
         self.attention = MultiHeadSelfAttention(
-            self.num_heads, head_size("TransformerEncoderBlock", hidden, self.num_heads,
-                                      self.key_dim),
-            dropout=self.dropout, dtype=self.dtype_policy, name="self_attention", **initializers)
+            self.num_heads, key_dim, dropout=self.dropout, dtype=self.dtype_policy,
+            name="self_attention", **initializers)
         self.attention.build(input_shape)
         self.attention_norm = keras.layers.LayerNormalization(
             epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="attention_norm")
@@ -105,19 +124,16 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.residual_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
 
     def call(self, inputs, mask=None, attention_mask=None, training=None):
-        x = self.attention_norm(inputs) if self.norm_first else inputs
-        x = self.attention(x, mask=mask, attention_mask=attention_mask, training=training)
-        x = inputs + self.residual_dropout(x, training=training)
-        if not self.norm_first:
-            x = self.attention_norm(x)
-        residual = x
-        if self.norm_first:
-            x = self.feedforward_norm(x)
-        x = self.output_dense(self.intermediate_dense(x))
-        x = residual + self.residual_dropout(x, training=training)
-        if not self.norm_first:
-            x = self.feedforward_norm(x)
-        return x
+        def attend(x):
+            return self.attention(x, mask=mask, attention_mask=attention_mask, training=training)
+
+        def feedforward(x):
+            return self.output_dense(self.intermediate_dense(x))  # (batch, seq, hidden)
+
+        x = residual(inputs, attend, self.attention_norm, self.residual_dropout, self.norm_first,
+                     training)
+        return residual(x, feedforward, self.feedforward_norm, self.residual_dropout,
+                        self.norm_first, training)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

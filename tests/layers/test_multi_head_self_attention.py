@@ -3,10 +3,12 @@
 import re
 
 import keras
+import keras_hub
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from seqmodels.layers import multi_head_self_attention as attention_module
 from seqmodels.layers.multi_head_self_attention import MultiHeadSelfAttention
 from tests.layer_test_case import run_layer_test
 
@@ -14,23 +16,37 @@ RNG = np.random.default_rng(0)
 X = RNG.normal(size=(3, 6, 8)).astype("float32")
 IDS = RNG.integers(1, 20, size=(3, 6))
 IDS[1, 4:] = 0  # right padding
-IDS[2, :2] = 0  # left padding
+IDS[2, :2] = 0  # left padding: with causal=True, query 0 of row 2 sees no key at all
+PAD = IDS != 0
 ATTENTION_MASK = RNG.random((3, 6, 6)) > 0.3
+ATTENTION_MASK[:, np.arange(6), np.arange(6)] = True  # every query sees at least itself
+EMBEDDINGS = RNG.normal(size=(20, 8)).astype("float32")
 
 
-def paired(**kwargs):
+@pytest.fixture(params=["default", "fused"])
+def path(request, monkeypatch):
+    """Runs a test on this backend's default attention path and on the fused op."""
+    if request.param == "fused":
+        monkeypatch.setattr(attention_module, "FUSED_ATTENTION_BACKENDS", ("tensorflow",))
+    return request.param
+
+
+def paired(causal=False, **kwargs):
+    """Our layer and Keras' with the same random weights (the same for every call)."""
     reference = keras.layers.MultiHeadAttention(2, 4, **kwargs)
     reference(X, X)
-    ours = MultiHeadSelfAttention(2, 4, **kwargs)
+    ours = MultiHeadSelfAttention(2, 4, causal=causal, **kwargs)
     ours(X)
-    weights = [RNG.normal(size=w.shape).astype("float32") * 0.5 for w in reference.get_weights()]
+    rng = np.random.default_rng(1)
+    weights = [rng.normal(size=w.shape).astype("float32") * 0.5 for w in reference.get_weights()]
     reference.set_weights(weights)
     ours.set_weights(weights)
     return ours, reference
 
 
 def err(a, b):
-    return float(np.abs(np.asarray(a) - np.asarray(b)).max())
+    a, b = (tf.convert_to_tensor(t) if isinstance(t, tf.IndexedSlices) else t for t in (a, b))
+    return float(np.abs(np.asarray(a, "float32") - np.asarray(b, "float32")).max())
 
 
 def test_weights_have_keras_shapes_and_order():
@@ -39,9 +55,15 @@ def test_weights_have_keras_shapes_and_order():
     assert [w.name for w in ours.weights] == [
         "query_kernel", "query_bias", "key_kernel", "key_bias", "value_kernel", "value_bias",
         "output_kernel", "output_bias"]
+    ours = MultiHeadSelfAttention(2, 4, use_bias=False, value_dim=3, output_dim=5)
+    reference = keras.layers.MultiHeadAttention(2, 4, use_bias=False, value_dim=3,
+                                                output_shape=5)
+    ours(X)
+    reference(X, X)
+    assert [w.shape for w in ours.weights] == [w.shape for w in reference.weights]
 
 
-def test_parity_without_masks_fused_and_explicit_paths():
+def test_parity_without_masks(path):
     ours, reference = paired()
     assert err(ours(X), reference(X, X)) <= 1e-5
     out, scores = ours(X, return_attention_scores=True)
@@ -49,29 +71,49 @@ def test_parity_without_masks_fused_and_explicit_paths():
     assert err(out, ref_out) <= 1e-5 and err(scores, ref_scores) <= 1e-5
 
 
+def propagated(layer, causal, **call_kwargs):
+    """Embedding(mask_zero) -> layer: the padding mask reaches the layer by propagation."""
+    ids = keras.Input((6,), dtype="int32")
+    embedded = keras.layers.Embedding(
+        20, 8, mask_zero=True, embeddings_initializer=keras.initializers.Constant(EMBEDDINGS))(ids)
+    if isinstance(layer, MultiHeadSelfAttention):
+        out = layer(embedded, **call_kwargs)
+    else:
+        out = layer(embedded, embedded, use_causal_mask=causal, **call_kwargs)
+    return keras.Model(ids, out)
+
+
 @pytest.mark.parametrize("causal", [False, True])
-@pytest.mark.parametrize("scores", [False, True])
-def test_parity_with_propagated_padding_mask(causal, scores):
-    ours, reference = paired()
-    ours.causal = causal
-    embedding = keras.layers.Embedding(20, 8, mask_zero=True)
-    ids = keras.Input((6,), dtype="int32")
-    embedded = embedding(ids)
-    reference_model = keras.Model(ids, reference(embedded, embedded, use_causal_mask=causal))
-    ids = keras.Input((6,), dtype="int32")
-    our_out = ours(embedding(ids), return_attention_scores=scores)
-    our_model = keras.Model(ids, our_out[0] if scores else our_out)
-    assert err(our_model(IDS), reference_model(IDS)) <= 1e-5
+def test_parity_with_propagated_padding_mask(causal, path):
+    ours, reference = paired(causal)
+    reference_model = propagated(reference, causal)
+    assert err(propagated(ours, causal)(IDS), reference_model(IDS)) <= 1e-5
+    # The explicit path (scores requested) gives the same outputs, and Keras' scores on every
+    # query that sees a key. On a query that sees none (padded), Keras' explicit path zeroes
+    # the weights while its default path (above) and ours spread them uniformly. (Fresh layers:
+    # a Keras layer called symbolically cannot later be called for another output structure.)
+    ours, reference = paired(causal)
+    out, scores = propagated(ours, causal, return_attention_scores=True)(IDS)
+    _, ref_scores = propagated(reference, causal, return_attention_scores=True)(IDS)
+    assert err(out, reference_model(IDS)) <= 1e-5
+    sees_a_key = np.asarray(ref_scores).sum(-1) > 0.5  # (batch, heads, q)
+    assert err(np.asarray(scores)[sees_a_key], np.asarray(ref_scores)[sees_a_key]) <= 1e-5
+    assert not sees_a_key.all()  # the batch has queries that see no key
 
 
-def test_parity_with_explicit_attention_mask_and_causal():
+def test_parity_with_explicit_attention_mask_and_causal(path):
     ours, reference = paired()
     assert err(ours(X, attention_mask=ATTENTION_MASK),
                reference(X, X, attention_mask=ATTENTION_MASK)) <= 1e-5
+    assert err(ours(X, attention_mask=ATTENTION_MASK, mask=PAD),
+               reference(X, X, attention_mask=ATTENTION_MASK & PAD[:, :, None]
+                         & PAD[:, None, :])) <= 1e-5
     ours.causal = True
     assert err(ours(X), reference(X, X, use_causal_mask=True)) <= 1e-5
-    assert err(ours(X, attention_mask=ATTENTION_MASK, return_attention_scores=True)[0],
-               reference(X, X, attention_mask=ATTENTION_MASK, use_causal_mask=True)) <= 1e-5
+    out, scores = ours(X, attention_mask=ATTENTION_MASK, return_attention_scores=True)
+    ref_out, ref_scores = reference(X, X, attention_mask=ATTENTION_MASK, use_causal_mask=True,
+                                    return_attention_scores=True)
+    assert err(out, ref_out) <= 1e-5 and err(scores, ref_scores) <= 1e-5
 
 
 def test_causal_scores_are_lower_triangular():
@@ -82,34 +124,68 @@ def test_causal_scores_are_lower_triangular():
     np.testing.assert_allclose(np.asarray(scores).sum(-1), 1.0, rtol=1e-5)
 
 
-def test_gradient_parity():
-    ours, reference = paired()
+def gradients(model, x):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(tf.sin(model(x)))
+    return tape.gradient(loss, model.trainable_weights)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_gradient_parity(causal, path):
+    ours, reference = paired(causal)
     x = tf.constant(X)
-
-    def grads(layer, call):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            loss = tf.reduce_sum(tf.sin(call(layer)))
-        return tape.gradient(loss, [x] + layer.trainable_weights)
-
-    ours_grads = grads(ours, lambda l: l(x, attention_mask=ATTENTION_MASK))
-    ref_grads = grads(reference, lambda l: l(x, x, attention_mask=ATTENTION_MASK))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        ours_loss = tf.reduce_sum(tf.sin(ours(x, attention_mask=ATTENTION_MASK)))
+        ref_loss = tf.reduce_sum(tf.sin(reference(x, x, attention_mask=ATTENTION_MASK,
+                                                  use_causal_mask=causal)))
+    ours_grads = tape.gradient(ours_loss, [x] + ours.trainable_weights)
+    ref_grads = tape.gradient(ref_loss, [x] + reference.trainable_weights)
+    assert max(err(a, b) for a, b in zip(ours_grads, ref_grads)) <= 1e-5
+    # Through a propagated padding mask, embedding table included.
+    ours_model, reference_model = propagated(ours, causal), propagated(reference, causal)
+    ours_grads, ref_grads = gradients(ours_model, IDS), gradients(reference_model, IDS)
+    assert len(ours_grads) == len(ref_grads) == 9
     assert max(err(a, b) for a, b in zip(ours_grads, ref_grads)) <= 1e-5
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
-def test_masks_are_safe_in_half_precision(dtype):
+def test_masks_are_safe_in_half_precision(dtype, path):
     layer = MultiHeadSelfAttention(2, 4, causal=True, dtype=f"mixed_{dtype}")
     mask = np.ones((3, 6), bool)
-    mask[0] = False  # a fully masked row
+    mask[0] = False  # every query of row 0 sees no key
     mask[1, 3:] = False
-    out, scores = layer(X * 100.0, mask=mask, return_attention_scores=True)
+    x = X * 100.0  # logits far beyond float16's comfort
+    out, scores = layer(x, mask=mask, return_attention_scores=True)
     assert keras.backend.standardize_dtype(out.dtype) == dtype
     out, scores = np.asarray(out, "float32"), np.asarray(scores, "float32")
     assert np.isfinite(out).all() and np.isfinite(scores).all()
     assert np.abs(scores[1, :, :3, 3:]).max() < 1e-3  # padded keys get ~no weight
-    fused = np.asarray(layer(X * 100.0, mask=mask), "float32")
-    assert np.isfinite(fused).all()
+    assert np.isfinite(np.asarray(layer(x, mask=mask), "float32")).all()
+    # On ordinary inputs the half-precision layer stays close to the float32 one.
+    full = MultiHeadSelfAttention(2, 4, causal=True)
+    full(X)
+    full.set_weights(layer.get_weights())
+    reference = np.asarray(full(X, mask=mask))
+    tolerance = 3e-2 * np.abs(reference).max()
+    assert err(layer(X, mask=mask), reference) <= tolerance
+    assert err(layer(X, mask=mask, return_attention_scores=True)[0], reference) <= tolerance
+
+
+def test_output_keeps_the_padding_mask():
+    ids = keras.Input((6,), dtype="int32")
+    y = MultiHeadSelfAttention(2, 4)(keras.layers.Embedding(20, 8, mask_zero=True)(ids))
+    assert y._keras_mask is not None
+
+
+def test_symbolic_calls_return_scores_and_cache():
+    x = keras.Input((6, 8))
+    out, scores = MultiHeadSelfAttention(2, 4)(x, return_attention_scores=True)
+    assert (out.shape, scores.shape) == ((None, 6, 8), (None, 2, 6, 6))
+    cache = keras.Input((2, 9, 2, 4))
+    out, scores, new_cache = MultiHeadSelfAttention(2, 4)(
+        x, return_attention_scores=True, cache=cache, cache_update_index=0)
+    assert (scores.shape, new_cache.shape) == ((None, 2, 6, 9), (None, 2, 9, 2, 4))
 
 
 def test_dropout_only_in_training_and_layer_contract(tmp_path):
@@ -121,7 +197,7 @@ def test_dropout_only_in_training_and_layer_contract(tmp_path):
                    X, (3, 6, 5), tmp_path=tmp_path)
 
 
-def test_cached_step_by_step_equals_full_causal_pass():
+def test_cached_step_by_step_equals_full_causal_pass(path):
     layer = MultiHeadSelfAttention(2, 4, causal=True)
     full = np.asarray(layer(X))
     cache = np.zeros((3, 2, 6, 2, 4), "float32")
@@ -129,20 +205,65 @@ def test_cached_step_by_step_equals_full_causal_pass():
     for t in range(6):
         out, cache = layer(X[:, t:t + 1], cache=cache, cache_update_index=t)
         steps.append(np.asarray(out))
-    np.testing.assert_allclose(np.concatenate(steps, axis=1), full, atol=1e-5)
-    # A prefix of 3 at once, then one step, also agrees.
+    assert err(np.concatenate(steps, axis=1), full) <= 1e-5
+    # The cache holds every position's keys and values, as a full pass computes them.
+    keys = np.einsum("btd,dhk->bthk", X, layer.key_kernel.numpy())  # (batch, seq, heads, key_dim)
+    assert err(np.asarray(cache)[:, 0], keys + layer.key_bias.numpy()) <= 1e-5
+    # A prefix of 3 at once, then one step, also agrees; scores cover the whole cache.
     cache = np.zeros((3, 2, 6, 2, 4), "float32")
     prefix, cache = layer(X[:, :3], cache=cache, cache_update_index=0)
-    np.testing.assert_allclose(np.asarray(prefix), full[:, :3], atol=1e-5)
-    nxt, _ = layer(X[:, 3:4], cache=cache, cache_update_index=3)
-    np.testing.assert_allclose(np.asarray(nxt), full[:, 3:4], atol=1e-5)
+    assert err(prefix, full[:, :3]) <= 1e-5
+    nxt, scores, _ = layer(X[:, 3:4], cache=cache, cache_update_index=3,
+                           return_attention_scores=True)
+    assert err(nxt, full[:, 3:4]) <= 1e-5
+    assert scores.shape == (3, 2, 1, 6) and np.all(np.asarray(scores)[..., 4:] == 0)
+
+
+def test_cache_in_a_compiled_loop_with_a_tensor_index():
+    layer = MultiHeadSelfAttention(2, 4, causal=True)
+    full = np.asarray(layer(X))
+
+    @tf.function(jit_compile=False)
+    def generate(x):
+        def body(t, cache, outputs):
+            step = tf.expand_dims(tf.gather(x, t, axis=1), 1)  # (batch, 1, d)
+            out, cache = layer(step, cache=cache, cache_update_index=t)
+            return t + 1, cache, outputs.write(t, out[:, 0])
+        _, _, outputs = tf.while_loop(
+            lambda t, *_: t < 6, body,
+            (tf.constant(0), tf.zeros((3, 2, 6, 2, 4)), tf.TensorArray(tf.float32, size=6)))
+        return tf.transpose(outputs.stack(), [1, 0, 2])  # (batch, seq, d)
+
+    assert err(generate(tf.constant(X)), full) <= 1e-5
+
+
+def test_cache_convention_matches_keras_hub():
+    ours = MultiHeadSelfAttention(2, 4)
+    reference = keras_hub.layers.CachedMultiHeadAttention(2, 4)
+    ours(X)
+    reference(X, X)
+    weights = [RNG.normal(size=w.shape).astype("float32") for w in reference.get_weights()]
+    reference.set_weights(weights)
+    ours.set_weights(weights)
+    cache = RNG.normal(size=(3, 2, 6, 2, 4)).astype("float32")
+    index = 2
+    causal = np.arange(6)[None, None, :] <= index + np.arange(2)[None, :, None]  # (1, q, k)
+    causal = np.broadcast_to(causal, (3, 2, 6))
+    out, new_cache = ours(X[:, :2], cache=cache, cache_update_index=index)
+    ref_out, ref_cache = reference(X[:, :2], X[:, :2], attention_mask=causal, cache=cache,
+                                   cache_update_index=index)
+    assert err(out, ref_out) <= 1e-5 and err(new_cache, ref_cache) <= 1e-5
 
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(num_heads=0, key_dim=4), "`num_heads` must be a positive integer. Received: num_heads=0"),
-    (dict(num_heads=2, key_dim=4, dropout=1.5), "`dropout` must be in [0, 1). Received: dropout=1.5"),
+    (dict(num_heads=2, key_dim=None), "`key_dim` must be a positive integer. Received: key_dim=None"),
     (dict(num_heads=2, key_dim=4, value_dim=-1),
      "`value_dim` must be a positive integer. Received: value_dim=-1"),
+    (dict(num_heads=2, key_dim=4, output_dim=2.5),
+     "`output_dim` must be a positive integer. Received: output_dim=2.5"),
+    (dict(num_heads=2, key_dim=4, dropout=1.5),
+     "`dropout` must be in [0, 1). Received: dropout=1.5"),
 ])
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=re.escape(message)):
@@ -155,6 +276,22 @@ def test_bad_inputs():
             "Received: inputs.shape=(3, 8)")):
         MultiHeadSelfAttention(2, 4)(X[:, 0])
     layer = MultiHeadSelfAttention(2, 4)
+    cache = np.zeros((3, 2, 6, 2, 4), "float32")
     with pytest.raises(ValueError, match=re.escape(
-            "`cache_update_index` is required when `cache` is given.")):
-        layer(X, cache=np.zeros((3, 2, 6, 2, 4), "float32"))
+            "`cache_update_index` is required when `cache` is given. "
+            "Received: cache_update_index=None")):
+        layer(X, cache=cache)
+    with pytest.raises(ValueError, match=re.escape(
+            "`cache_update_index` needs a `cache`. Received: cache=None, cache_update_index=0")):
+        layer(X, cache_update_index=0)
+    with pytest.raises(ValueError, match=re.escape(
+            "`cache` must have shape (batch, 2, max_length, 2, 4), i.e. (batch, key/value, "
+            "position, num_heads, key_dim). Received: cache.shape=(3, 2, 6, 4, 2)")):
+        layer(X, cache=np.zeros((3, 2, 6, 4, 2), "float32"), cache_update_index=0)
+    with pytest.raises(ValueError, match=re.escape(
+            "A key/value cache needs value_dim == key_dim. Received: key_dim=4, value_dim=3")):
+        MultiHeadSelfAttention(2, 4, value_dim=3)(X, cache=cache, cache_update_index=0)
+    with pytest.raises(ValueError, match=re.escape(
+            "`attention_mask` must have shape (batch, query_length, key_length). "
+            "Received: attention_mask.shape=(3, 6)")):
+        layer(X, attention_mask=PAD)

@@ -1,0 +1,166 @@
+"""TransformerDecoderBlock: keras-hub parity (with and without cross-attention), masks, cache."""
+
+import re
+
+import keras
+import keras_hub
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from seqmodels.layers.transformer_decoder_block import TransformerDecoderBlock
+from tests.layer_test_case import run_layer_test
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(3, 6, 8)).astype("float32")
+ENC = RNG.normal(size=(3, 5, 8)).astype("float32")
+PAD = np.ones((3, 6), bool)
+PAD[1, 4:] = False
+ENC_PAD = np.ones((3, 5), bool)
+ENC_PAD[2, 3:] = False
+
+
+def err(a, b):
+    return float(np.abs(np.asarray(a) - np.asarray(b)).max())
+
+
+def decoder_pair(norm_first, cross):
+    """Our block and keras-hub's with the same random weights, sublayer by sublayer."""
+    reference = keras_hub.layers.TransformerDecoder(16, 2, normalize_first=norm_first)
+    ours = TransformerDecoderBlock(2, 16, norm_first=norm_first, cross_attention=cross)
+    reference(X, ENC) if cross else reference(X)
+    ours(X, ENC) if cross else ours(X)
+    pairs = [(ours.self_attention, reference._self_attention_layer),
+             (ours.self_attention_norm, reference._self_attention_layer_norm),
+             (ours.intermediate_dense, reference._feedforward_intermediate_dense),
+             (ours.output_dense, reference._feedforward_output_dense),
+             (ours.feedforward_norm, reference._feedforward_layer_norm)]
+    if cross:
+        pairs += [(ours.cross_attention_layer, reference._cross_attention_layer),
+                  (ours.cross_attention_norm, reference._cross_attention_layer_norm)]
+    rng = np.random.default_rng(1)
+    for mine, theirs in pairs:
+        weights = [rng.normal(size=w.shape).astype("float32") * 0.3 for w in theirs.get_weights()]
+        theirs.set_weights(weights)
+        mine.set_weights(weights)
+    assert len(ours.weights) == len(reference.weights)
+    return ours, reference, pairs
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+@pytest.mark.parametrize("cross", [False, True])
+def test_parity_with_keras_hub(norm_first, cross):
+    ours, reference, _ = decoder_pair(norm_first, cross)
+    enc = (ENC,) if cross else ()
+    assert err(ours(X, *enc), reference(X, *enc)) <= 1e-5
+    # Padding: keras-hub hides padded keys only, we also padded queries (as Keras'
+    # MultiHeadAttention does); the real positions agree.
+    ours_out = np.asarray(ours(X, *enc, mask=PAD))
+    ref_out = np.asarray(reference(X, *enc, decoder_padding_mask=PAD))
+    assert np.abs(ours_out - ref_out)[PAD].max() <= 1e-5
+    if cross:
+        assert err(ours(X, ENC, encoder_mask=ENC_PAD),
+                   reference(X, ENC, encoder_padding_mask=ENC_PAD)) <= 1e-5
+
+
+def test_gradient_parity_with_keras_hub():
+    ours, reference, pairs = decoder_pair(norm_first=True, cross=True)
+    x, enc = tf.constant(X), tf.constant(ENC)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([x, enc])
+        ours_loss = tf.reduce_sum(tf.sin(ours(x, enc, encoder_mask=ENC_PAD)))
+        ref_loss = tf.reduce_sum(tf.sin(reference(x, enc, encoder_padding_mask=ENC_PAD)))
+    ours_weights = [w for mine, _ in pairs for w in mine.trainable_weights]
+    ref_weights = [w for _, theirs in pairs for w in theirs.trainable_weights]
+    assert len(ours_weights) == len(ours.trainable_weights) == 26
+    ours_grads = tape.gradient(ours_loss, [x, enc] + ours_weights)
+    ref_grads = tape.gradient(ref_loss, [x, enc] + ref_weights)
+    assert max(err(a, b) for a, b in zip(ours_grads, ref_grads)) <= 1e-5
+
+
+def test_is_causal():
+    block = TransformerDecoderBlock(2, 16, cross_attention=False)
+    base = np.asarray(block(X))
+    changed = X.copy()
+    changed[:, 4:] += 5.0
+    out = np.asarray(block(changed))
+    np.testing.assert_allclose(out[:, :4], base[:, :4], atol=1e-5)
+    assert not np.allclose(out[:, 4:], base[:, 4:])
+
+
+def test_masks_propagate_from_both_inputs():
+    target = keras.Input((None,), dtype="int32")
+    source = keras.Input((None,), dtype="int32")
+    x = keras.layers.Embedding(10, 8, mask_zero=True)(target)
+    enc = keras.layers.Embedding(10, 8, mask_zero=True)(source)
+    y = TransformerDecoderBlock(2, 16, norm_first=True)(x, enc)
+    assert y._keras_mask is not None
+    model = keras.Model([target, source], y)
+    padded = np.asarray(model([np.array([[1, 2, 0, 0]]), np.array([[3, 4, 5, 0, 0]])]))
+    unpadded = np.asarray(model([np.array([[1, 2]]), np.array([[3, 4, 5]])]))
+    np.testing.assert_allclose(padded[:, :2], unpadded, atol=1e-5)
+
+
+def test_cache_equals_full_pass():
+    block = TransformerDecoderBlock(2, 16, cross_attention=True)
+    full = np.asarray(block(X, ENC, encoder_mask=ENC_PAD))
+    cache = np.zeros((3, 2, 6, 2, 4), "float32")
+    steps = []
+    for t in range(6):
+        out, cache = block(X[:, t:t + 1], ENC, encoder_mask=ENC_PAD, self_attention_cache=cache,
+                           self_attention_cache_update_index=t)
+        steps.append(np.asarray(out))
+    assert err(np.concatenate(steps, axis=1), full) <= 1e-5
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_cache_parity_with_keras_hub(norm_first):
+    ours, reference, _ = decoder_pair(norm_first, cross=False)
+    ours_cache = ref_cache = np.zeros((3, 2, 6, 2, 4), "float32")
+    for start, stop in [(0, 3), (3, 4), (4, 6)]:  # a prompt, then single steps
+        ours_out, ours_cache = ours(X[:, start:stop], self_attention_cache=ours_cache,
+                                    self_attention_cache_update_index=start)
+        ref_out, ref_cache = reference(X[:, start:stop], self_attention_cache=ref_cache,
+                                       self_attention_cache_update_index=start)
+        assert err(ours_out, ref_out) <= 1e-5 and err(ours_cache, ref_cache) <= 1e-5
+
+
+def test_symbolic_call_with_cache():
+    x, cache = keras.Input((1, 8)), keras.Input((2, 6, 2, 4))
+    out, new_cache = TransformerDecoderBlock(2, 16, cross_attention=False)(
+        x, self_attention_cache=cache, self_attention_cache_update_index=0)
+    assert (out.shape, new_cache.shape) == ((None, 1, 8), (None, 2, 6, 2, 4))
+
+
+def test_layer_contract(tmp_path):
+    run_layer_test(TransformerDecoderBlock, dict(num_heads=2, intermediate_dim=16, dropout=0.1),
+                   (X, ENC), (3, 6, 8), tmp_path=tmp_path)
+    run_layer_test(TransformerDecoderBlock, dict(num_heads=2, intermediate_dim=16,
+                                                 cross_attention=False, norm_first=True),
+                   X, (3, 6, 8), tmp_path=tmp_path)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(num_heads=2, intermediate_dim=0),
+     "`intermediate_dim` must be a positive integer. Received: intermediate_dim=0"),
+    (dict(num_heads=2, intermediate_dim=16, dropout=-0.1),
+     "`dropout` must be in [0, 1). Received: dropout=-0.1"),
+])
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        TransformerDecoderBlock(**kwargs)
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match=re.escape(
+            "TransformerDecoderBlock with cross_attention=True needs `encoder_outputs`. "
+            "Received: encoder_outputs=None")):
+        TransformerDecoderBlock(2, 16)(X)
+    with pytest.raises(ValueError, match=re.escape(
+            "TransformerDecoderBlock with cross_attention=False takes no `encoder_outputs`. "
+            "Received: encoder_outputs of shape (3, 5, 8)")):
+        TransformerDecoderBlock(2, 16, cross_attention=False)(X, ENC)
+    with pytest.raises(ValueError, match=re.escape(
+            "TransformerDecoderBlock needs an input width divisible by `num_heads` when "
+            "`key_dim` is None. Received: input width=8, num_heads=3")):
+        TransformerDecoderBlock(3, 16, cross_attention=False)(X)
