@@ -9,17 +9,21 @@ class PatchEncoder(keras.layers.Layer):
     """Cuts an image into patches, projects each to a vector, adds a class token and positions.
 
     The patches and their linear projection are one strided convolution (kernel = stride =
-    `patch_size`, no padding); the (height/p, width/p) grid is flattened to a sequence, an
-    optional learned class token is prepended and a learned position embedding added. Fed an
-    image of another size than the one it was built for, the layer resizes its grid of position
-    embeddings bilinearly (as ViT fine-tuning at higher resolution does); the class token's
-    position is kept as is.
+    `patch_size`, "valid" padding); the (height/p, width/p) grid is flattened row by row to a
+    sequence, an optional learned class token is prepended and a learned position embedding
+    added. Fed an image of another size than the one it was built for (ViT fine-tuning at a
+    higher resolution), the layer resamples its grid of position embeddings bilinearly with
+    half-pixel centres and antialiasing, the same numbers as timm's
+    `resample_abs_pos_embed(..., interpolation="bilinear")` (big_vision's `resample_posemb`
+    uses `scipy.ndimage.zoom(order=1)`, which aligns the corners instead); the class token's
+    position embedding is kept as is. Image sizes must be static and divisible by
+    `patch_size`. There is no mask.
 
     Args:
         patch_size: side of the square patches.
         hidden_dim: size of each patch vector.
-        image_size: `(height, width)` the position table is built for (default: the first
-            input's size).
+        image_size: `(height, width)` (or one int for a square) the position table is built
+            for (default: the first input's size).
         use_class_token: prepend a learned class token.
         kernel_initializer: initializer of the projection.
         **kwargs: base layer arguments.
@@ -43,6 +47,8 @@ class PatchEncoder(keras.layers.Layer):
         for name, value in (("patch_size", patch_size), ("hidden_dim", hidden_dim)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+        if isinstance(image_size, int):
+            image_size = (image_size, image_size)
         if image_size is not None:
             image_size = tuple(image_size)
             self._check_divisible(image_size, patch_size, "image_size")
@@ -55,7 +61,7 @@ class PatchEncoder(keras.layers.Layer):
 
     @staticmethod
     def _check_divisible(size, patch_size, what):
-        if len(size) != 2 or any(s is None or s % patch_size for s in size):
+        if len(size) != 2 or any(not isinstance(s, int) or s % patch_size for s in size):
             raise ValueError(
                 f"PatchEncoder needs an {what} (height, width) divisible by patch_size="
                 f"{patch_size}. Received: {what}={tuple(size)}")
@@ -90,13 +96,15 @@ class PatchEncoder(keras.layers.Layer):
         cls = table[:int(self.use_class_token)]
         grid = ops.reshape(table[int(self.use_class_token):],
                            (1, built_h, built_w, self.hidden_dim))  # (1, h, w, hidden)
-        grid = ops.image.resize(grid, (grid_h, grid_w), interpolation="bilinear")
+        grid = ops.image.resize(grid, (grid_h, grid_w), interpolation="bilinear", antialias=True,
+                                data_format="channels_last")  # (1, h', w', hidden)
         grid = ops.reshape(grid, (grid_h * grid_w, self.hidden_dim))  # (h' * w', hidden)
         return ops.concatenate([cls, grid], axis=0)
 
     def call(self, images):
         self._check_divisible(images.shape[1:3], self.patch_size, "image size")
-        patches = ops.conv(images, self.kernel, strides=self.patch_size, padding="valid")
+        patches = ops.conv(images, self.kernel, strides=self.patch_size, padding="valid",
+                           data_format="channels_last")
         patches = patches + self.bias  # (batch, h / p, w / p, hidden)
         grid_h, grid_w = patches.shape[1], patches.shape[2]
         x = ops.reshape(patches, (-1, grid_h * grid_w, self.hidden_dim))  # (batch, patches, hidden)

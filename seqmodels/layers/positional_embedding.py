@@ -33,7 +33,11 @@ class PositionalEmbedding(keras.layers.Layer):
     Without `vocab_size` the input is a float sequence (batch, seq, dim) and the output is
     `inputs + PE`, its mask passing through. With `vocab_size` the input is token ids
     (batch, seq) and the output is `token_embedding(ids) + PE` (batch, seq, output_dim); with
-    `mask_zero=True` id 0 is padding and the layer emits the padding mask.
+    `mask_zero=True` id 0 is padding and the layer emits the padding mask. A sequence longer
+    than `max_length` is an error (when its length is known at call time). The sinusoidal
+    encoding is the one keras-hub's `SinePositionEncoding` computes; the learned table loads
+    into `keras_hub.layers.PositionEmbedding`, and `[token_embeddings, position_embeddings]`
+    into `keras_hub.layers.TokenAndPositionEmbedding`.
 
     Args:
         kind: `"sinusoidal"` or `"learned"`.
@@ -89,6 +93,10 @@ class PositionalEmbedding(keras.layers.Layer):
 
     def build(self, input_shape):
         if self.vocab_size is not None:
+            if len(input_shape) != 2:
+                raise ValueError(
+                    "PositionalEmbedding with `vocab_size` expects token ids of shape "
+                    f"(batch, seq). Received: inputs.shape={tuple(input_shape)}")
             self.token_embeddings = self.add_weight(
                 shape=(self.vocab_size, self.output_dim), name="token_embeddings",
                 initializer=self.embeddings_initializer)

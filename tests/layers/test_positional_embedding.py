@@ -22,8 +22,11 @@ def test_sinusoidal_formula_by_hand():
 
 
 def test_sinusoidal_matches_keras_hub_and_any_length():
-    for length in (9, 300):
-        x = np.random.default_rng(1).normal(size=(2, length, 6)).astype("float32")
+    # keras-hub's SinePositionEncoding computes the paper's interleaved layout too: angle
+    # p * (1/10000)^(2 * (j // 2) / d), sine on even columns j, cosine on odd ones. So the
+    # relation is plain equality, for even and odd widths, short and long sequences.
+    for length, width in ((9, 6), (300, 6), (7, 5)):
+        x = np.random.default_rng(1).normal(size=(2, length, width)).astype("float32")
         expected = x + np.asarray(keras_hub.layers.SinePositionEncoding()(x))
         np.testing.assert_allclose(np.asarray(PositionalEmbedding()(x)), expected, atol=1e-5)
 
@@ -35,6 +38,9 @@ def test_learned_positions_match_keras_hub():
     reference(X)
     reference.set_weights(ours.get_weights())
     np.testing.assert_allclose(np.asarray(ours(X)), X + np.asarray(reference(X)), atol=1e-6)
+    shorter = X[:, :4]  # any length up to max_length
+    np.testing.assert_allclose(np.asarray(ours(shorter)), shorter + np.asarray(reference(shorter)),
+                               atol=1e-6)
 
 
 def test_token_and_position_matches_keras_hub():
@@ -66,10 +72,30 @@ def test_layer_contract(tmp_path):
 
 
 def test_too_long_input_is_a_clear_error():
+    for kind in ("learned", "sinusoidal"):
+        with pytest.raises(ValueError, match=re.escape(
+                "PositionalEmbedding covers sequences up to max_length=4. "
+                "Received: a sequence of length 9.")):
+            PositionalEmbedding(kind=kind, max_length=4)(X)
+
+
+def test_wrong_input_ranks():
     with pytest.raises(ValueError, match=re.escape(
-            "PositionalEmbedding covers sequences up to max_length=4. "
-            "Received: a sequence of length 9.")):
-        PositionalEmbedding(kind="learned", max_length=4)(X)
+            "PositionalEmbedding without `vocab_size` expects inputs of shape (batch, seq, dim). "
+            "Received: inputs.shape=(2, 9)")):
+        PositionalEmbedding()(X[..., 0])
+    with pytest.raises(ValueError, match=re.escape(
+            "PositionalEmbedding with `vocab_size` expects token ids of shape (batch, seq). "
+            "Received: inputs.shape=(2, 9, 6)")):
+        PositionalEmbedding(vocab_size=10, output_dim=4)(X.astype("int32"))
+
+
+def test_half_precision_policy():
+    layer = PositionalEmbedding(vocab_size=10, output_dim=4, dtype="mixed_bfloat16")
+    out = layer(np.array([[1, 2, 3]]))
+    assert keras.backend.standardize_dtype(out.dtype) == "bfloat16"
+    expected = np.asarray(layer.token_embeddings)[[1, 2, 3]] + np.asarray(sinusoidal_encoding(3, 4))
+    np.testing.assert_allclose(np.asarray(out, "float32")[0], expected, atol=2e-2)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -78,6 +104,8 @@ def test_too_long_input_is_a_clear_error():
     (dict(vocab_size=10), "`output_dim` is required when `vocab_size` is set. Received: output_dim=None"),
     (dict(mask_zero=True), "`mask_zero=True` needs `vocab_size` (token ids to mask). Received: vocab_size=None"),
     (dict(vocab_size=0, output_dim=3), "`vocab_size` must be a positive integer. Received: vocab_size=0"),
+    (dict(max_length=2.5), "`max_length` must be a positive integer. Received: max_length=2.5"),
+    (dict(vocab_size=10, output_dim=-1), "`output_dim` must be a positive integer. Received: output_dim=-1"),
 ])
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=re.escape(message)):
