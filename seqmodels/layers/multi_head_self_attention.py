@@ -80,7 +80,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
 
     >>> attention = MultiHeadSelfAttention(num_heads=2, key_dim=4, causal=True)
     >>> out, scores = attention(np.zeros((1, 5, 8), "float32"), return_attention_scores=True)
-    >>> out.shape, scores.shape
+    >>> tuple(out.shape), tuple(scores.shape)
     ((1, 5, 8), (1, 2, 5, 5))
 
     References:
@@ -132,9 +132,11 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         # Created in keras.layers.MultiHeadAttention's order so that weight lists interchange.
         heads = self.num_heads
         self.query_kernel = weight("query_kernel", (d, heads, self.key_dim))
-        self.query_bias = weight("query_bias", (heads, self.key_dim), True) if self.use_bias else None
+        self.query_bias = (weight("query_bias", (heads, self.key_dim), True)
+                           if self.use_bias else None)
         self.key_kernel = weight("key_kernel", (d, heads, self.key_dim))
-        self.key_bias = weight("key_bias", (heads, self.key_dim), True) if self.use_bias else None
+        self.key_bias = (weight("key_bias", (heads, self.key_dim), True)
+                         if self.use_bias else None)
         self.value_kernel = weight("value_kernel", (d, heads, self.value_dim))
         self.value_bias = (weight("value_bias", (heads, self.value_dim), True)
                            if self.use_bias else None)
@@ -190,12 +192,14 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         if cache is None and cache_update_index is not None:
             raise ValueError("`cache_update_index` needs a `cache`. Received: cache=None, "
                              f"cache_update_index={cache_update_index!r}")
-        query = self._project(inputs, self.query_kernel, self.query_bias)  # (b, q, heads, key_dim)
-        key = self._project(inputs, self.key_kernel, self.key_bias)  # (b, k, heads, key_dim)
-        value = self._project(inputs, self.value_kernel, self.value_bias)  # (b, k, heads, value_dim)
+        # (batch, seq, heads, key_dim), (batch, seq, heads, key_dim), (batch, seq, heads, value_dim)
+        query = self._project(inputs, self.query_kernel, self.query_bias)
+        key = self._project(inputs, self.key_kernel, self.key_bias)
+        value = self._project(inputs, self.value_kernel, self.value_bias)
         if cache is not None:
             self._check_cache(cache, cache_update_index)
-            update = ops.cast(ops.stack([key, value], axis=1), cache.dtype)  # (b, 2, q, heads, key_dim)
+            update = ops.stack([key, value], axis=1)  # (batch, 2, seq, heads, key_dim)
+            update = ops.cast(update, cache.dtype)
             cache = ops.slice_update(cache, [0, 0, cache_update_index, 0, 0], update)
             key = ops.cast(cache[:, 0], query.dtype)  # (batch, max_length, heads, key_dim)
             value = ops.cast(cache[:, 1], query.dtype)  # (batch, max_length, heads, key_dim)

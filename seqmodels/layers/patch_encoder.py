@@ -34,7 +34,7 @@ class PatchEncoder(keras.layers.Layer):
     Example:
 
     >>> encoder = PatchEncoder(patch_size=4, hidden_dim=16)
-    >>> encoder(np.zeros((2, 28, 28, 1), "float32")).shape
+    >>> tuple(encoder(np.zeros((2, 28, 28, 1), "float32")).shape)
     (2, 50, 16)
 
     References:

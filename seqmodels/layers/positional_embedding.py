@@ -58,7 +58,7 @@ class PositionalEmbedding(keras.layers.Layer):
 
     >>> layer = PositionalEmbedding(kind="learned", max_length=16, vocab_size=100,
     ...                             output_dim=8, mask_zero=True)
-    >>> layer(np.array([[4, 7, 0]])).shape
+    >>> tuple(layer(np.array([[4, 7, 0]])).shape)
     (1, 3, 8)
 
     References:

@@ -63,7 +63,8 @@ class TransformerDecoderBlock(keras.layers.Layer):
     Example:
 
     >>> block = TransformerDecoderBlock(num_heads=2, intermediate_dim=32)
-    >>> block(np.zeros((2, 5, 16), "float32"), np.zeros((2, 7, 16), "float32")).shape
+    >>> target, source = np.zeros((2, 5, 16), "float32"), np.zeros((2, 7, 16), "float32")
+    >>> tuple(block(target, source).shape)
     (2, 5, 16)
 
     References:

@@ -34,7 +34,7 @@ def head_size(block_name, input_shape, num_heads, key_dim):
 
 
 def residual(x, sublayer, norm, dropout, norm_first, training):
-    """`norm(x + dropout(sublayer(x)))` (post-norm) or `x + dropout(sublayer(norm(x)))` (pre-norm)."""
+    """Post-norm `norm(x + dropout(sublayer(x)))` or pre-norm `x + dropout(sublayer(norm(x)))`."""
     y = sublayer(norm(x) if norm_first else x)
     x = x + dropout(y, training=training)
     return x if norm_first else norm(x)
@@ -75,7 +75,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
     Example:
 
     >>> block = TransformerEncoderBlock(num_heads=2, intermediate_dim=32)
-    >>> block(np.zeros((2, 5, 16), "float32")).shape
+    >>> tuple(block(np.zeros((2, 5, 16), "float32")).shape)
     (2, 5, 16)
 
     References:

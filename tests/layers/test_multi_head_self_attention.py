@@ -1,5 +1,6 @@
 """MultiHeadSelfAttention: parity with keras.layers.MultiHeadAttention, masks, fp16, KV cache."""
 
+import doctest
 import re
 
 import keras
@@ -13,7 +14,7 @@ from seqmodels.layers.multi_head_self_attention import MultiHeadSelfAttention
 from tests.layer_test_case import run_layer_test
 
 RNG = np.random.default_rng(0)
-X = RNG.normal(size=(3, 6, 8)).astype("float32")
+X = RNG.normal(size=(3, 6, 8)).astype("float32")  # 2 heads of 3: the scale 1/sqrt(3) is inexact
 IDS = RNG.integers(1, 20, size=(3, 6))
 IDS[1, 4:] = 0  # right padding
 IDS[2, :2] = 0  # left padding: with causal=True, query 0 of row 2 sees no key at all
@@ -33,9 +34,9 @@ def path(request, monkeypatch):
 
 def paired(causal=False, **kwargs):
     """Our layer and Keras' with the same random weights (the same for every call)."""
-    reference = keras.layers.MultiHeadAttention(2, 4, **kwargs)
+    reference = keras.layers.MultiHeadAttention(2, 3, **kwargs)
     reference(X, X)
-    ours = MultiHeadSelfAttention(2, 4, causal=causal, **kwargs)
+    ours = MultiHeadSelfAttention(2, 3, causal=causal, **kwargs)
     ours(X)
     rng = np.random.default_rng(1)
     weights = [rng.normal(size=w.shape).astype("float32") * 0.5 for w in reference.get_weights()]
@@ -55,9 +56,9 @@ def test_weights_have_keras_shapes_and_order():
     assert [w.name for w in ours.weights] == [
         "query_kernel", "query_bias", "key_kernel", "key_bias", "value_kernel", "value_bias",
         "output_kernel", "output_bias"]
-    ours = MultiHeadSelfAttention(2, 4, use_bias=False, value_dim=3, output_dim=5)
-    reference = keras.layers.MultiHeadAttention(2, 4, use_bias=False, value_dim=3,
-                                                output_shape=5)
+    ours = MultiHeadSelfAttention(2, 3, use_bias=False, value_dim=5, output_dim=7)
+    reference = keras.layers.MultiHeadAttention(2, 3, use_bias=False, value_dim=5,
+                                                output_shape=7)
     ours(X)
     reference(X, X)
     assert [w.shape for w in ours.weights] == [w.shape for w in reference.weights]
@@ -117,7 +118,7 @@ def test_parity_with_explicit_attention_mask_and_causal(path):
 
 
 def test_causal_scores_are_lower_triangular():
-    layer = MultiHeadSelfAttention(2, 4, causal=True)
+    layer = MultiHeadSelfAttention(2, 3, causal=True)
     _, scores = layer(X, return_attention_scores=True)
     upper = np.triu(np.ones((6, 6), bool), k=1)
     assert np.all(np.asarray(scores)[..., upper] == 0.0)
@@ -151,7 +152,7 @@ def test_gradient_parity(causal, path):
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_masks_are_safe_in_half_precision(dtype, path):
-    layer = MultiHeadSelfAttention(2, 4, causal=True, dtype=f"mixed_{dtype}")
+    layer = MultiHeadSelfAttention(2, 3, causal=True, dtype=f"mixed_{dtype}")
     mask = np.ones((3, 6), bool)
     mask[0] = False  # every query of row 0 sees no key
     mask[1, 3:] = False
@@ -163,7 +164,7 @@ def test_masks_are_safe_in_half_precision(dtype, path):
     assert np.abs(scores[1, :, :3, 3:]).max() < 1e-3  # padded keys get ~no weight
     assert np.isfinite(np.asarray(layer(x, mask=mask), "float32")).all()
     # On ordinary inputs the half-precision layer stays close to the float32 one.
-    full = MultiHeadSelfAttention(2, 4, causal=True)
+    full = MultiHeadSelfAttention(2, 3, causal=True)
     full(X)
     full.set_weights(layer.get_weights())
     reference = np.asarray(full(X, mask=mask))
@@ -174,22 +175,22 @@ def test_masks_are_safe_in_half_precision(dtype, path):
 
 def test_output_keeps_the_padding_mask():
     ids = keras.Input((6,), dtype="int32")
-    y = MultiHeadSelfAttention(2, 4)(keras.layers.Embedding(20, 8, mask_zero=True)(ids))
+    y = MultiHeadSelfAttention(2, 3)(keras.layers.Embedding(20, 8, mask_zero=True)(ids))
     assert y._keras_mask is not None
 
 
 def test_symbolic_calls_return_scores_and_cache():
     x = keras.Input((6, 8))
-    out, scores = MultiHeadSelfAttention(2, 4)(x, return_attention_scores=True)
+    out, scores = MultiHeadSelfAttention(2, 3)(x, return_attention_scores=True)
     assert (out.shape, scores.shape) == ((None, 6, 8), (None, 2, 6, 6))
-    cache = keras.Input((2, 9, 2, 4))
-    out, scores, new_cache = MultiHeadSelfAttention(2, 4)(
+    cache = keras.Input((2, 9, 2, 3))
+    out, scores, new_cache = MultiHeadSelfAttention(2, 3)(
         x, return_attention_scores=True, cache=cache, cache_update_index=0)
-    assert (scores.shape, new_cache.shape) == ((None, 2, 6, 9), (None, 2, 9, 2, 4))
+    assert (scores.shape, new_cache.shape) == ((None, 2, 6, 9), (None, 2, 9, 2, 3))
 
 
 def test_dropout_only_in_training_and_layer_contract(tmp_path):
-    layer = MultiHeadSelfAttention(2, 4, dropout=0.5, seed=1)
+    layer = MultiHeadSelfAttention(2, 3, dropout=0.5, seed=1)
     np.testing.assert_array_equal(np.asarray(layer(X)), np.asarray(layer(X)))
     assert not np.allclose(np.asarray(layer(X, training=True)), np.asarray(layer(X)))
     run_layer_test(MultiHeadSelfAttention, dict(num_heads=2, key_dim=4, dropout=0.1,
@@ -198,9 +199,9 @@ def test_dropout_only_in_training_and_layer_contract(tmp_path):
 
 
 def test_cached_step_by_step_equals_full_causal_pass(path):
-    layer = MultiHeadSelfAttention(2, 4, causal=True)
+    layer = MultiHeadSelfAttention(2, 3, causal=True)
     full = np.asarray(layer(X))
-    cache = np.zeros((3, 2, 6, 2, 4), "float32")
+    cache = np.zeros((3, 2, 6, 2, 3), "float32")
     steps = []
     for t in range(6):
         out, cache = layer(X[:, t:t + 1], cache=cache, cache_update_index=t)
@@ -210,7 +211,7 @@ def test_cached_step_by_step_equals_full_causal_pass(path):
     keys = np.einsum("btd,dhk->bthk", X, layer.key_kernel.numpy())  # (batch, seq, heads, key_dim)
     assert err(np.asarray(cache)[:, 0], keys + layer.key_bias.numpy()) <= 1e-5
     # A prefix of 3 at once, then one step, also agrees; scores cover the whole cache.
-    cache = np.zeros((3, 2, 6, 2, 4), "float32")
+    cache = np.zeros((3, 2, 6, 2, 3), "float32")
     prefix, cache = layer(X[:, :3], cache=cache, cache_update_index=0)
     assert err(prefix, full[:, :3]) <= 1e-5
     nxt, scores, _ = layer(X[:, 3:4], cache=cache, cache_update_index=3,
@@ -220,7 +221,7 @@ def test_cached_step_by_step_equals_full_causal_pass(path):
 
 
 def test_cache_in_a_compiled_loop_with_a_tensor_index():
-    layer = MultiHeadSelfAttention(2, 4, causal=True)
+    layer = MultiHeadSelfAttention(2, 3, causal=True)
     full = np.asarray(layer(X))
 
     @tf.function(jit_compile=False)
@@ -231,21 +232,21 @@ def test_cache_in_a_compiled_loop_with_a_tensor_index():
             return t + 1, cache, outputs.write(t, out[:, 0])
         _, _, outputs = tf.while_loop(
             lambda t, *_: t < 6, body,
-            (tf.constant(0), tf.zeros((3, 2, 6, 2, 4)), tf.TensorArray(tf.float32, size=6)))
+            (tf.constant(0), tf.zeros((3, 2, 6, 2, 3)), tf.TensorArray(tf.float32, size=6)))
         return tf.transpose(outputs.stack(), [1, 0, 2])  # (batch, seq, d)
 
     assert err(generate(tf.constant(X)), full) <= 1e-5
 
 
 def test_cache_convention_matches_keras_hub():
-    ours = MultiHeadSelfAttention(2, 4)
-    reference = keras_hub.layers.CachedMultiHeadAttention(2, 4)
+    ours = MultiHeadSelfAttention(2, 3)
+    reference = keras_hub.layers.CachedMultiHeadAttention(2, 3)
     ours(X)
     reference(X, X)
     weights = [RNG.normal(size=w.shape).astype("float32") for w in reference.get_weights()]
     reference.set_weights(weights)
     ours.set_weights(weights)
-    cache = RNG.normal(size=(3, 2, 6, 2, 4)).astype("float32")
+    cache = RNG.normal(size=(3, 2, 6, 2, 3)).astype("float32")
     index = 2
     causal = np.arange(6)[None, None, :] <= index + np.arange(2)[None, :, None]  # (1, q, k)
     causal = np.broadcast_to(causal, (3, 2, 6))
@@ -257,7 +258,8 @@ def test_cache_convention_matches_keras_hub():
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(num_heads=0, key_dim=4), "`num_heads` must be a positive integer. Received: num_heads=0"),
-    (dict(num_heads=2, key_dim=None), "`key_dim` must be a positive integer. Received: key_dim=None"),
+    (dict(num_heads=2, key_dim=None),
+     "`key_dim` must be a positive integer. Received: key_dim=None"),
     (dict(num_heads=2, key_dim=4, value_dim=-1),
      "`value_dim` must be a positive integer. Received: value_dim=-1"),
     (dict(num_heads=2, key_dim=4, output_dim=2.5),
@@ -274,9 +276,9 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match=re.escape(
             "MultiHeadSelfAttention expects inputs of shape (batch, seq, features). "
             "Received: inputs.shape=(3, 8)")):
-        MultiHeadSelfAttention(2, 4)(X[:, 0])
-    layer = MultiHeadSelfAttention(2, 4)
-    cache = np.zeros((3, 2, 6, 2, 4), "float32")
+        MultiHeadSelfAttention(2, 3)(X[:, 0])
+    layer = MultiHeadSelfAttention(2, 3)
+    cache = np.zeros((3, 2, 6, 2, 3), "float32")
     with pytest.raises(ValueError, match=re.escape(
             "`cache_update_index` is required when `cache` is given. "
             "Received: cache_update_index=None")):
@@ -285,13 +287,18 @@ def test_bad_inputs():
             "`cache_update_index` needs a `cache`. Received: cache=None, cache_update_index=0")):
         layer(X, cache_update_index=0)
     with pytest.raises(ValueError, match=re.escape(
-            "`cache` must have shape (batch, 2, max_length, 2, 4), i.e. (batch, key/value, "
-            "position, num_heads, key_dim). Received: cache.shape=(3, 2, 6, 4, 2)")):
-        layer(X, cache=np.zeros((3, 2, 6, 4, 2), "float32"), cache_update_index=0)
+            "`cache` must have shape (batch, 2, max_length, 2, 3), i.e. (batch, key/value, "
+            "position, num_heads, key_dim). Received: cache.shape=(3, 2, 6, 3, 2)")):
+        layer(X, cache=np.zeros((3, 2, 6, 3, 2), "float32"), cache_update_index=0)
     with pytest.raises(ValueError, match=re.escape(
-            "A key/value cache needs value_dim == key_dim. Received: key_dim=4, value_dim=3")):
-        MultiHeadSelfAttention(2, 4, value_dim=3)(X, cache=cache, cache_update_index=0)
+            "A key/value cache needs value_dim == key_dim. Received: key_dim=3, value_dim=4")):
+        MultiHeadSelfAttention(2, 3, value_dim=4)(X, cache=cache, cache_update_index=0)
     with pytest.raises(ValueError, match=re.escape(
             "`attention_mask` must have shape (batch, query_length, key_length). "
             "Received: attention_mask.shape=(3, 6)")):
         layer(X, attention_mask=PAD)
+
+
+def test_docstring_examples_run():
+    results = doctest.testmod(attention_module, extraglobs={"np": np})
+    assert results.attempted > 0 and results.failed == 0

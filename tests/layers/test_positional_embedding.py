@@ -1,5 +1,6 @@
 """PositionalEmbedding: the paper's formula, keras-hub parity, masks, lengths, errors."""
 
+import doctest
 import re
 
 import keras
@@ -7,6 +8,7 @@ import keras_hub
 import numpy as np
 import pytest
 
+from seqmodels.layers import positional_embedding as module_under_test
 from seqmodels.layers.positional_embedding import PositionalEmbedding, sinusoidal_encoding
 from tests.layer_test_case import run_layer_test
 
@@ -43,6 +45,8 @@ def test_learned_positions_match_keras_hub():
                                atol=1e-6)
 
 
+# keras-hub's TokenAndPositionEmbedding hands its token mask to its own PositionEmbedding.
+@pytest.mark.filterwarnings("ignore:Layer 'position_embedding'")
 def test_token_and_position_matches_keras_hub():
     ids = np.array([[3, 5, 1, 0], [2, 2, 0, 0]])
     ours = PositionalEmbedding(kind="learned", max_length=8, vocab_size=10, output_dim=6,
@@ -120,3 +124,8 @@ def test_start_index_continues_the_positions(kind):
     np.testing.assert_allclose(np.asarray(layer(ids[:, 3:], start_index=3)), full[:, 3:], atol=1e-6)
     with pytest.raises(ValueError, match=re.escape("Received: a sequence of length 13.")):
         layer(ids, start_index=8)
+
+
+def test_docstring_examples_run():
+    results = doctest.testmod(module_under_test, extraglobs={"np": np})
+    assert results.attempted > 0 and results.failed == 0

@@ -1,5 +1,6 @@
 """TransformerDecoderBlock: keras-hub parity (with and without cross-attention), masks, cache."""
 
+import doctest
 import re
 
 import keras
@@ -8,12 +9,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from seqmodels.layers import transformer_decoder_block as module_under_test
 from seqmodels.layers.transformer_decoder_block import TransformerDecoderBlock
 from tests.layer_test_case import run_layer_test
 
 RNG = np.random.default_rng(0)
-X = RNG.normal(size=(3, 6, 8)).astype("float32")
-ENC = RNG.normal(size=(3, 5, 8)).astype("float32")
+X = RNG.normal(size=(3, 6, 12)).astype("float32")  # 2 heads of 6: 1/sqrt(6) is inexact
+ENC = RNG.normal(size=(3, 5, 12)).astype("float32")
 PAD = np.ones((3, 6), bool)
 PAD[1, 4:] = False
 ENC_PAD = np.ones((3, 5), bool)
@@ -104,7 +106,7 @@ def test_masks_propagate_from_both_inputs():
 def test_cache_equals_full_pass():
     block = TransformerDecoderBlock(2, 16, cross_attention=True)
     full = np.asarray(block(X, ENC, encoder_mask=ENC_PAD))
-    cache = np.zeros((3, 2, 6, 2, 4), "float32")
+    cache = np.zeros((3, 2, 6, 2, 6), "float32")
     steps = []
     for t in range(6):
         out, cache = block(X[:, t:t + 1], ENC, encoder_mask=ENC_PAD, self_attention_cache=cache,
@@ -116,7 +118,7 @@ def test_cache_equals_full_pass():
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_cache_parity_with_keras_hub(norm_first):
     ours, reference, _ = decoder_pair(norm_first, cross=False)
-    ours_cache = ref_cache = np.zeros((3, 2, 6, 2, 4), "float32")
+    ours_cache = ref_cache = np.zeros((3, 2, 6, 2, 6), "float32")
     for start, stop in [(0, 3), (3, 4), (4, 6)]:  # a prompt, then single steps
         ours_out, ours_cache = ours(X[:, start:stop], self_attention_cache=ours_cache,
                                     self_attention_cache_update_index=start)
@@ -134,10 +136,10 @@ def test_symbolic_call_with_cache():
 
 def test_layer_contract(tmp_path):
     run_layer_test(TransformerDecoderBlock, dict(num_heads=2, intermediate_dim=16, dropout=0.1),
-                   (X, ENC), (3, 6, 8), tmp_path=tmp_path)
+                   (X, ENC), (3, 6, 12), tmp_path=tmp_path)
     run_layer_test(TransformerDecoderBlock, dict(num_heads=2, intermediate_dim=16,
                                                  cross_attention=False, norm_first=True),
-                   X, (3, 6, 8), tmp_path=tmp_path)
+                   X, (3, 6, 12), tmp_path=tmp_path)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -158,9 +160,14 @@ def test_bad_inputs():
         TransformerDecoderBlock(2, 16)(X)
     with pytest.raises(ValueError, match=re.escape(
             "TransformerDecoderBlock with cross_attention=False takes no `encoder_outputs`. "
-            "Received: encoder_outputs of shape (3, 5, 8)")):
+            "Received: encoder_outputs of shape (3, 5, 12)")):
         TransformerDecoderBlock(2, 16, cross_attention=False)(X, ENC)
     with pytest.raises(ValueError, match=re.escape(
             "TransformerDecoderBlock needs an input width divisible by `num_heads` when "
-            "`key_dim` is None. Received: input width=8, num_heads=3")):
-        TransformerDecoderBlock(3, 16, cross_attention=False)(X)
+            "`key_dim` is None. Received: input width=12, num_heads=5")):
+        TransformerDecoderBlock(5, 16, cross_attention=False)(X)
+
+
+def test_docstring_examples_run():
+    results = doctest.testmod(module_under_test, extraglobs={"np": np})
+    assert results.attempted > 0 and results.failed == 0

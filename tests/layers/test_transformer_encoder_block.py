@@ -1,5 +1,6 @@
 """TransformerEncoderBlock: keras-hub parity (post- and pre-norm, masks), mask flow, errors."""
 
+import doctest
 import re
 
 import keras
@@ -8,11 +9,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from seqmodels.layers import transformer_encoder_block as module_under_test
 from seqmodels.layers.transformer_encoder_block import TransformerEncoderBlock
 from tests.layer_test_case import run_layer_test
 
 RNG = np.random.default_rng(0)
-X = RNG.normal(size=(3, 6, 8)).astype("float32")
+X = RNG.normal(size=(3, 6, 12)).astype("float32")  # 2 heads of 6: 1/sqrt(6) is inexact
 PAD = np.ones((3, 6), bool)
 PAD[1, 4:] = False
 PAD[2, 1:] = False
@@ -94,7 +96,7 @@ def test_dropout_only_in_training():
 
 def test_layer_contract(tmp_path):
     run_layer_test(TransformerEncoderBlock, dict(num_heads=2, intermediate_dim=16, dropout=0.1,
-                                                 norm_first=True, key_dim=3), X, (3, 6, 8),
+                                                 norm_first=True, key_dim=3), X, (3, 6, 12),
                    tmp_path=tmp_path)
 
 
@@ -118,9 +120,14 @@ def test_bad_arguments(kwargs, message):
 def test_bad_inputs():
     with pytest.raises(ValueError, match=re.escape(
             "TransformerEncoderBlock needs an input width divisible by `num_heads` when "
-            "`key_dim` is None. Received: input width=8, num_heads=3")):
-        TransformerEncoderBlock(3, 16)(X)
+            "`key_dim` is None. Received: input width=12, num_heads=5")):
+        TransformerEncoderBlock(5, 16)(X)
     with pytest.raises(ValueError, match=re.escape(
             "TransformerEncoderBlock expects inputs of shape (batch, seq, hidden). "
-            "Received: inputs.shape=(3, 8)")):
+            "Received: inputs.shape=(3, 12)")):
         TransformerEncoderBlock(2, 16)(X[:, 0])
+
+
+def test_docstring_examples_run():
+    results = doctest.testmod(module_under_test, extraglobs={"np": np})
+    assert results.attempted > 0 and results.failed == 0
