@@ -2,6 +2,7 @@
 
 import os
 import re
+import sys
 
 import keras
 import numpy as np
@@ -15,6 +16,9 @@ from tests.hub.saved_models import ENCODER_KEYS, REGULARIZATION, VocabPreprocess
 
 def test_keras_backbone_loads_with_hub_load(tmp_path):
     hub = _import_tensorflow_hub()
+    # The stand-in for the pkg_resources that tensorflow_hub imports does not outlive the import.
+    pkg_resources = sys.modules.get("pkg_resources")
+    assert pkg_resources is None or hasattr(pkg_resources, "working_set")  # absent, or the real one
     model = keras.Sequential([
         keras.Input((6,)),
         keras.layers.Dense(8, activation="relu",

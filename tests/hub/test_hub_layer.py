@@ -1,6 +1,7 @@
 """HubLayer on SavedModels built by the tests: fine-tuning, dicts, signatures, losses, saving."""
 
 import hashlib
+import http.server
 import json
 import os
 import re
@@ -8,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tarfile
 import textwrap
 import threading
 import time
@@ -415,6 +417,43 @@ def test_cached_remote_handle_loads_without_network(backbone_dir, hub_cache, mon
     layer = HubLayer(KAGGLE, trainable=True)
     assert layer.get_config()["handle"] == KAGGLE
     assert len(layer.trainable_weights) == 6
+
+
+def test_remote_handle_downloads_once_through_tensorflow_hub(backbone_dir, hub_cache,
+                                                             tmp_path):
+    # A local web server stands in for tfhub.dev: tensorflow_hub downloads the .tar.gz, unpacks
+    # it into TFHUB_CACHE_DIR, and later loads come from the cache.
+    archive = tmp_path / "www" / "backbone.tar.gz"
+    archive.parent.mkdir()
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(backbone_dir, arcname=".")
+    requests = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(archive.parent), **kwargs)
+
+        def translate_path(self, path):
+            requests.append(path)
+            return super().translate_path(path.split("?")[0])
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    handle = f"http://127.0.0.1:{server.server_address[1]}/backbone.tar.gz"
+    try:
+        layer = HubLayer(handle, trainable=True)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert requests == ["/backbone.tar.gz?tf-hub-format=compressed"]
+    entry = hub_cache / hashlib.sha1(handle.encode("utf8")).hexdigest()
+    assert resolve_handle(handle) == str(entry)  # the server is gone: served from the cache
+    x = np.ones((2, 6), "float32")
+    np.testing.assert_array_equal(layer(x).numpy(), HubLayer(handle)(x).numpy())
+    np.testing.assert_array_equal(layer(x).numpy(), HubLayer(backbone_dir)(x).numpy())
 
 
 def test_remote_handle_refused_fails_at_once(hub_cache, monkeypatch):
