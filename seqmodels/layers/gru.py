@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from seqmodels.layers.recurrent_cell import RecurrentCell
-from seqmodels.layers.rnn import CellRNN
+from seqmodels.layers.rnn import RNN
 from seqmodels.layers.simple_rnn import CELL_ARGUMENTS as SIMPLE_CELL_ARGUMENTS
 
 CELL_ARGUMENTS = SIMPLE_CELL_ARGUMENTS + ("recurrent_activation", "reset_after")
@@ -14,17 +14,26 @@ CELL_ARGUMENTS = SIMPLE_CELL_ARGUMENTS + ("recurrent_activation", "reset_after")
 class GRUCell(RecurrentCell):
     """One GRU step: `h_t = z h_{t-1} + (1 - z) tanh(x W_h + r ⊙ (h_{t-1} U_h))`.
 
-    Gates in the order z (update), r (reset), h (candidate), as in `keras.layers.GRUCell`.
-    With `reset_after=True` (the default, cuDNN's convention) the reset gate multiplies the
-    recurrent projection after the matrix product and there are two biases, `bias` (2, 3u):
-    row 0 for the input projection, row 1 for the recurrent one. With `reset_after=False` the
-    reset gate multiplies `h_{t-1}` before it and `bias` is (3u,).
+    Gates in the order z (update), r (reset), h (candidate), as in `keras.layers.GRUCell`:
+    `kernel` (features, 3u), `recurrent_kernel` (u, 3u). With `reset_after=True` (the default,
+    cuDNN's convention) the reset gate multiplies the recurrent projection after the matrix
+    product, so a step does one matrix product, and there are two biases, `bias` (2, 3u): row 0
+    for the input projection, row 1 for the recurrent one. With `reset_after=False` (the
+    original formulation) the reset gate multiplies `h_{t-1}` before its product with `U_h`
+    and `bias` is (3u,).
 
     Args:
-        units: size of the hidden state.
+        units: size of the hidden state, a positive integer.
         recurrent_activation: activation of the gates (default sigmoid).
         reset_after: where the reset gate applies (see above).
-        Others: see `RecurrentCell`.
+        activation, use_bias, initializers, regularizers, constraints, dropout,
+            recurrent_dropout, seed: as in `SimpleRNNCell` (`activation` is the candidate's).
+        **kwargs: base layer arguments.
+
+    Call arguments:
+        inputs: (batch, features) float tensor, one time step.
+        states: `[h_{t-1}]`, (batch, units).
+        training: whether dropout is active.
 
     Example:
 
@@ -33,7 +42,7 @@ class GRUCell(RecurrentCell):
 
     References:
         Cho et al., "Learning Phrase Representations using RNN Encoder-Decoder for Statistical
-        Machine Translation", 2014.
+        Machine Translation", EMNLP 2014.
     """
 
     num_gates = 3
@@ -56,25 +65,25 @@ class GRUCell(RecurrentCell):
 
     def step(self, projected, states, recurrent_mask=None):
         h_previous = states[0]
-        if recurrent_mask is not None:
-            h_previous = h_previous * recurrent_mask
+        # Recurrent dropout drops the inputs of the recurrent products, not the carried state.
+        h_dropped = h_previous if recurrent_mask is None else h_previous * recurrent_mask
         x_z, x_r, x_h = ops.split(projected, 3, axis=-1)  # 3 x (batch, u)
         units = self.units
         if self.reset_after:
-            inner = ops.matmul(h_previous, self.recurrent_kernel)  # (batch, 3u)
+            inner = ops.matmul(h_dropped, self.recurrent_kernel)  # (batch, 3u)
             if self.bias is not None:
                 inner = inner + self.bias[1]
-            r_z, r_r, r_h = ops.split(inner, 3, axis=-1)
+            r_z, r_r, r_h = ops.split(inner, 3, axis=-1)  # 3 x (batch, u)
             z = self.recurrent_activation(x_z + r_z)
             r = self.recurrent_activation(x_r + r_r)
             candidate = self.activation(x_h + r * r_h)
         else:
-            inner = ops.matmul(h_previous, self.recurrent_kernel[:, :2 * units])  # (batch, 2u)
-            r_z, r_r = ops.split(inner, 2, axis=-1)
+            inner = ops.matmul(h_dropped, self.recurrent_kernel[:, :2 * units])  # (batch, 2u)
+            r_z, r_r = ops.split(inner, 2, axis=-1)  # 2 x (batch, u)
             z = self.recurrent_activation(x_z + r_z)
             r = self.recurrent_activation(x_r + r_r)
             candidate = self.activation(
-                x_h + ops.matmul(r * h_previous, self.recurrent_kernel[:, 2 * units:]))
+                x_h + ops.matmul(r * h_dropped, self.recurrent_kernel[:, 2 * units:]))
         h = z * h_previous + (1.0 - z) * candidate
         return h, [h]
 
@@ -88,25 +97,28 @@ class GRUCell(RecurrentCell):
 
 
 @keras.saving.register_keras_serializable(package="seqmodels")
-class GRU(CellRNN):
+class GRU(RNN):
     """Gated Recurrent Unit layer, weight-compatible with `keras.layers.GRU`.
 
     Like the LSTM it gates what the state keeps, with one state instead of two and three gates
-    instead of four.
+    instead of four. `layer.set_weights(keras_layer.get_weights())` gives the outputs and
+    gradients of `keras.layers.GRU` (with the same `reset_after`). At a masked step the state
+    carries over unchanged and the output repeats the last real one (zeros before the first);
+    with `return_sequences` the input mask passes through.
 
     Args:
-        units: size of the hidden state.
+        units: size of the hidden state, a positive integer.
         activation, recurrent_activation, use_bias, kernel_initializer,
-        recurrent_initializer, bias_initializer, kernel_regularizer, recurrent_regularizer,
-        bias_regularizer, kernel_constraint, recurrent_constraint, bias_constraint, dropout,
-        recurrent_dropout, seed, reset_after: as in `keras.layers.GRU`.
+            recurrent_initializer, bias_initializer, kernel_regularizer, recurrent_regularizer,
+            bias_regularizer, kernel_constraint, recurrent_constraint, bias_constraint, dropout,
+            recurrent_dropout, seed, reset_after: as in `keras.layers.GRU` (see `GRUCell`).
         return_sequences, return_state, go_backwards, zero_output_for_mask: see `RNN`.
         **kwargs: base layer arguments.
 
     Call arguments:
         sequences: (batch, time, features) floats.
-        initial_state: optional `[h_0]`, (batch, units).
-        mask: optional (batch, time) bool.
+        initial_state: optional `[h_0]`, (batch, units); zeros by default.
+        mask: optional (batch, time) bool; True marks real steps.
         training: whether dropout is active.
 
     Example:
@@ -116,7 +128,7 @@ class GRU(CellRNN):
 
     References:
         Cho et al., "Learning Phrase Representations using RNN Encoder-Decoder for Statistical
-        Machine Translation", 2014.
+        Machine Translation", EMNLP 2014.
     """
 
     cell_arguments = CELL_ARGUMENTS

@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from seqmodels.layers.recurrent_cell import RecurrentCell
-from seqmodels.layers.rnn import CellRNN
+from seqmodels.layers.rnn import RNN
 from seqmodels.layers.simple_rnn import CELL_ARGUMENTS as SIMPLE_CELL_ARGUMENTS
 
 CELL_ARGUMENTS = SIMPLE_CELL_ARGUMENTS + ("recurrent_activation", "unit_forget_bias")
@@ -16,13 +16,22 @@ class LSTMCell(RecurrentCell):
 
     `z = x_t W + h_{t-1} U + b` split into `(i, f, g, o)`; `c_t = σ(f) c_{t-1} + σ(i) tanh(g)`;
     `h_t = σ(o) tanh(c_t)`. Weights as in `keras.layers.LSTMCell`: `kernel` (features, 4u),
-    `recurrent_kernel` (u, 4u), `bias` (4u,), gates in the order i, f, c, o.
+    `recurrent_kernel` (u, 4u), `bias` (4u,), gates in the order i, f, c, o. The step does one
+    matrix product, `h_{t-1} U` for all four gates; `x_t W + b` comes from `project_inputs`.
 
     Args:
-        units: size of the hidden and cell states.
+        units: size of the hidden and cell states, a positive integer.
         recurrent_activation: activation of the gates (default sigmoid).
         unit_forget_bias: initialise the forget-gate bias to 1 (Jozefowicz et al., 2015).
-        Others: see `RecurrentCell`.
+        activation, use_bias, initializers, regularizers, constraints, dropout,
+            recurrent_dropout, seed: as in `SimpleRNNCell` (`activation` is the candidate's
+            and the cell output's).
+        **kwargs: base layer arguments.
+
+    Call arguments:
+        inputs: (batch, features) float tensor, one time step.
+        states: `[h_{t-1}, c_{t-1}]`, each (batch, units).
+        training: whether dropout is active.
 
     Example:
 
@@ -86,30 +95,35 @@ class LSTMCell(RecurrentCell):
 
 
 @keras.saving.register_keras_serializable(package="seqmodels")
-class LSTM(CellRNN):
+class LSTM(RNN):
     """Long Short-Term Memory layer, weight-compatible with `keras.layers.LSTM`.
 
     The gates let gradients flow through the cell state over long spans, the fix for the simple
-    RNN's vanishing gradients. Masked steps keep both states and repeat the last output.
+    RNN's vanishing gradients. `layer.set_weights(keras_layer.get_weights())` gives the outputs
+    and gradients of `keras.layers.LSTM`. At a masked step both states carry over unchanged and
+    the output repeats the last real one (zeros before the first); with `return_sequences` the
+    input mask passes through.
 
     Args:
-        units: size of the hidden and cell states.
+        units: size of the hidden and cell states, a positive integer.
         activation, recurrent_activation, use_bias, kernel_initializer,
-        recurrent_initializer, bias_initializer, unit_forget_bias, kernel_regularizer,
-        recurrent_regularizer, bias_regularizer, kernel_constraint, recurrent_constraint,
-        bias_constraint, dropout, recurrent_dropout, seed: as in `keras.layers.LSTM`.
+            recurrent_initializer, bias_initializer, unit_forget_bias, kernel_regularizer,
+            recurrent_regularizer, bias_regularizer, kernel_constraint, recurrent_constraint,
+            bias_constraint, dropout, recurrent_dropout, seed: as in `keras.layers.LSTM` (see
+            `LSTMCell`).
         return_sequences, return_state, go_backwards, zero_output_for_mask: see `RNN`.
         **kwargs: base layer arguments.
 
     Call arguments:
         sequences: (batch, time, features) floats.
-        initial_state: optional `[h_0, c_0]`, each (batch, units).
-        mask: optional (batch, time) bool.
+        initial_state: optional `[h_0, c_0]`, each (batch, units); zeros by default.
+        mask: optional (batch, time) bool; True marks real steps.
         training: whether dropout is active.
 
     Example:
 
-    >>> LSTM(8, return_state=True)(np.zeros((2, 5, 3), "float32"))[2].shape
+    >>> output, h, c = LSTM(8, return_state=True)(np.zeros((2, 5, 3), "float32"))
+    >>> c.shape
     (2, 8)
 
     References:

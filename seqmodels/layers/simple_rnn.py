@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from seqmodels.layers.recurrent_cell import RecurrentCell
-from seqmodels.layers.rnn import CellRNN
+from seqmodels.layers.rnn import RNN
 
 CELL_ARGUMENTS = (
     "units", "activation", "use_bias", "kernel_initializer", "recurrent_initializer",
@@ -20,7 +20,25 @@ class SimpleRNNCell(RecurrentCell):
 
     The output is the new hidden state (`y_t = W_hy h_t` is the Dense layer a model puts on top).
     Weights `kernel` (features, units), `recurrent_kernel` (units, units) and `bias` (units,), as
-    in `keras.layers.SimpleRNNCell`. See `RecurrentCell` for the arguments.
+    in `keras.layers.SimpleRNNCell`. `project_inputs(x)` computes `x W_xh + b` for inputs of any
+    leading shape and `step(projected, states)` the recurrent part, so `RNN` projects a block of
+    steps in one matrix product.
+
+    Args:
+        units: size of the hidden state, a positive integer.
+        activation: activation of the state (default tanh).
+        use_bias, kernel_initializer, recurrent_initializer, bias_initializer,
+            kernel_regularizer, recurrent_regularizer, bias_regularizer, kernel_constraint,
+            recurrent_constraint, bias_constraint: as in `keras.layers.SimpleRNNCell`.
+        dropout: fraction of the inputs dropped in training, in [0, 1).
+        recurrent_dropout: fraction of the previous state dropped in training, in [0, 1).
+        seed: seed of the dropout masks.
+        **kwargs: base layer arguments.
+
+    Call arguments:
+        inputs: (batch, features) float tensor, one time step.
+        states: `[h_{t-1}]`, (batch, units).
+        training: whether dropout is active.
 
     Example:
 
@@ -42,25 +60,28 @@ class SimpleRNNCell(RecurrentCell):
 
 
 @keras.saving.register_keras_serializable(package="seqmodels")
-class SimpleRNN(CellRNN):
+class SimpleRNN(RNN):
     """A fully-connected recurrent layer, weight-compatible with `keras.layers.SimpleRNN`.
 
-    Computes `h_t = tanh(W_xh x_t + W_hh h_{t-1} + b)` for every step; trained by
-    backpropagation through time (autodiff through the loop of `RNN`). Masked steps keep the
-    state and repeat the last output.
+    Computes the lecture's recurrence `h_t = tanh(W_xh x_t + W_hh h_{t-1} + b)` at every step
+    with the `RNN` time loop, and is trained by backpropagation through time: autodiff through
+    that loop. `layer.set_weights(keras_layer.get_weights())` gives the outputs and gradients
+    of `keras.layers.SimpleRNN`. At a masked step the state carries over unchanged and the
+    output repeats the last real one (zeros before the first); with `return_sequences` the
+    input mask passes through to the next layer.
 
     Args:
-        units: size of the hidden state.
+        units: size of the hidden state, a positive integer.
         activation, use_bias, kernel_initializer, recurrent_initializer, bias_initializer,
-        kernel_regularizer, recurrent_regularizer, bias_regularizer, kernel_constraint,
-        recurrent_constraint, bias_constraint, dropout, recurrent_dropout, seed: as in
-            `keras.layers.SimpleRNN` (see `RecurrentCell`).
+            kernel_regularizer, recurrent_regularizer, bias_regularizer, kernel_constraint,
+            recurrent_constraint, bias_constraint, dropout, recurrent_dropout, seed: as in
+            `keras.layers.SimpleRNN` (see `SimpleRNNCell`).
         return_sequences, return_state, go_backwards, zero_output_for_mask: see `RNN`.
         **kwargs: base layer arguments (`name`, `dtype`, `activity_regularizer`, ...).
 
     Call arguments:
         sequences: (batch, time, features) floats.
-        initial_state: optional `[h_0]`, (batch, units).
+        initial_state: optional `[h_0]`, (batch, units); zeros by default.
         mask: optional (batch, time) bool; True marks real steps.
         training: whether dropout is active.
 
@@ -72,6 +93,8 @@ class SimpleRNN(CellRNN):
 
     References:
         Elman, "Finding Structure in Time", Cognitive Science, 1990.
+        Rumelhart, Hinton & Williams, "Learning representations by back-propagating errors",
+        Nature, 1986.
     """
 
     cell_arguments = CELL_ARGUMENTS
