@@ -1,4 +1,6 @@
-"""LSTM: the Keras contract and parity with keras.layers.LSTM."""
+"""LSTM: the Keras contract and parity with keras.layers.LSTM (gates i, f, c, o)."""
+
+import re
 
 import keras
 import numpy as np
@@ -6,47 +8,114 @@ import pytest
 
 from seqmodels.layers.lstm import LSTM, LSTMCell
 from tests.layer_test_case import run_layer_test
-from tests.layers.rnn_parity import MASK, X, check_parity, gradients, max_error, paired
+from tests.layers.test_rnn import (
+    BATCH, PARITY_CASES, PARITY_IDS, TIME, UNITS, check_bidirectional_parity, check_dropout,
+    check_dynamic_time_parity, check_masking_from_upstream, check_parity, inputs, paired)
+
+
+@pytest.mark.parametrize("kwargs, mask_kind, with_initial_state, time", PARITY_CASES,
+                         ids=PARITY_IDS)
+def test_parity_with_keras(kwargs, mask_kind, with_initial_state, time):
+    check_parity(LSTM, keras.layers.LSTM, kwargs, mask_kind, with_initial_state, time)
 
 
 @pytest.mark.parametrize("kwargs", [
-    dict(), dict(return_sequences=True), dict(return_state=True),
-    dict(go_backwards=True, return_sequences=True, return_state=True),
-    dict(recurrent_activation="hard_sigmoid", unit_forget_bias=False),
+    dict(recurrent_activation="hard_sigmoid", unit_forget_bias=False, return_sequences=True),
+    dict(activation="relu", use_bias=False),
 ])
-def test_parity_with_keras(kwargs):
-    check_parity(LSTM, keras.layers.LSTM, **kwargs)
+def test_parity_other_options(kwargs):
+    check_parity(LSTM, keras.layers.LSTM, kwargs, "arbitrary")
+
+
+def test_parity_unknown_time_and_bidirectional():
+    check_dynamic_time_parity(LSTM, keras.layers.LSTM)
+    check_bidirectional_parity(LSTM, keras.layers.LSTM)
 
 
 def test_layer_contract(tmp_path):
-    run_layer_test(LSTM, dict(units=4, return_sequences=True, dropout=0.1), X, (4, 7, 4),
-                   tmp_path=tmp_path)
-    run_layer_test(LSTM, dict(units=4, return_state=True, go_backwards=True), X,
-                   [(4, 4), (4, 4), (4, 4)], tmp_path=tmp_path)
+    run_layer_test(LSTM, dict(units=UNITS, return_sequences=True, dropout=0.1, seed=1),
+                   inputs(), (BATCH, TIME, UNITS), tmp_path=tmp_path)
+    run_layer_test(LSTM, dict(units=UNITS, return_state=True, go_backwards=True,
+                              recurrent_dropout=0.2, unit_forget_bias=False), inputs(),
+                   [(BATCH, UNITS)] * 3, tmp_path=tmp_path)
 
 
-def test_initial_state_parity():
-    ours, reference = paired(LSTM, keras.layers.LSTM, return_state=True)
-    rng = np.random.default_rng(2)
-    state = [rng.normal(size=(4, 5)).astype("float32") for _ in range(2)]
-    assert max_error(ours(X, initial_state=state, mask=MASK),
-                     reference(X, initial_state=state, mask=MASK)) <= 1e-5
-    assert max_error(gradients(ours, X, MASK, state), gradients(reference, X, MASK, state)) <= 1e-5
+def test_config_is_flat():
+    layer = LSTM(UNITS, recurrent_activation="hard_sigmoid", unit_forget_bias=False,
+                 return_state=True)
+    config = layer.get_config()
+    assert "cell" not in config
+    missing = set(keras.layers.LSTM(UNITS).get_config()) - set(config)
+    assert missing <= {"stateful", "unroll", "implementation", "use_cudnn"}, missing
+    revived = LSTM.from_config(config)
+    assert revived.get_config() == config
+    assert revived.recurrent_activation is keras.activations.hard_sigmoid
+    assert not revived.unit_forget_bias and revived.return_state
 
 
-def test_forget_bias_starts_at_one():
-    layer = LSTM(3)
-    layer(X)
-    np.testing.assert_array_equal(np.asarray(layer.cell.bias)[3:6], np.ones(3))
-    np.testing.assert_array_equal(np.asarray(layer.cell.bias)[:3], np.zeros(3))
-
-
-def test_weight_shapes_match_keras():
+def test_weights_match_keras():
     ours, reference = paired(LSTM, keras.layers.LSTM)
     assert [w.shape for w in ours.weights] == [w.shape for w in reference.weights]
+    assert [tuple(w.shape) for w in ours.weights] == [(3, 16), (4, 16), (16,)]
     assert [w.name for w in ours.weights] == ["kernel", "recurrent_kernel", "bias"]
 
 
-def test_cell_state_size():
+def test_forget_bias_starts_at_one():
+    layer = LSTM(3, bias_initializer="zeros")
+    layer(inputs())
+    np.testing.assert_array_equal(np.asarray(layer.cell.bias), [0] * 3 + [1] * 3 + [0] * 6)
+    layer = LSTM(3, unit_forget_bias=False)
+    layer(inputs())
+    np.testing.assert_array_equal(np.asarray(layer.cell.bias), np.zeros(12))
+
+
+def test_hand_computed_step():
+    # One step from (h, c) = (1, 1) with all-ones weights on one unit: z = x + h + 1 per gate.
+    layer = LSTM(1, kernel_initializer="ones", recurrent_initializer="ones",
+                 bias_initializer="ones", unit_forget_bias=False, return_state=True)
+    _, h, c = [np.asarray(t)[0, 0] for t in layer(
+        np.array([[[0.5]]], "float32"), initial_state=[np.ones((1, 1), "float32")] * 2)]
+    z = 0.5 + 1.0 + 1.0
+    sigmoid = 1 / (1 + np.exp(-z))
+    expected_c = sigmoid * 1.0 + sigmoid * np.tanh(z)
+    np.testing.assert_allclose([h, c], [sigmoid * np.tanh(expected_c), expected_c], rtol=1e-6)
+
+
+def test_masks():
+    check_masking_from_upstream(LSTM)
+
+
+def test_dropout_only_in_training():
+    check_dropout(LSTM)
+
+
+def test_mixed_precision_close_to_float32():
+    full = LSTM(UNITS, return_sequences=True)
+    half = LSTM(UNITS, return_sequences=True, dtype="mixed_float16")
+    x = inputs()
+    full(x)
+    half(x)
+    half.set_weights(full.get_weights())
+    out = half(x)
+    assert keras.backend.standardize_dtype(out.dtype) == "float16"
+    assert half.cell.kernel.dtype == "float32"
+    np.testing.assert_allclose(np.asarray(out, "float32"), full(x), atol=1e-2)
+
+
+def test_cell_state_size_and_output_shapes():
     assert LSTMCell(3).state_size == [3, 3]
     assert LSTM(3, return_state=True).compute_output_shape((2, 5, 4)) == [(2, 3), (2, 3), (2, 3)]
+    assert LSTM(3, return_sequences=True).compute_output_shape((2, 5, 4)) == (2, 5, 3)
+
+
+def test_bad_arguments_and_inputs():
+    with pytest.raises(ValueError, match=re.escape(
+            "`units` must be a positive integer. Received: units=-2")):
+        LSTM(-2)
+    with pytest.raises(ValueError, match=re.escape(
+            "LSTM expects inputs of shape (batch, time, features). "
+            "Received: inputs.shape=(5, 23, 3, 1)")):
+        LSTM(2)(inputs()[..., None])
+    with pytest.raises(ValueError, match=re.escape(
+            "LSTM expects 2 initial state tensor(s) of sizes [2, 2]. Received: 1 tensor(s).")):
+        LSTM(2)(inputs(), initial_state=[np.zeros((BATCH, 2), "float32")])
