@@ -9,6 +9,16 @@ from keras import ops
 MAX_CHUNK = 10
 
 
+def _scan_unroll():
+    """`unroll` for `keras.ops.scan`: on TensorFlow it is the while loop's `parallel_iterations`.
+
+    Measured on 2 CPU cores (LSTM and GRU, T=100, 64 units, forward+backward): 3 lets the
+    gradient loop overlap the independent work of adjacent iterations, about 1.2x faster than
+    1. On JAX it would unroll iterations (already chunks of steps) in the compiled program.
+    """
+    return 3 if keras.backend.backend() == "tensorflow" else 1
+
+
 def _as_list(states):
     return list(states) if isinstance(states, (list, tuple)) else [states]
 
@@ -243,7 +253,8 @@ class RNN(keras.layers.Layer):
             main = [t[:num_chunks * chunk] if rest else t for t in inputs]
             # (num_chunks, chunk, batch, features)
             main = [ops.reshape(t, (num_chunks, chunk, -1, t.shape[-1])) for t in main]
-            final, stacked = ops.scan(body, init, main, length=num_chunks)
+            final, stacked = ops.scan(body, init, main, length=num_chunks,
+                                      unroll=_scan_unroll())
             states = list(final[0])
             if collect:
                 # (num_chunks, chunk, batch, output) -> (time, batch, output)
@@ -281,7 +292,7 @@ class RNN(keras.layers.Layer):
         init = (tuple(states),)
         if collect:
             init += (ops.zeros((batch, self.output_size), dtype=self.compute_dtype),)
-        final, stacked = ops.scan(body, init, scanned)
+        final, stacked = ops.scan(body, init, scanned, unroll=_scan_unroll())
         return (stacked[1] if collect else None), list(final[0])
 
     def _fused_loop(self, xs, states, mask, training):
