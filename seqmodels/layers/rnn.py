@@ -182,6 +182,8 @@ class RNN(keras.layers.Layer):
         self._check_shape(sequences.shape)
         states = self._initial_states(sequences, initial_state)
         xs = ops.transpose(sequences, (1, 0, 2))  # (time, batch, features)
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]  # the sequences' mask (the initial states have none)
         if mask is not None:
             mask = ops.transpose(ops.cast(mask, "bool"), (1, 0))  # (time, batch)
             mask = ops.expand_dims(mask, -1)  # (time, batch, 1)

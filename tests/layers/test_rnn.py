@@ -363,6 +363,10 @@ def test_encoder_decoder_with_symbolic_initial_state():
     ours.set_weights(reference.get_weights())
     data = [inputs(), inputs(time=7, seed=5)]
     np.testing.assert_allclose(ours(data), reference(data), atol=TOLERANCE)
+    # A list of masks (the sequences' first) reaches `call` as Keras passes it.
+    layer = SimpleRNN(UNITS, return_sequences=True)
+    mask = make_mask("arbitrary")
+    np.testing.assert_array_equal(layer(inputs(), mask=[mask, None]), layer(inputs(), mask=mask))
 
 
 @pytest.mark.parametrize("time, expected", [(100, 10), (7, 7), (1, 1), (97, 10), (98, 7),
