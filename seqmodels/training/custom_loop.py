@@ -126,6 +126,14 @@ class CustomTrainingLoop:
         self._checkpoint_dir = _checkpoint_dir(strategy, model_dir)
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, self._checkpoint_dir, max_to_keep=max_to_keep)
+        unsupported = [layer.name for layer in model._flatten_layers()
+                       if not getattr(layer, "supports_jit", True)]
+        if jit_compile and unsupported:
+            # As Keras' own fit does: XLA only when every layer compiles under it.
+            print(f"jit_compile=True ignored: layers {', '.join(unsupported)} do not support XLA "
+                  "on this backend.")
+            jit_compile = False
+        self.jit_compile = jit_compile
         self._train_step = tf.function(self._distributed_train_step, jit_compile=jit_compile)
         self._eval_step = tf.function(self._distributed_eval_step, jit_compile=jit_compile)
 

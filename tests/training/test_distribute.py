@@ -103,3 +103,21 @@ def test_short_dataset_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match=re.escape(
             "`dataset_fn(0)` yielded 1 batches after skipping 0; expected steps_per_epoch=3.")):
         loop.fit(dataset_fn, epochs=1, steps_per_epoch=3)
+
+
+def test_jit_compile_is_dropped_for_layers_without_xla(tmp_path, capsys):
+    from seqmodels.layers import LSTM
+
+    model = keras.Sequential([keras.Input((3, 2)), LSTM(2), keras.layers.Dense(1)])
+    loop = CustomTrainingLoop(model, keras.optimizers.SGD(0.1),
+                              keras.losses.MeanSquaredError(reduction=None),
+                              tf.distribute.get_strategy(), str(tmp_path), 2, jit_compile=True,
+                              verbose=0)
+    assert loop.jit_compile is (model.layers[0].supports_jit is not False)
+    if not loop.jit_compile:
+        assert "do not support XLA" in capsys.readouterr().out
+    dense = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    assert CustomTrainingLoop(dense, keras.optimizers.SGD(0.1),
+                              keras.losses.MeanSquaredError(reduction=None),
+                              tf.distribute.get_strategy(), str(tmp_path / "d"), 2,
+                              jit_compile=True, verbose=0).jit_compile
