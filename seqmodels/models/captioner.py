@@ -7,6 +7,7 @@ from seqmodels.layers.patch_encoder import PatchEncoder
 from seqmodels.layers.positional_embedding import PositionalEmbedding
 from seqmodels.layers.transformer_decoder_block import TransformerDecoderBlock
 from seqmodels.layers.transformer_encoder_block import TransformerEncoderBlock
+from seqmodels.models.arguments import check_positive_integers
 from seqmodels.models.beam_search import beam_search
 
 ENCODERS = ("cnn", "vit")
@@ -51,6 +52,10 @@ class Captioner(keras.Model):
         if encoder not in ENCODERS:
             raise ValueError(f"`encoder` must be one of {', '.join(ENCODERS)}. "
                              f"Received: encoder={encoder!r}")
+        check_positive_integers(vocab_size=vocab_size, max_length=max_length,
+                                patch_size=patch_size, hidden_dim=hidden_dim,
+                                num_layers=num_layers, num_heads=num_heads,
+                                intermediate_dim=intermediate_dim)
         image_shape = tuple(image_shape)
         images = keras.Input(shape=image_shape, name="images")
         captions = keras.Input(shape=(None,), dtype="int32", name="caption_ids")

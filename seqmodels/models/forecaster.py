@@ -6,6 +6,7 @@ from seqmodels.layers.lstm import LSTM
 from seqmodels.layers.positional_embedding import PositionalEmbedding
 from seqmodels.layers.simple_rnn import SimpleRNN
 from seqmodels.layers.transformer_encoder_block import TransformerEncoderBlock
+from seqmodels.models.arguments import check_positive_integers
 
 ENCODERS = ("rnn", "lstm", "transformer")
 
@@ -52,12 +53,10 @@ class Forecaster(keras.Model):
             raise ValueError(f"`encoder` must be one of {', '.join(ENCODERS)}. "
                              f"Received: encoder={encoder!r}")
         num_targets = num_features if num_targets is None else num_targets
-        for name, value in (("window_length", window_length), ("num_features", num_features),
-                            ("horizon", horizon), ("num_targets", num_targets),
-                            ("hidden_dim", hidden_dim), ("num_layers", num_layers),
-                            ("num_heads", num_heads), ("intermediate_dim", intermediate_dim)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+        check_positive_integers(window_length=window_length, num_features=num_features,
+                                horizon=horizon, num_targets=num_targets, hidden_dim=hidden_dim,
+                                num_layers=num_layers, num_heads=num_heads,
+                                intermediate_dim=intermediate_dim)
         if num_targets > num_features:
             raise ValueError("`num_targets` must be at most `num_features` (targets are the first "
                              f"features). Received: num_targets={num_targets}, "

@@ -5,6 +5,7 @@ import numpy as np
 
 from seqmodels.layers.positional_embedding import PositionalEmbedding
 from seqmodels.layers.transformer_decoder_block import TransformerDecoderBlock
+from seqmodels.models.arguments import check_positive_integers
 from seqmodels.models.sampling import next_token
 
 
@@ -59,11 +60,9 @@ class MiniGPT(keras.Model):
 
     def __init__(self, vocab_size, max_length=128, hidden_dim=128, num_layers=2, num_heads=4,
                  intermediate_dim=512, dropout=0.1, **kwargs):
-        for name, value in (("vocab_size", vocab_size), ("max_length", max_length),
-                            ("hidden_dim", hidden_dim), ("num_layers", num_layers),
-                            ("num_heads", num_heads), ("intermediate_dim", intermediate_dim)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+        check_positive_integers(vocab_size=vocab_size, max_length=max_length,
+                                hidden_dim=hidden_dim, num_layers=num_layers, num_heads=num_heads,
+                                intermediate_dim=intermediate_dim)
         token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
         embedding = PositionalEmbedding(kind="learned", max_length=max_length,
                                         vocab_size=vocab_size, output_dim=hidden_dim,

@@ -7,6 +7,7 @@ from seqmodels.layers.lstm import LSTM
 from seqmodels.layers.positional_embedding import PositionalEmbedding
 from seqmodels.layers.simple_rnn import SimpleRNN
 from seqmodels.layers.transformer_encoder_block import TransformerEncoderBlock
+from seqmodels.models.arguments import check_positive_integers
 
 ENCODERS = ("simple_rnn", "lstm", "gru", "bilstm", "transformer")
 
@@ -77,12 +78,10 @@ class TextClassifier(keras.Model):
         if encoder not in ENCODERS:
             raise ValueError(f"`encoder` must be one of {', '.join(ENCODERS)}. "
                              f"Received: encoder={encoder!r}")
-        for name, value in (("vocab_size", vocab_size), ("num_classes", num_classes),
-                            ("sequence_length", sequence_length), ("hidden_dim", hidden_dim),
-                            ("num_layers", num_layers), ("num_heads", num_heads),
-                            ("intermediate_dim", intermediate_dim)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+        check_positive_integers(vocab_size=vocab_size, num_classes=num_classes,
+                                sequence_length=sequence_length, hidden_dim=hidden_dim,
+                                num_layers=num_layers, num_heads=num_heads,
+                                intermediate_dim=intermediate_dim)
         token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
         features = _encode(encoder, token_ids, vocab_size, sequence_length, hidden_dim,
                            num_layers, num_heads, intermediate_dim, dropout)

@@ -6,6 +6,7 @@ import numpy as np
 from seqmodels.layers.positional_embedding import PositionalEmbedding
 from seqmodels.layers.transformer_decoder_block import TransformerDecoderBlock
 from seqmodels.layers.transformer_encoder_block import TransformerEncoderBlock
+from seqmodels.models.arguments import check_positive_integers
 from seqmodels.models.beam_search import beam_search
 
 
@@ -42,14 +43,12 @@ class Translator(keras.Model):
     def __init__(self, source_vocab_size, target_vocab_size, max_source_length=64,
                  max_target_length=64, hidden_dim=128, num_layers=2, num_heads=4,
                  intermediate_dim=256, dropout=0.1, **kwargs):
-        for name, value in (("source_vocab_size", source_vocab_size),
-                            ("target_vocab_size", target_vocab_size),
-                            ("max_source_length", max_source_length),
-                            ("max_target_length", max_target_length), ("hidden_dim", hidden_dim),
-                            ("num_layers", num_layers), ("num_heads", num_heads),
-                            ("intermediate_dim", intermediate_dim)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+        check_positive_integers(source_vocab_size=source_vocab_size,
+                                target_vocab_size=target_vocab_size,
+                                max_source_length=max_source_length,
+                                max_target_length=max_target_length, hidden_dim=hidden_dim,
+                                num_layers=num_layers, num_heads=num_heads,
+                                intermediate_dim=intermediate_dim)
         source = keras.Input(shape=(None,), dtype="int32", name="source_ids")
         target = keras.Input(shape=(None,), dtype="int32", name="target_ids")
         self_layers = dict(

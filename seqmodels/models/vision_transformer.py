@@ -6,6 +6,7 @@ import keras
 
 from seqmodels.layers.patch_encoder import PatchEncoder
 from seqmodels.layers.transformer_encoder_block import TransformerEncoderBlock
+from seqmodels.models.arguments import check_positive_integers
 
 # Widths, depths, MLP widths and heads of the named ViT sizes (big_vision's table; "mu" is a toy).
 VARIANTS = {
@@ -75,19 +76,13 @@ class VisionTransformer(keras.Model):
         arch = parse_variant(variant)
         overrides = dict(hidden_dim=hidden_dim, depth=depth, intermediate_dim=intermediate_dim,
                          num_heads=num_heads, patch_size=patch_size)
-        for name, value in overrides.items():
-            if value is not None:
-                if not isinstance(value, int) or value < 1:
-                    raise ValueError(
-                        f"`{name}` must be a positive integer. Received: {name}={value!r}")
-                arch[name] = value
+        check_positive_integers(**overrides)
+        arch.update({name: value for name, value in overrides.items() if value is not None})
         image_shape = tuple(image_shape)
         if len(image_shape) != 3:
             raise ValueError("`image_shape` must be (height, width, channels). "
                              f"Received: image_shape={image_shape}")
-        if not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(
-                f"`num_classes` must be a positive integer. Received: num_classes={num_classes!r}")
+        check_positive_integers(num_classes=num_classes)
         images = keras.Input(shape=image_shape, name="images")
         x = PatchEncoder(arch["patch_size"], arch["hidden_dim"], name="patch_encoder")(images)
         x = keras.layers.Dropout(dropout)(x)  # (batch, 1 + patches, hidden)

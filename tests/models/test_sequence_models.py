@@ -114,3 +114,15 @@ def test_captioner_cnn_parameter_count():
     with pytest.raises(ValueError, match=re.escape(
             "`encoder` must be one of cnn, vit. Received: encoder='rnn'")):
         Captioner((8, 16, 1), 10, encoder="rnn")
+
+
+def test_shared_argument_check():
+    from seqmodels.models.arguments import check_positive_integers
+
+    check_positive_integers(a=1, b=None)
+    with pytest.raises(ValueError, match=re.escape(
+            "`hidden_dim` must be a positive integer. Received: hidden_dim=True")):
+        check_positive_integers(hidden_dim=True)
+    with pytest.raises(ValueError, match=re.escape(
+            "`max_length` must be a positive integer. Received: max_length=0")):
+        Captioner((8, 16, 1), 10, max_length=0)
