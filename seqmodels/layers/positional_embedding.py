@@ -1,6 +1,7 @@
 """Positional encodings: sinusoidal (Vaswani et al.) or learned, optionally with token embeddings."""
 
 import keras
+import numpy as np
 from keras import ops
 
 KINDS = ("sinusoidal", "learned")
@@ -16,6 +17,14 @@ def sinusoidal_encoding(length, dim, dtype="float32", start_index=0):
     >>> np.asarray(sinusoidal_encoding(3, 4))[1]  # position 1
     array([0.84147096, 0.5403023 , 0.00999983, 0.99995   ], dtype=float32)
     """
+    if isinstance(length, int) and isinstance(start_index, int):
+        # Shapes known when the graph is built: the table becomes a constant, computed once in
+        # float64 with numpy instead of two transcendental ops per element at every step.
+        positions = np.arange(start_index, start_index + length, dtype=np.float64)[:, None]
+        pair = (np.arange(dim) // 2).astype(np.float64)
+        angles = positions / np.power(10000.0, 2.0 * pair / dim)  # (length, dim)
+        table = np.where(np.arange(dim) % 2 == 0, np.sin(angles), np.cos(angles))
+        return ops.convert_to_tensor(table.astype(dtype))
     positions = ops.cast(ops.arange(length) + start_index, "float32")[:, None]  # (length, 1)
     pair = ops.cast(ops.arange(dim) // 2, "float32")  # i for columns 2i and 2i+1
     angles = positions / ops.power(10000.0, 2.0 * pair / dim)  # (length, dim)
@@ -128,7 +137,8 @@ class PositionalEmbedding(keras.layers.Layer):
             positions = ops.slice(self.position_embeddings, (start_index, 0),
                                   (seq, x.shape[-1]))  # (seq, dim)
         else:
-            positions = sinusoidal_encoding(seq, x.shape[-1], start_index=start_index)
+            static_seq = x.shape[1] if isinstance(x.shape[1], int) else seq
+            positions = sinusoidal_encoding(static_seq, x.shape[-1], start_index=start_index)
         return x + ops.cast(positions, x.dtype)
 
     def compute_mask(self, inputs, mask=None, start_index=0):

@@ -129,3 +129,11 @@ def test_start_index_continues_the_positions(kind):
 def test_docstring_examples_run():
     results = doctest.testmod(module_under_test, extraglobs={"np": np})
     assert results.attempted > 0 and results.failed == 0
+
+
+def test_static_and_dynamic_sinusoidal_tables_agree():
+    import tensorflow as tf
+
+    static = np.asarray(sinusoidal_encoding(50, 6, start_index=3))
+    dynamic = tf.function(lambda n: sinusoidal_encoding(n, 6, start_index=3))(tf.constant(50))
+    np.testing.assert_allclose(static, dynamic.numpy(), atol=2e-5)
