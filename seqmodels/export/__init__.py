@@ -1,3 +1,9 @@
-"""Exports for TF Serving: raw inputs in, named outputs out, versioned directories."""
+"""Exports for TF Serving: raw inputs in, named outputs out, versioned directories.
 
-from seqmodels.export.serving import export_text_classifier, next_version
+`export_for_serving(model, export_dir, ...)` handles every model of `seqmodels.models`; see its
+docstring for the signatures of each kind.
+"""
+
+from seqmodels.export.serving import export_for_serving, export_text_classifier, next_version
+from seqmodels.export.tf_serving import (predict_request, read_warmup, run_predict_request,
+                                         write_models_config, write_warmup)

@@ -1,13 +1,19 @@
 """SavedModels that TF Serving loads and feeds raw inputs: preprocessing inside the graph.
 
 The layout is the one TF Serving watches: `export_dir/<version>/saved_model.pb` with an integer
-version (the next free one by default), lookup tables (vocabularies) as SavedModel assets.
+version (the next free one by default); vocabularies and lookup tables are saved with the graph,
+so serving needs neither seqmodels nor pre-tokenised tensors. Each version carries
+`assets.extra/tf_serving_warmup_requests`, and `export_dir/models.config` is the server's
+`--model_config_file`.
 """
 
 import os
+import shutil
 
 import keras
 import tensorflow as tf
+
+from seqmodels.export import signatures, tf_serving
 
 
 def next_version(export_dir):
@@ -29,15 +35,161 @@ def _version_dir(export_dir, version):
     return path
 
 
+def export_for_serving(model, export_dir, *, version=None, vectorizer=None, class_names=None,
+                       vocabulary=None, start_id=None, end_id=None, max_length=None, mean=None,
+                       std=None, warmup=True):
+    """Exports any of our models for TF Serving: raw inputs in, named outputs out.
+
+    Writes `export_dir/<version>/` (a SavedModel; TF Serving's versioned layout), its warmup
+    requests and `export_dir/models.config`. `serving_default` does all preprocessing and
+    decoding in the graph:
+
+    | model | `serving_default` inputs | outputs | needs |
+    |---|---|---|---|
+    | `TextClassifier` | `text` string (batch,) | `probabilities` float32 (batch, classes), `label` int64, `class_name` string | `vectorizer` |
+    | `VisionTransformer`, `CNNClassifier` | `images` string (batch,): PNG/JPEG/GIF/BMP bytes | as above | |
+    | `Forecaster` | `windows` float32 (batch, window, features), raw units | `forecast` float32 (batch, horizon, targets) | (`mean`, `std`) |
+    | `Translator` | `text` string (batch,) | `translation` string (batch,) | `vectorizer`, `vocabulary`, `start_id`, `end_id` |
+    | `Captioner` | `images` string (batch,) | `caption` string (batch,) | `vocabulary`, `start_id`, `end_id` |
+    | `MiniGPT` | `prompt` string (batch,) | `completion` string (batch,) | `vocabulary` (characters) |
+
+    Image models also get `serving_arrays(images: float32 (batch, h, w, c) in [0, 1])` with the
+    classifier outputs. Images are decoded to the model's channels, resized (bilinear,
+    antialiased) to its input size when they differ, and scaled by 1/255. Translation and
+    captions decode as `translate(beam_size=1)` / `caption(beam_size=1)` do, words joined with
+    spaces (padding, start and end left out). MiniGPT completes each prompt with `max_length`
+    characters (greedy, key/value cache); unknown characters map to id 0, and a prompt keeps its
+    last `model.max_length - max_length` characters. Bad inputs (NaN windows, bytes that are not
+    an image) fail with an `InvalidArgumentError` that says what was wrong; empty batches return
+    empty outputs; empty, over-long or non-UTF-8 text is tokenised like any other (a text
+    classifier reads a text without tokens as one `[UNK]`, where its mean over no tokens would
+    be NaN; texts longer than its learned positions are cut).
+
+    Args:
+        model: a `seqmodels.models` model (see the table).
+        export_dir: the model's base directory (TF Serving's `base_path`); its base name is the
+            served model name.
+        version: the integer version (default: the next free one). Existing versions are never
+            overwritten (`FileExistsError`).
+        vectorizer: the source `TextVectorization` (text classifier, translator).
+        class_names: class names in label order (classifiers; default "0", "1", ...).
+        vocabulary: word (translator, captioner) or character (MiniGPT) of each output id.
+        start_id, end_id: ids that start and end a translation or caption.
+        max_length: longest translation/caption, start token included (default: the model's);
+            for MiniGPT the new characters per completion (default min(64, max_length - 1)).
+        mean, std: the forecaster's input normalisation (scalars or one per feature); outputs
+            are de-normalised with the targets' values.
+        warmup: write `assets.extra/tf_serving_warmup_requests`.
+
+    Returns:
+        The path of the written version directory.
+
+    Raises:
+        ValueError: an argument the model kind needs is missing or does not fit the model.
+        TypeError: `model` is not one of the exportable models.
+
+    Example:
+
+    >>> path = export_for_serving(classifier, "saved_models/sentiment", vectorizer=vectorizer,
+    ...                           class_names=["rotten", "fresh"])  # doctest: +SKIP
+    >>> path                                                        # doctest: +SKIP
+    'saved_models/sentiment/1'
+    """
+    servable = _servable(model, vectorizer=vectorizer, class_names=class_names,
+                         vocabulary=vocabulary, start_id=start_id, end_id=end_id,
+                         max_length=max_length, mean=mean, std=std)
+    return _write(servable, export_dir, version, warmup)
+
+
+def _write(servable, export_dir, version, warmup):
+    path = _version_dir(export_dir, version)
+    try:
+        root, signatures = _saveable(servable)
+        tf.saved_model.save(root, path, signatures=signatures)
+        if warmup:
+            tf_serving.write_warmup(path, _model_name(export_dir), servable.warmup)
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)  # no half-written version for TF Serving to load
+        raise
+    tf_serving.write_models_config(export_dir)
+    return path
+
+
+def _saveable(servable):
+    """The root object and signatures to save.
+
+    Models contribute their variables only: saving the Keras object graph too (as
+    `keras.export.ExportArchive` does) retraces every layer and takes several times longer,
+    and serving needs none of it. Other resources (a `TextVectorization` with its lookup
+    table, our tables) are saved whole.
+    """
+    root = tf.Module()
+    root.model_variables, root.resources = [], []
+    for resource in servable.tracked:
+        if isinstance(resource, keras.Model):
+            root.model_variables.extend(_tf_variable(v) for v in resource.variables)
+        else:
+            root.resources.append(resource)
+    signatures = {}
+    for name, fn, input_signature in servable.endpoints:
+        function = tf.function(fn, input_signature=input_signature, autograph=False)
+        setattr(root, name, function)
+        signatures[name] = function.get_concrete_function()
+    return root, signatures
+
+
+def _tf_variable(variable):
+    """The `tf.Variable` under a Keras variable.
+
+    Saving the Keras wrapper instead leaves the variables out of the graph that TF Serving's C++
+    loader (and `saved_model_cli run`) restores: "Could not find variable".
+    """
+    for value in (getattr(variable, "_value", None), getattr(variable, "value", None)):
+        if isinstance(value, tf.Variable):
+            return value
+    raise TypeError(f"Expected a Keras variable on the TensorFlow backend. Received: "
+                    f"{type(variable).__name__} {getattr(variable, 'path', '')}")
+
+
+def _model_name(export_dir):
+    return os.path.basename(os.path.normpath(os.path.abspath(export_dir)))
+
+
+def _servable(model, **arguments):
+    from seqmodels import models
+
+    def pick(*names):
+        return {name: arguments[name] for name in names}
+
+    if isinstance(model, models.TextClassifier):
+        return signatures.text_classifier_servable(model, **pick("vectorizer", "class_names"))
+    if isinstance(model, (models.VisionTransformer, models.CNNClassifier)):
+        return signatures.image_classifier_servable(model, **pick("class_names"))
+    if isinstance(model, models.Forecaster):
+        return signatures.forecaster_servable(model, **pick("mean", "std"))
+    if isinstance(model, models.Translator):
+        return signatures.translator_servable(model, **pick(
+            "vectorizer", "vocabulary", "start_id", "end_id", "max_length"))
+    if isinstance(model, models.Captioner):
+        return signatures.captioner_servable(model, **pick(
+            "vocabulary", "start_id", "end_id", "max_length"))
+    if isinstance(model, models.MiniGPT):
+        return signatures.mini_gpt_servable(model, **pick("vocabulary", "max_length"))
+    raise TypeError("`model` must be a TextClassifier, VisionTransformer, CNNClassifier, "
+                    "Forecaster, Translator, Captioner or MiniGPT from seqmodels.models. "
+                    f"Received: a {type(model).__name__}")
+
+
 def export_text_classifier(model, vectorizer, class_names, export_dir, version=None):
     """Exports a text classifier whose `serving_default` takes raw UTF-8 text.
 
-    Signature `serving_default(text: tf.string [batch])` returns `probabilities` float32
-    [batch, classes], `label` int64 [batch] and `class_name` string [batch]. Tokenisation (the
-    vectorizer's vocabulary travels as an asset) and the softmax happen in the graph.
+    Kept for the training binary; `export_for_serving(model, export_dir, vectorizer=...,
+    class_names=...)` does the same. Signature `serving_default(text: tf.string [batch])`
+    returns `probabilities` float32 [batch, classes], `label` int64 [batch] and `class_name`
+    string [batch].
 
     Args:
-        model: a Keras model from token ids (batch, seq) to logits (batch, classes).
+        model: a `TextClassifier` from token ids (batch, seq) to logits (batch, classes).
         vectorizer: the `TextVectorization` layer the model was trained with.
         class_names: names of the classes, in label order.
         export_dir: the model's base directory (TF Serving's `model_base_path`).
@@ -51,26 +203,8 @@ def export_text_classifier(model, vectorizer, class_names, export_dir, version=N
     >>> path = export_text_classifier(model, vectorizer, ["rotten", "fresh"],
     ...                               "saved_models/sentiment")  # doctest: +SKIP
     """
-    if len(class_names) != model.output_shape[-1]:
-        raise ValueError(f"`class_names` must name each of the model's {model.output_shape[-1]} "
-                         f"classes. Received: {len(class_names)} names")
-    path = _version_dir(export_dir, version)
-    names = tf.constant(list(class_names))
-
-    def serve(text):
-        ids = vectorizer(text)  # (batch, seq) int64, 0 = padding
-        logits = model(ids, training=False)
-        probabilities = tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
-        label = tf.argmax(probabilities, axis=-1)
-        return {"probabilities": probabilities, "label": label,
-                "class_name": tf.gather(names, label)}
-
-    if not vectorizer.built:
-        vectorizer(tf.constant([""]))  # an adapted TextVectorization is built by its first call
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    archive.track(vectorizer)
-    archive.add_endpoint("serving_default", serve,
-                         input_signature=[tf.TensorSpec([None], tf.string, name="text")])
-    archive.write_out(path, verbose=False)
-    return path
+    if class_names is None:
+        raise ValueError("`class_names` is required. Received: class_names=None")
+    # Any Keras model from token ids to logits, not only a TextClassifier.
+    return _write(signatures.text_classifier_servable(model, vectorizer, class_names),
+                  export_dir, version, warmup=True)

@@ -1,0 +1,344 @@
+"""The serving signatures of each model kind: raw inputs in, preprocessing and decoding in the graph.
+
+Each `*_servable` function checks the export arguments and returns a `Servable`: the endpoints
+(name, function, input signature; the first is `serving_default`), the TensorFlow resources the
+functions use (tracked so they are saved), and a small valid `serving_default` request for the
+warmup file. Vocabularies become graph constants or lookup tables saved with the SavedModel, so a
+process without seqmodels serves the export.
+"""
+
+import collections
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from seqmodels.export.decoding import greedy_search, ids_to_text
+
+Servable = collections.namedtuple("Servable", ["endpoints", "tracked", "warmup"])
+
+IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM")  # PNG, JPEG, GIF, BMP
+
+
+def _missing(argument, model, what):
+    return ValueError(f"`{argument}` is required to export a {type(model).__name__}: {what}. "
+                      f"Received: {argument}=None")
+
+
+def _class_names(model, class_names):
+    classes = model.output_shape[-1]
+    if class_names is None:
+        return [str(i) for i in range(classes)]
+    class_names = [str(name) for name in class_names]
+    if len(class_names) != classes:
+        raise ValueError(f"`class_names` must name each of the model's {classes} classes. "
+                         f"Received: {len(class_names)} names")
+    return class_names
+
+
+def _classify(logits, names):
+    probabilities = tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
+    label = tf.argmax(probabilities, axis=-1)
+    return {"probabilities": probabilities, "label": label, "class_name": tf.gather(names, label)}
+
+
+def _vocabulary(model, vocabulary, size, argument="vocabulary"):
+    if vocabulary is None:
+        raise _missing(argument, model, f"the {size} words of the output ids, in id order")
+    vocabulary = [str(word) for word in vocabulary]
+    if len(vocabulary) != size:
+        raise ValueError(f"`{argument}` must have one entry per output id of the model "
+                         f"({size}). Received: {len(vocabulary)} entries")
+    return vocabulary
+
+
+def _token_id(model, name, value, size):
+    if value is None:
+        raise _missing(name, model, "the id of the start or end token")
+    if not isinstance(value, (int, np.integer)) or not 0 <= int(value) < size:
+        raise ValueError(f"`{name}` must be an id in [0, {size}). Received: {name}={value!r}")
+    return int(value)
+
+
+def _built_vectorizer(model, vectorizer):
+    if vectorizer is None:
+        raise _missing("vectorizer", model, "the TextVectorization the model was trained with")
+    if not vectorizer.built:
+        vectorizer(tf.constant([""]))  # an adapted TextVectorization is built by its first call
+    return vectorizer
+
+
+def _text_ids(vectorizer, text, max_tokens=None):
+    """Raw text (batch,) -> token ids (batch, seq) int32, at most `max_tokens` of them."""
+    ids = tf.cast(vectorizer(text), tf.int32)
+    if ids.shape.rank != 2:
+        raise ValueError("`vectorizer` must map a batch of strings to (batch, sequence) token "
+                         f"ids (output_mode='int'). Received output of shape {ids.shape}")
+    return ids if max_tokens is None else ids[:, :max_tokens]
+
+
+def nonempty_ids(ids, unknown_id=1):
+    """Token ids (batch, seq) where a row without tokens (empty text, only punctuation) reads as
+    one unknown token (`unknown_id`; TextVectorization's `[UNK]`).
+
+    A mean over no tokens is 0 / 0: a text classifier would answer NaN for an empty text.
+
+    Example:
+
+    >>> nonempty_ids(tf.constant([[0, 0], [5, 0]])).numpy().tolist()
+    [[1, 0], [5, 0]]
+    """
+    ids = tf.pad(ids, [[0, 0], [0, tf.maximum(0, 1 - tf.shape(ids)[1])]])  # >= 1 position
+    empty = tf.reduce_all(tf.equal(ids, 0), axis=1, keepdims=True)  # (batch, 1)
+    first = tf.one_hot(tf.zeros_like(empty[:, 0], tf.int32), tf.shape(ids)[1], on_value=True,
+                       off_value=False)  # (batch, seq): the first position
+    return tf.where(tf.logical_and(empty, first), tf.cast(unknown_id, ids.dtype), ids)
+
+
+def text_classifier_servable(model, vectorizer, class_names):
+    """TextClassifier: `text` tf.string (batch,) -> probabilities, label, class_name.
+
+    A text with no token (empty, or only punctuation) is read as one `[UNK]` token.
+    """
+    vectorizer = _built_vectorizer(model, vectorizer)
+    names = tf.constant(_class_names(model, class_names))
+    # Learned positions cover `sequence_length` tokens: longer texts are cut there.
+    max_tokens = model.sequence_length if getattr(model, "encoder", "") == "transformer" else None
+
+    def serve(text):
+        return _classify(model(nonempty_ids(_text_ids(vectorizer, text, max_tokens)),
+                               training=False), names)
+
+    return Servable([("serving_default", serve, [tf.TensorSpec([None], tf.string, name="text")])],
+                    [model, vectorizer], {"text": np.array([b"a good film"], object)})
+
+
+def _image_size(model):
+    shape = tuple(model.input_shape[1:]) if not isinstance(model.input_shape, list) else tuple(
+        model.input_shape[0][1:])
+    if len(shape) != 3 or None in shape or shape[-1] not in (1, 3, 4):
+        raise ValueError("The image model's input must be (height, width, channels) with 1, 3 "
+                         f"or 4 channels. Received: {shape}")
+    return shape
+
+
+def decode_images(images, shape):
+    """Encoded images (batch,) tf.string -> (batch, h, w, c) float32 pixel / 255, resized.
+
+    PNG, JPEG, GIF (first frame) and BMP; converted to `c` channels; resized (bilinear,
+    antialiased) only when the size differs. Other bytes fail with an `InvalidArgumentError`.
+    """
+    height, width, channels = shape
+
+    def decode(encoded):
+        known = tf.reduce_any(tf.stack([tf.equal(tf.strings.substr(encoded, 0, len(m)), m)
+                                        for m in IMAGE_MAGIC]))
+        check = tf.debugging.Assert(known, [
+            "`images` must hold encoded PNG, JPEG, GIF or BMP bytes; an element is not an image "
+            "of those formats (corrupt, empty or another format)."])
+        with tf.control_dependencies([check]):
+            image = tf.io.decode_image(encoded, channels=channels, expand_animations=False,
+                                       dtype=tf.uint8)
+        image = tf.cast(image, tf.float32) / 255.0
+        same = tf.reduce_all(tf.equal(tf.shape(image)[:2], [height, width]))
+        image = tf.cond(same, lambda: image,
+                        lambda: tf.image.resize(image, (height, width), antialias=True))
+        return tf.ensure_shape(image, shape)
+
+    return tf.map_fn(decode, images, fn_output_signature=tf.TensorSpec(shape, tf.float32))
+
+
+def _assert_shape(tensor, shape, name):
+    """The serving signature's shapes are not enforced on every path: check them in the graph."""
+    expected = "(batch, " + ", ".join(str(d) for d in shape) + ")"
+    return tf.debugging.assert_equal(
+        tf.shape(tensor)[1:], tf.constant(shape, tf.int32),
+        message=f"`{name}` must have shape {expected}; received another shape")
+
+
+def _png(shape):
+    return tf.io.encode_png(tf.zeros(shape, tf.uint8)).numpy()
+
+
+def image_classifier_servable(model, class_names):
+    """VisionTransformer / CNNClassifier: `images` bytes (batch,) -> probabilities, label,
+    class_name; `serving_arrays`: `images` float32 (batch, h, w, c) in [0, 1] -> the same."""
+    shape = _image_size(model)
+    names = tf.constant(_class_names(model, class_names))
+
+    def serve_bytes(images):
+        return _classify(model(decode_images(images, shape), training=False), names)
+
+    def serve_arrays(images):
+        checks = [_assert_shape(images, shape, "images"), tf.debugging.assert_all_finite(
+            images, "`images` must be finite pixel values in [0, 1]; found NaN or inf")]
+        with tf.control_dependencies(checks):
+            images = tf.identity(images)
+        return _classify(model(images, training=False), names)
+
+    return Servable(
+        [("serving_default", serve_bytes, [tf.TensorSpec([None], tf.string, name="images")]),
+         ("serving_arrays", serve_arrays,
+          [tf.TensorSpec([None, *shape], tf.float32, name="images")])],
+        [model], {"images": np.array([_png(shape)], object)})
+
+
+def _per_feature(name, value, features):
+    value = np.asarray(value, np.float32)
+    if value.size not in (1, features):
+        raise ValueError(f"`{name}` must be a scalar or one value per feature ({features}). "
+                         f"Received: shape {value.shape}")
+    return np.broadcast_to(value.reshape(-1), (features,)).copy()
+
+
+def forecaster_servable(model, mean=None, std=None):
+    """Forecaster: `windows` float32 (batch, window, features) in raw units -> `forecast`
+    (batch, horizon, targets) in raw units (normalised with `mean`/`std` in the graph)."""
+    features, targets = model.num_features, model.num_targets
+    mean_t = std_t = None
+    if (mean is None) != (std is None):
+        raise ValueError("`mean` and `std` go together (the training normalisation). Received: "
+                         f"mean={'None' if mean is None else '...'}, "
+                         f"std={'None' if std is None else '...'}")
+    if mean is not None:
+        mean, std = _per_feature("mean", mean, features), _per_feature("std", std, features)
+        if not np.all(np.isfinite(std)) or np.any(std <= 0):
+            raise ValueError(f"`std` must be positive and finite. Received: std={std.tolist()}")
+        mean_t, std_t = tf.constant(mean), tf.constant(std)
+
+    def serve(windows):
+        checks = [_assert_shape(windows, (model.window_length, features), "windows"),
+                  tf.debugging.assert_all_finite(
+                      windows, "`windows` must be finite numbers; found NaN or inf")]
+        with tf.control_dependencies(checks):
+            x = tf.identity(windows)
+        if mean_t is not None:
+            x = (x - mean_t) / std_t
+        forecast = tf.cast(model(x, training=False), tf.float32)
+        if mean_t is not None:
+            forecast = forecast * std_t[:targets] + mean_t[:targets]
+        return {"forecast": forecast}
+
+    example = np.zeros((1, model.window_length, features), np.float32)
+    if mean is not None:
+        example += mean
+    return Servable(
+        [("serving_default", serve,
+          [tf.TensorSpec([None, model.window_length, features], tf.float32, name="windows")])],
+        [model], {"windows": example})
+
+
+def translator_servable(model, vectorizer, vocabulary, start_id, end_id, max_length):
+    """Translator: `text` tf.string (batch,) -> `translation` tf.string (batch,), greedy."""
+    vectorizer = _built_vectorizer(model, vectorizer)
+    size = model.target_vocab_size
+    words = tf.constant(_vocabulary(model, vocabulary, size))
+    start_id = _token_id(model, "start_id", start_id, size)
+    end_id = _token_id(model, "end_id", end_id, size)
+    max_length = _max_length(max_length, model.max_target_length, "max_target_length")
+    parts = model.parts
+
+    def serve(text):
+        source = _text_ids(vectorizer, text, model.max_source_length)
+        encoded, source_mask = model._encode(parts, source, training=False)
+
+        def log_probs(prefixes):
+            logits = model._decode(parts, prefixes, encoded, source_mask, training=False)
+            return keras.ops.log_softmax(logits[:, -1, :], axis=-1)
+
+        ids = greedy_search(log_probs, tf.shape(source)[0], start_id, end_id, max_length)
+        return {"translation": ids_to_text(ids, words, (0, start_id, end_id))}
+
+    return Servable([("serving_default", serve, [tf.TensorSpec([None], tf.string, name="text")])],
+                    [model, vectorizer], {"text": np.array([b"hello"], object)})
+
+
+def _max_length(value, limit, what):
+    value = limit if value is None else value
+    if not isinstance(value, (int, np.integer)) or not 2 <= value <= limit:
+        raise ValueError(f"`max_length` must be an integer in [2, {limit}] (the model's "
+                         f"{what}). Received: max_length={value!r}")
+    return int(value)
+
+
+def captioner_servable(model, vocabulary, start_id, end_id, max_length):
+    """Captioner: `images` bytes (batch,) -> `caption` tf.string (batch,), greedy."""
+    shape = _image_size(model)
+    size = model.vocab_size
+    words = tf.constant(_vocabulary(model, vocabulary, size))
+    start_id = _token_id(model, "start_id", start_id, size)
+    end_id = _token_id(model, "end_id", end_id, size)
+    max_length = _max_length(max_length, model.max_length, "max_length")
+    parts = model.parts
+
+    def serve(images):
+        features = model._encode(parts, decode_images(images, shape), training=False)
+
+        def log_probs(prefixes):
+            logits = model._decode(parts, prefixes, features, training=False)
+            return keras.ops.log_softmax(logits[:, -1, :], axis=-1)
+
+        ids = greedy_search(log_probs, tf.shape(images)[0], start_id, end_id, max_length)
+        return {"caption": ids_to_text(ids, words, (0, start_id, end_id))}
+
+    return Servable(
+        [("serving_default", serve, [tf.TensorSpec([None], tf.string, name="images")])],
+        [model], {"images": np.array([_png(shape)], object)})
+
+
+def character_table(vocabulary):
+    """Code point -> id table of a character vocabulary (`vocabulary[i]` is the character of id
+    i; id 0 is padding and unknown characters)."""
+    codes, ids = [], []
+    for i, character in enumerate(vocabulary):
+        if i == 0:
+            continue
+        if len(character) != 1:
+            raise ValueError("`vocabulary` of a MiniGPT must hold one character per id (id 0 is "
+                             f"padding/unknown). Received: vocabulary[{i}]={character!r}")
+        codes.append(ord(character))
+        ids.append(i)
+    return tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(tf.constant(codes, tf.int64),
+                                            tf.constant(ids, tf.int64)), default_value=0)
+
+
+def mini_gpt_servable(model, vocabulary, max_length):
+    """MiniGPT: `prompt` tf.string (batch,) -> `completion` tf.string (batch,): `max_length`
+    new characters, greedy, with the key/value cache, each prompt decoded on its own."""
+    vocabulary = _vocabulary(model, vocabulary, model.vocab_size)
+    table = character_table(vocabulary)
+    characters = tf.constant([""] + vocabulary[1:])
+    if max_length is None:
+        max_length = min(64, model.max_length - 1)
+    if not isinstance(max_length, (int, np.integer)) or not 1 <= max_length < model.max_length:
+        raise ValueError(f"`max_length` (new characters per completion) must be an integer in "
+                         f"[1, {model.max_length - 1}]. Received: max_length={max_length!r}")
+    new_tokens = int(max_length)
+    room = model.max_length - new_tokens  # the prompt keeps its last `room` characters
+
+    def complete(prompt):
+        codes = tf.strings.unicode_decode(prompt, "UTF-8", errors="replace")
+        ids = tf.cast(table.lookup(tf.cast(codes, tf.int64)), tf.int32)[-room:]
+        ids = tf.cond(tf.size(ids) > 0, lambda: ids, lambda: tf.zeros([1], tf.int32))
+        logits, cache = model.call_with_cache(ids[None, :], model.empty_cache(1), 0)
+        first = tf.argmax(logits[:, -1, :], axis=-1, output_type=tf.int32)  # (1,)
+        tokens = tf.TensorArray(tf.int32, size=new_tokens).write(0, first[0])
+        start = tf.size(ids)
+
+        def body(i, previous, cache, tokens):
+            logits, cache = model.call_with_cache(previous[:, None], cache, start + i - 1)
+            choice = tf.argmax(logits[:, -1, :], axis=-1, output_type=tf.int32)
+            return i + 1, choice, cache, tokens.write(i, choice[0])
+
+        _, _, _, tokens = tf.while_loop(lambda i, *_: i < new_tokens, body,
+                                        (tf.constant(1), first, cache, tokens))
+        return tf.strings.reduce_join(tf.gather(characters, tokens.stack()))
+
+    def serve(prompt):
+        completion = tf.map_fn(complete, prompt, fn_output_signature=tf.TensorSpec([], tf.string))
+        return {"completion": completion}
+
+    return Servable(
+        [("serving_default", serve, [tf.TensorSpec([None], tf.string, name="prompt")])],
+        [model, table], {"prompt": np.array([vocabulary[1].encode()], object)})

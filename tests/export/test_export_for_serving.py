@@ -1,0 +1,402 @@
+"""export_for_serving for every model kind, verified as TF Serving would run it.
+
+One tiny model per kind is exported once per module (`exports`); a fresh process that cannot
+import seqmodels (`fresh_process.py`) loads every export, runs `PredictRequest`s through the
+signatures and replays the warmup files, while this process checks bad inputs; the saved_model_cli
+commands run beside it. Outputs must equal the Keras models' (<= 1e-6; decoded strings exactly).
+"""
+
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from seqmodels import data, models
+from seqmodels.export import export_for_serving, read_warmup
+from seqmodels.export.tf_serving import run_predict_request, predict_request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BIN = os.path.dirname(sys.executable)
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+TEXTS = ["a good film", "a bad film", "good acting", "bad plot and bad acting", "",
+         "an unseen word"]
+WORDS = ["", "[UNK]", "starttoken", "endtoken"] + [f"w{i}" for i in range(8)]
+CHARACTERS = ["", "a", "b", "c", " ", "é", "\n"]
+
+
+def _png(image):
+    return tf.io.encode_png(image).numpy()
+
+
+def _strings(values):
+    return {"dtype": "string", "b64": [base64.b64encode(v if isinstance(v, bytes) else
+                                                        v.encode()).decode() for v in values]}
+
+
+def _floats(array):
+    return {"dtype": "float32", "value": np.asarray(array, np.float32).tolist()}
+
+
+def _words(ids, start_id, end_id, vocabulary=WORDS):
+    return " ".join(vocabulary[i] for i in ids[1:] if i not in (0, start_id, end_id))
+
+
+def _discourage(model, layer, token, bias):
+    """Lowers one token's logit bias, so that random greedy decodes run for a few tokens."""
+    kernel, biases = layer.get_weights()
+    biases[token] = bias
+    layer.set_weights([kernel, biases])
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory):
+    """Exports one tiny model of each kind; expected outputs; the checks in other processes."""
+    root = tmp_path_factory.mktemp("exports")
+    rng = np.random.default_rng(0)
+    plan, expected, dirs = {}, {}, {}
+    vectorizer = data.text_vectorizer(TEXTS[:4], vocab_size=20, sequence_length=8)
+    ids = vectorizer(tf.constant(TEXTS)).numpy()
+
+    classifier = models.TextClassifier(20, 2, encoder="transformer", sequence_length=8,
+                                       hidden_dim=8, intermediate_dim=16)
+    dirs["text"] = export_for_serving(classifier, str(root / "sentiment"),
+                                      vectorizer=vectorizer, class_names=["rotten", "fresh"])
+    plan["text"] = dict(dir=dirs["text"], signature="serving_default",
+                        inputs={"text": _strings(TEXTS)})
+    read = ids.copy()
+    read[(ids == 0).all(axis=1), 0] = 1  # a text without tokens is read as one [UNK]
+    expected["text"] = tf.nn.softmax(classifier(read)).numpy()
+
+    images = rng.integers(0, 256, (3, 8, 8, 3), dtype=np.uint8)
+    pixels = images.astype(np.float32) / 255.0
+    for kind, model in (("vit", models.VisionTransformer((8, 8, 3), 3, variant="mu/4")),
+                        ("cnn", models.CNNClassifier((8, 8, 3), 3, filters=(4,)))):
+        dirs[kind] = export_for_serving(model, str(root / kind), class_names=["x", "y", "z"])
+        plan[kind] = dict(dir=dirs[kind], signature="serving_default",
+                          inputs={"images": _strings([_png(i) for i in images])})
+        plan[kind + "_arrays"] = dict(dir=dirs[kind], signature="serving_arrays",
+                                      inputs={"images": _floats(pixels)})
+        expected[kind] = tf.nn.softmax(model(pixels)).numpy()
+
+    forecaster = models.Forecaster(6, 2, horizon=2, num_targets=1, hidden_dim=4)
+    mean, std = np.array([10.0, -3.0], np.float32), np.array([2.0, 0.5], np.float32)
+    windows = (rng.normal(size=(4, 6, 2)) * std + mean).astype(np.float32)
+    dirs["forecast"] = export_for_serving(forecaster, str(root / "forecast"), mean=mean, std=std)
+    plan["forecast"] = dict(dir=dirs["forecast"], signature="serving_default",
+                            inputs={"windows": _floats(windows)})
+    expected["forecast"] = forecaster((windows - mean) / std).numpy() * std[:1] + mean[:1]
+
+    translator = models.Translator(20, len(WORDS), max_source_length=8, max_target_length=7,
+                                   hidden_dim=8, num_layers=1, num_heads=2, intermediate_dim=16)
+    _discourage(translator, translator.parts["head"], 3, -1.5)
+    dirs["translate"] = export_for_serving(translator, str(root / "translate"),
+                                           vectorizer=vectorizer, vocabulary=WORDS,
+                                           start_id=2, end_id=3)
+    plan["translate"] = dict(dir=dirs["translate"], signature="serving_default",
+                             inputs={"text": _strings(TEXTS)})
+    expected["translate"] = [_words(row, 2, 3) for row in translator.translate(ids, 2, 3)]
+
+    captioner = models.Captioner((8, 16, 1), len(WORDS), max_length=6, hidden_dim=8,
+                                 num_heads=2, intermediate_dim=16)
+    _discourage(captioner, captioner.parts["head"], 3, -1.5)
+    gray = rng.integers(0, 256, (4, 8, 16, 1), dtype=np.uint8)
+    dirs["caption"] = export_for_serving(captioner, str(root / "caption"), vocabulary=WORDS,
+                                         start_id=2, end_id=3)
+    plan["caption"] = dict(dir=dirs["caption"], signature="serving_default",
+                           inputs={"images": _strings([_png(i) for i in gray])})
+    expected["caption"] = [_words(row, 2, 3) for row in
+                           captioner.caption(gray.astype(np.float32) / 255.0, 2, 3)]
+
+    gpt = models.MiniGPT(len(CHARACTERS), max_length=16, hidden_dim=8, num_layers=1,
+                         num_heads=2, intermediate_dim=16)
+    dirs["generate"] = export_for_serving(gpt, str(root / "generate"), vocabulary=CHARACTERS,
+                                          max_length=6)
+    prompts = ["ab", "é c\n", "a", "zz", "", "abcabcabcabcabc"]
+    plan["generate"] = dict(dir=dirs["generate"], signature="serving_default",
+                            inputs={"prompt": _strings(prompts)})
+    expected["generate"] = []
+    for prompt in prompts:
+        prompt_ids = [CHARACTERS.index(c) if c in CHARACTERS else 0 for c in prompt][-10:] or [0]
+        out = gpt.generate(np.array([prompt_ids]), 6)[0, len(prompt_ids):]
+        expected["generate"].append("".join(CHARACTERS[i] for i in out))
+
+    with open(root / "plan.json", "w") as f:
+        json.dump(plan, f)
+    fresh = subprocess.Popen(
+        [sys.executable, os.path.join(HERE, "fresh_process.py"), str(root / "plan.json"),
+         str(root / "results.json")], cwd=str(root), env=ENV, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    cli = subprocess.Popen(
+        ["bash", "-c", f'"{BIN}/saved_model_cli" show --all --dir "{dirs["vit"]}" && echo '
+         f'=== && "{BIN}/saved_model_cli" run --dir "{dirs["text"]}" --tag_set serve '
+         f'--signature_def serving_default --input_exprs \'text=["a good film", ""]\''],
+        cwd=str(root), env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    state = dict(dirs=dirs, models=dict(text=classifier, vectorizer=vectorizer, gpt=gpt),
+                 expected=expected, root=root, results=None, cli=None)
+
+    def results():
+        if state["results"] is None:
+            _, err = fresh.communicate(timeout=300)
+            assert fresh.returncode == 0, err[-3000:]
+            with open(root / "results.json") as f:
+                state["results"] = json.load(f)
+        return state["results"]
+
+    def cli_output():
+        if state["cli"] is None:
+            out, err = cli.communicate(timeout=300)
+            assert cli.returncode == 0, err[-3000:]
+            state["cli"] = out
+        return state["cli"]
+
+    state["fresh"], state["cli_output"] = results, cli_output
+    yield state
+    for process in (fresh, cli):
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def _loaded(exports, kind, signature="serving_default"):
+    cache = exports.setdefault("loaded", {})
+    if kind not in cache:
+        cache[kind] = tf.saved_model.load(exports["dirs"][kind])
+    return cache[kind].signatures[signature]
+
+
+def _output(result, name):
+    value = result[name]
+    if value["dtype"] == "string":
+        return [base64.b64decode(v).decode() for v in value["b64"]]
+    return np.array(value["value"], value["dtype"])
+
+
+# In-process checks first: they run while the other processes work.
+
+def test_bad_text_inputs_give_defined_results(exports):
+    serve = _loaded(exports, "text")
+    empty = serve(text=tf.constant([], tf.string))
+    assert empty["probabilities"].shape == (0, 2) and empty["class_name"].shape == (0,)
+    odd = serve(text=tf.constant(["", b"\xff\xfe not utf-8", "good " * 100000]))
+    assert np.isfinite(odd["probabilities"].numpy()).all()
+    with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError)):
+        serve(text=tf.constant([1.0, 2.0]))  # wrong dtype
+    with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError)):
+        serve(text=tf.constant([["a good film"]]))  # wrong rank
+    translate = _loaded(exports, "translate")
+    out = translate(text=tf.constant(["", b"\xc3\x28 bad utf-8", "good " * 5000]))["translation"]
+    assert out.shape == (3,)
+    assert translate(text=tf.constant([], tf.string))["translation"].shape == (0,)
+
+
+def test_bad_prompts_give_defined_results(exports):
+    serve = _loaded(exports, "generate")
+    out = serve(prompt=tf.constant(["", b"\xff\xfe", "abc" * 10000]))["completion"].numpy()
+    # Six new tokens each; id 0 (padding/unknown) writes nothing.
+    assert out.shape == (3,) and all(len(c.decode()) <= 6 for c in out)
+    assert serve(prompt=tf.constant([], tf.string))["completion"].shape == (0,)
+    with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError)):
+        serve(prompt=tf.constant([3, 4]))
+
+
+def test_bad_images_fail_with_a_readable_error(exports):
+    for kind, output in (("cnn", "label"), ("caption", "caption")):
+        serve = _loaded(exports, kind)
+        assert serve(images=tf.constant([], tf.string))[output].shape == (0,)
+        for corrupt in (b"not an image", b"", b"\x89PNG\r\n\x1a\n truncated"):
+            with pytest.raises(tf.errors.InvalidArgumentError) as error:
+                serve(images=tf.constant([corrupt]))
+            if not corrupt.startswith(b"\x89PNG"):
+                assert "`images` must hold encoded PNG, JPEG, GIF or BMP bytes" in str(error.value)
+    arrays = _loaded(exports, "cnn", "serving_arrays")
+    with pytest.raises(tf.errors.InvalidArgumentError, match="must be finite pixel values"):
+        arrays(images=tf.fill([1, 8, 8, 3], float("nan")))
+    with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError)):
+        arrays(images=tf.zeros([1, 9, 8, 3]))  # not the model's size
+
+
+def test_images_of_any_size_format_and_channels_are_converted(exports):
+    serve = _loaded(exports, "vit")
+    rng = np.random.default_rng(1)
+    rgba = _png(rng.integers(0, 256, (20, 30, 4), dtype=np.uint8))
+    gray_jpeg = tf.io.encode_jpeg(rng.integers(0, 256, (5, 7, 1), dtype=np.uint8)).numpy()
+    out = serve(images=tf.constant([rgba, gray_jpeg]))
+    assert np.isfinite(out["probabilities"].numpy()).all()
+    assert out["probabilities"].shape == (2, 3)
+
+
+def test_nan_window_fails_with_a_readable_error(exports):
+    serve = _loaded(exports, "forecast")
+    window = np.zeros((2, 6, 2), np.float32)
+    window[1, 3, 0] = np.nan
+    with pytest.raises(tf.errors.InvalidArgumentError, match="`windows` must be finite"):
+        serve(windows=tf.constant(window))
+    assert serve(windows=tf.zeros([0, 6, 2]))["forecast"].shape == (0, 2, 1)
+    with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError)):
+        serve(windows=tf.zeros([2, 5, 2]))  # wrong window length
+
+
+def test_predict_request_helpers_round_trip(exports):
+    request = predict_request("sentiment", {"text": np.array([b"a good film"], object)})
+    response = run_predict_request(_loaded(exports, "text"), request)
+    assert set(response.outputs) == {"probabilities", "label", "class_name"}
+    assert tf.make_ndarray(response.outputs["probabilities"]).shape == (1, 2)
+
+
+def test_warmup_file_and_models_config(exports):
+    for kind, directory in exports["dirs"].items():
+        logs = read_warmup(directory)
+        assert len(logs) == 1
+        request = logs[0].predict_log.request
+        assert request.model_spec.name == os.path.basename(os.path.dirname(directory))
+        assert request.model_spec.signature_name == "serving_default"
+        config = open(os.path.join(os.path.dirname(directory), "models.config")).read()
+        assert f'name: "{request.model_spec.name}"' in config
+        assert f'base_path: "{os.path.abspath(os.path.dirname(directory))}"' in config
+        assert 'model_platform: "tensorflow"' in config
+
+
+# The fresh process: parity with the Keras models, outside our code.
+
+def test_fresh_process_never_imports_seqmodels(exports):
+    results = exports["fresh"]()
+    assert results["seqmodels_imported"] is False
+    assert results["repo_on_path"] is False
+
+
+@pytest.mark.parametrize("case", ["text", "vit", "vit_arrays", "cnn", "cnn_arrays", "forecast"])
+def test_numeric_outputs_equal_keras(exports, case):
+    result = exports["fresh"]()["cases"][case]
+    expected = exports["expected"][case.replace("_arrays", "")]
+    key = "forecast" if case == "forecast" else "probabilities"
+    np.testing.assert_allclose(_output(result, key), expected, atol=1e-6, rtol=0)
+    if key == "probabilities":
+        np.testing.assert_array_equal(_output(result, "label"), expected.argmax(-1))
+        names = ["rotten", "fresh"] if case == "text" else ["x", "y", "z"]
+        assert _output(result, "class_name") == [names[i] for i in expected.argmax(-1)]
+
+
+@pytest.mark.parametrize("case,output", [("translate", "translation"), ("caption", "caption"),
+                                         ("generate", "completion")])
+def test_decoded_strings_equal_keras(exports, case, output):
+    got = _output(exports["fresh"]()["cases"][case], output)
+    assert got == exports["expected"][case]
+    if case != "generate":
+        assert any(got), "every decode was empty: the test would not see a difference"
+
+
+def test_signatures_have_the_documented_names_dtypes_and_shapes(exports):
+    signatures = exports["fresh"]()["signatures"]
+    dirs = exports["dirs"]
+    text_in = {"text": {"dtype": "string", "shape": [None]}}
+    classes = lambda n: {"probabilities": {"dtype": "float32", "shape": [None, n]},  # noqa: E731
+                         "label": {"dtype": "int64", "shape": [None]},
+                         "class_name": {"dtype": "string", "shape": [None]}}
+    strings = {"dtype": "string", "shape": [None]}
+    assert signatures[dirs["text"]]["serving_default"] == {"inputs": text_in,
+                                                           "outputs": classes(2)}
+    for kind in ("vit", "cnn"):
+        assert signatures[dirs[kind]]["serving_default"] == {
+            "inputs": {"images": strings}, "outputs": classes(3)}
+        assert signatures[dirs[kind]]["serving_arrays"] == {
+            "inputs": {"images": {"dtype": "float32", "shape": [None, 8, 8, 3]}},
+            "outputs": classes(3)}
+    assert signatures[dirs["forecast"]]["serving_default"] == {
+        "inputs": {"windows": {"dtype": "float32", "shape": [None, 6, 2]}},
+        "outputs": {"forecast": {"dtype": "float32", "shape": [None, 2, 1]}}}
+    assert signatures[dirs["translate"]]["serving_default"] == {
+        "inputs": text_in, "outputs": {"translation": strings}}
+    assert signatures[dirs["caption"]]["serving_default"] == {
+        "inputs": {"images": strings}, "outputs": {"caption": strings}}
+    assert signatures[dirs["generate"]]["serving_default"] == {
+        "inputs": {"prompt": strings}, "outputs": {"completion": strings}}
+
+
+def test_warmup_requests_run_outside_our_code(exports):
+    warmup = exports["fresh"]()["warmup"]
+    assert set(warmup) == set(exports["dirs"].values())
+    session = exports["fresh"]()["session_warmup"]
+    for directory, logs in warmup.items():
+        assert len(logs) == 1 and logs[0]["outputs"], directory
+        # The TF1 session loader (how TF Serving's C++ server loads) gives the same outputs.
+        assert set(session[directory]) == set(logs[0]["outputs"]), directory
+        for name, value in logs[0]["outputs"].items():
+            if value["dtype"] == "string":
+                assert session[directory][name]["b64"] == value["b64"], (directory, name)
+            else:
+                np.testing.assert_allclose(session[directory][name]["value"], value["value"],
+                                           atol=1e-6, err_msg=f"{directory} {name}")
+
+
+def test_saved_model_cli_show_and_run(exports):
+    show, run = exports["cli_output"]().split("===\n")
+    for line in ("signature_def['serving_default']", "signature_def['serving_arrays']",
+                 "inputs['images'] tensor_info:", "dtype: DT_STRING", "dtype: DT_FLOAT",
+                 "shape: (-1, 8, 8, 3)", "outputs['probabilities'] tensor_info:",
+                 "outputs['label'] tensor_info:", "dtype: DT_INT64",
+                 "outputs['class_name'] tensor_info:", "Method name is: tensorflow/serving/predict"):
+        assert line in show, line
+    assert "Result for output key class_name:" in run
+    probabilities = re.search(r"output key probabilities:\n(.*?)(\nResult|\Z)", run, re.S)
+    expected = exports["expected"]["text"][[0, 4]]
+    values = np.array([float(v) for v in re.findall(r"[-\d.e]+", probabilities.group(1))])
+    np.testing.assert_allclose(values.reshape(2, 2), expected, atol=1e-6)
+
+
+# Export-time argument checks.
+
+@pytest.mark.parametrize("kind,kwargs,message", [
+    ("text", {}, "`vectorizer` is required to export a TextClassifier"),
+    ("text", {"vectorizer": "V", "class_names": ["a"]},
+     "`class_names` must name each of the model's 2 classes. Received: 1 names"),
+    ("translate", {"vectorizer": "V", "start_id": 2, "end_id": 3},
+     "`vocabulary` is required to export a Translator"),
+    ("translate", {"vectorizer": "V", "vocabulary": WORDS, "end_id": 3},
+     "`start_id` is required to export a Translator"),
+    ("translate", {"vectorizer": "V", "vocabulary": WORDS[:5], "start_id": 2, "end_id": 3},
+     "`vocabulary` must have one entry per output id of the model (12). Received: 5 entries"),
+    ("caption", {"vocabulary": WORDS, "start_id": 2, "end_id": 99},
+     "`end_id` must be an id in [0, 12). Received: end_id=99"),
+    ("caption", {"vocabulary": WORDS, "start_id": 2, "end_id": 3, "max_length": 7},
+     "`max_length` must be an integer in [2, 6] (the model's max_length). Received: "
+     "max_length=7"),
+    ("generate", {"vocabulary": ["", "ab", "c", "d", "e", "f", "g"]},
+     "`vocabulary` of a MiniGPT must hold one character per id (id 0 is padding/unknown). "
+     "Received: vocabulary[1]='ab'"),
+    ("generate", {"vocabulary": CHARACTERS, "max_length": 16},
+     "`max_length` (new characters per completion) must be an integer in [1, 15]. "
+     "Received: max_length=16"),
+    ("forecast", {"mean": 1.0}, "`mean` and `std` go together"),
+    ("forecast", {"mean": [0.0, 0.0, 0.0], "std": 1.0},
+     "`mean` must be a scalar or one value per feature (2). Received: shape (3,)"),
+    ("forecast", {"mean": 0.0, "std": [1.0, 0.0]}, "`std` must be positive and finite"),
+])
+def test_missing_or_wrong_arguments_are_named(exports, tmp_path, kind, kwargs, message):
+    model = {"text": lambda: exports["models"]["text"],
+             "translate": lambda: models.Translator(20, 12, max_source_length=8, hidden_dim=8,
+                                                    num_layers=1, num_heads=2,
+                                                    intermediate_dim=16),
+             "caption": lambda: models.Captioner((8, 16, 1), 12, max_length=6, hidden_dim=8,
+                                                 num_heads=2, intermediate_dim=16),
+             "generate": lambda: exports["models"]["gpt"],
+             "forecast": lambda: models.Forecaster(6, 2, hidden_dim=4)}[kind]()
+    if kwargs.get("vectorizer") == "V":
+        kwargs = dict(kwargs, vectorizer=exports["models"]["vectorizer"])
+    with pytest.raises(ValueError, match=re.escape(message)):
+        export_for_serving(model, str(tmp_path / "x"), **kwargs)
+    assert not (tmp_path / "x").exists()
+
+
+def test_other_models_are_refused(tmp_path):
+    import keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    with pytest.raises(TypeError, match="`model` must be a TextClassifier, .* Received: a "
+                                        "Sequential"):
+        export_for_serving(model, str(tmp_path))
