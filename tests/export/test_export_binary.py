@@ -1,0 +1,51 @@
+"""seqmodels-export: flags in, export_trained called with them (in subprocesses: absl flags are
+process-global and the training binary defines flags of the same names)."""
+
+import os
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+
+
+def _run(*args, code=None):
+    command = [sys.executable, "-m", "trainers.export", *args] if code is None else [
+        sys.executable, "-c", code, *args]
+    return subprocess.run(command, cwd=REPO, env=ENV, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_required_flags_and_version_bound_fail_before_tensorflow_starts():
+    missing = _run("--model_dir=runs/x")
+    assert missing.returncode != 0
+    assert "Flag --export_dir must have a value other than None" in missing.stderr
+    bad = _run("--model_dir=runs/x", "--export_dir=out", "--version=0")
+    assert bad.returncode != 0
+    assert "flag --version=0: 0 is not a positive integer" in bad.stderr
+    extra = _run("--model_dir=runs/x", "--export_dir=out", "stray")
+    assert extra.returncode != 0 and "Unexpected arguments: stray" in extra.stderr
+
+
+def test_flags_reach_export_trained(tmp_path):
+    # export_trained (seqmodels.training.train) replaced by a recorder: the binary's own job is
+    # to pass the flags through and print the written path.
+    code = (
+        "import sys, types\n"
+        "calls = []\n"
+        "fake = types.ModuleType('seqmodels.training.train')\n"
+        "fake.export_trained = lambda m, e, version=None: calls.append((m, e, version)) or "
+        "e + '/' + str(version or 1)\n"
+        "sys.modules['seqmodels.training.train'] = fake\n"
+        "from trainers import export\n"
+        "sys.argv = ['seqmodels-export'] + sys.argv[1:]\n"
+        "try:\n"
+        "    export.run()\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+        "print('CALLS', calls)\n")
+    result = _run(f"--model_dir={tmp_path}/run", f"--export_dir={tmp_path}/out", "--version=4",
+                  code=code)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"{tmp_path}/out/4" in result.stdout
+    assert f"CALLS [('{tmp_path}/run', '{tmp_path}/out', 4)]" in result.stdout
