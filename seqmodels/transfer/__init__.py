@@ -14,12 +14,16 @@ Example:
 ...     "keras_app:MobileNetV3Small", (28, 28, 1), 10)  # doctest: +SKIP
 """
 
+from seqmodels.transfer.application_preprocessing import ApplicationPreprocessing
 from seqmodels.transfer.backbones import minilm_preset_dir, parse_backbone
+from seqmodels.transfer.images import (feature_extractor, fine_tune, image_backbone_classifier,
+                                      set_backbone_trainable)
 from seqmodels.transfer.text import (export_text_encoder, fine_tuning_optimizer,
                                     text_backbone_classifier)
 from seqmodels.transfer.warm_up_linear_decay import WarmUpLinearDecay
 from seqmodels.transfer.word_piece_preprocessor import WordPiecePreprocessor
 
-__all__ = ["WarmUpLinearDecay", "WordPiecePreprocessor", "export_text_encoder",
-           "fine_tuning_optimizer", "minilm_preset_dir", "parse_backbone",
-           "text_backbone_classifier"]
+__all__ = ["ApplicationPreprocessing", "WarmUpLinearDecay", "WordPiecePreprocessor",
+           "export_text_encoder", "feature_extractor", "fine_tune", "fine_tuning_optimizer",
+           "image_backbone_classifier", "minilm_preset_dir", "parse_backbone",
+           "set_backbone_trainable", "text_backbone_classifier"]

