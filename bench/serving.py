@@ -1,0 +1,135 @@
+"""Serving latency: the exported SavedModel's signature against the Keras model in the same process.
+
+For a text classifier of modest size (the binary's default transformer sentiment model: 20,000
+words, width 64, 64 tokens) and an image classifier (the CNN on 28x28 grey images), at batch 1
+and 32, this measures p50 and p99 latency of
+
+- `serving_default` of the export loaded with `tf.saved_model.load` (raw text / PNG bytes in:
+  tokenisation or decoding included),
+- `serving_arrays` (image model: float arrays in, as the Keras model takes),
+- a direct call of the Keras model on its already-preprocessed inputs (`model(x)`, eager),
+- the same call compiled once with `tf.function` (graph against graph: what the export costs),
+- `model.predict(x)`,
+
+in one run, and writes the table into bench/RESULTS.md (section `serving`). The models are
+untrained: latency does not depend on the weights. Run with
+`.venv/bin/python bench/serving.py [--repeats 200]`.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench.results import markdown_table, write_section  # noqa: E402
+from seqmodels import data, models  # noqa: E402
+from seqmodels.export import export_for_serving  # noqa: E402
+
+SEED = 0
+
+
+def latency(fn, repeats, warmup=5):
+    """p50 and p99 of `fn()` in milliseconds, after `warmup` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000.0)
+    return np.percentile(times, 50), np.percentile(times, 99)
+
+
+def _texts(rng, count, words):
+    return [" ".join(rng.choice(words, size=int(rng.integers(8, 40)))) for _ in range(count)]
+
+
+def text_case(rng, root):
+    words = np.array([f"w{i}" for i in range(19998)])
+    vectorizer = data.text_vectorizer(_texts(rng, 2000, words), vocab_size=20000,
+                                      sequence_length=64)
+    model = models.TextClassifier(20000, 2, encoder="transformer", sequence_length=64,
+                                  hidden_dim=64, num_heads=2, intermediate_dim=128)
+    path = export_for_serving(model, os.path.join(root, "sentiment"), vectorizer=vectorizer,
+                              class_names=["rotten", "fresh"])
+
+    def inputs(batch):
+        texts = _texts(rng, batch, words)
+        return tf.constant(texts), vectorizer(tf.constant(texts)).numpy()
+
+    return ("TextClassifier (transformer, 20k words, width 64, 64 tokens)", model, path, "text",
+            inputs, None)
+
+
+def image_case(rng, root):
+    model = models.CNNClassifier((28, 28, 1), 10, filters=(32, 64))
+    path = export_for_serving(model, os.path.join(root, "images"))
+
+    def inputs(batch):
+        images = rng.integers(0, 256, (batch, 28, 28, 1), dtype=np.uint8)
+        encoded = tf.constant([tf.io.encode_png(i).numpy() for i in images])
+        return encoded, images.astype(np.float32) / 255.0
+
+    return "CNNClassifier (28x28x1, filters 32-64)", model, path, "images", inputs, "images"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=200, help="timed calls per cell")
+    args = parser.parse_args()
+    keras.utils.set_random_seed(SEED)
+    rng = np.random.default_rng(SEED)
+    root = tempfile.mkdtemp(prefix="seqmodels_serving_bench_")
+    rows = []
+    for make in (text_case, image_case):
+        name, model, path, input_name, inputs, arrays_name = make(rng, root)
+        loaded = tf.saved_model.load(path)
+        serve = loaded.signatures["serving_default"]
+        for batch in (1, 32):
+            raw, ready = inputs(batch)
+            repeats = args.repeats if batch == 1 else max(20, args.repeats // 4)
+            compiled = tf.function(lambda x: model(x, training=False))
+            cells = {
+                "direct": latency(lambda: model(ready, training=False), repeats),
+                "compiled": latency(lambda: compiled(tf.constant(ready)), repeats),
+                "predict": latency(lambda: model.predict(ready, verbose=0), repeats),
+                "serving_default": latency(lambda: serve(**{input_name: raw}), repeats),
+            }
+            if arrays_name:
+                arrays = loaded.signatures["serving_arrays"]
+                cells["serving_arrays"] = latency(
+                    lambda: arrays(**{arrays_name: tf.constant(ready)}), repeats)
+            direct, graph = cells["direct"][0], cells["compiled"][0]
+            for method, (p50, p99) in cells.items():
+                label = {"direct": "Keras `model(x)` (preprocessed x)",
+                         "compiled": "Keras `model(x)` in a `tf.function` (preprocessed x)",
+                         "predict": "Keras `model.predict(x)` (preprocessed x)",
+                         "serving_default": "SavedModel `serving_default` (raw "
+                         + ("text" if input_name == "text" else "PNG bytes") + ")",
+                         "serving_arrays": "SavedModel `serving_arrays` (float arrays)"}[method]
+                rows.append([name, batch, label, f"{p50:.2f}", f"{p99:.2f}",
+                             f"{p50 / direct:.2f}", f"{p50 / graph:.2f}"])
+                print(" | ".join(str(c) for c in rows[-1]), flush=True)
+    table = markdown_table(["model", "batch", "called as", "p50 ms", "p99 ms",
+                            "p50 / direct p50", "p50 / tf.function p50"], rows)
+    notes = (f"One process, {args.repeats} timed calls at batch 1 ({max(20, args.repeats // 4)} "
+             "at batch 32) after 5 untimed ones; the SavedModel is loaded with "
+             "`tf.saved_model.load` and includes the preprocessing (tokenisation, PNG decoding) "
+             "that the Keras rows skip. Target: SavedModel within 1.2x of the direct call. "
+             f"Load average during the run: {os.getloadavg()[0]:.1f} on "
+             f"{os.cpu_count()} cores (1-minute, at the end).")
+    path = write_section("serving", "Serving latency (bench/serving.py)", notes + "\n\n" + table)
+    print("wrote", path)
+
+
+if __name__ == "__main__":
+    main()
