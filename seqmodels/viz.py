@@ -101,3 +101,59 @@ def encoder_attention_scores(model, token_ids):
         _, scores = block.attention(x, mask=mask, return_attention_scores=True)
         maps.append(np.asarray(scores))
     return maps
+
+
+def decoder_attention_scores(model, source_ids, target_ids):
+    """Self- and cross-attention weights of every decoder block of a `Translator`.
+
+    The lecture's alignment picture: which source words each target word looks at.
+
+    Args:
+        model: a `seqmodels.models.Translator`.
+        source_ids: (batch, source_seq) int ids, 0 = padding.
+        target_ids: (batch, target_seq) int ids the decoder reads (start token first).
+
+    Returns:
+        A list, one dict per decoder block in model order, with `self_attention` (batch, heads,
+        target_seq, target_seq) and `cross_attention` (batch, heads, target_seq, source_seq)
+        arrays.
+
+    Example:
+
+    >>> maps = decoder_attention_scores(translator, source_ids, target_ids)  # doctest: +SKIP
+    >>> plot_cross_attention(maps[-1]["cross_attention"][0], source_tokens, target_tokens,
+    ...                      "alignment.png")  # doctest: +SKIP
+    """
+    parts = getattr(model, "parts", None)
+    if not isinstance(parts, dict) or "decoder_blocks" not in parts:
+        raise ValueError(f"Model {model.name!r} is not a Translator: it has no decoder blocks "
+                         "with cross-attention to read.")
+    source_ids, target_ids = np.asarray(source_ids), np.asarray(target_ids)
+    encoded, source_mask = model._encode(parts, source_ids, training=False)
+    y = parts["target_embedding"](target_ids)  # (batch, tgt, hidden), padding masked
+    maps = []
+    for block in parts["decoder_blocks"]:
+        y, scores = block(y, encoded, encoder_mask=source_mask, training=False,
+                          return_attention_scores=True)
+        maps.append({name: np.asarray(value) for name, value in scores.items()})
+    return maps
+
+
+def plot_cross_attention(scores, source_tokens, target_tokens, path, title="cross-attention"):
+    """Draws one heat map per head of `scores` (heads, target, source): targets down, sources across."""
+    scores = np.asarray(scores, np.float32)
+    if scores.ndim != 3 or scores.shape[1:] != (len(target_tokens), len(source_tokens)):
+        raise ValueError("`scores` must be (heads, len(target_tokens), len(source_tokens)) = "
+                         f"(heads, {len(target_tokens)}, {len(source_tokens)}). Received: "
+                         f"scores.shape={scores.shape}")
+    heads = scores.shape[0]
+    figure, axes = plt.subplots(1, heads, figsize=(0.28 * len(source_tokens) * heads + 2,
+                                                   0.28 * len(target_tokens) + 1.5),
+                                squeeze=False)
+    for h, axis in enumerate(axes[0]):
+        image = axis.imshow(scores[h], cmap="viridis", aspect="auto")
+        figure.colorbar(image, ax=axis, fraction=0.046)
+        axis.set_title(f"{title}, head {h}")
+        axis.set_xticks(range(len(source_tokens)), source_tokens, rotation=90, fontsize=7)
+        axis.set_yticks(range(len(target_tokens)), target_tokens, fontsize=7)
+    return _save(figure, path)

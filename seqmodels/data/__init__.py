@@ -21,10 +21,10 @@ from seqmodels.data import timeseries
 from seqmodels.data.catalog import info, list_datasets, load, normalization
 from seqmodels.data.dataset_info import DataNotFoundError, DatasetInfo
 from seqmodels.data.pipelines import (forecasting_pipeline, image_pipeline, padding_mask,
-                                      text_classification_pipeline, text_vectorizer,
-                                      windows_from_array, word_piece_tokenizer)
+                                      split_punctuation, text_classification_pipeline,
+                                      text_vectorizer, windows_from_array, word_piece_tokenizer)
 
 __all__ = ["DataNotFoundError", "DatasetInfo", "forecasting_pipeline", "image_pipeline", "info",
-           "list_datasets", "load", "normalization", "padding_mask",
+           "list_datasets", "load", "normalization", "padding_mask", "split_punctuation",
            "text_classification_pipeline", "text_vectorizer", "timeseries", "windows_from_array",
            "word_piece_tokenizer"]

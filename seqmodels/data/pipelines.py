@@ -17,6 +17,24 @@ import tensorflow as tf
 AUTOTUNE = tf.data.AUTOTUNE
 
 
+@keras.saving.register_keras_serializable(package="seqmodels")
+def split_punctuation(text):
+    """Lower-cases Unicode text and sets every punctuation mark apart as a token of its own.
+
+    A standardisation for `text_vectorizer` where punctuation carries meaning (translation
+    targets, generated text). Letters of any script stay words: `\\p{L}` and `\\p{N}` are
+    Unicode classes, where RE2's `\\w` is ASCII-only and would cut "canción" into
+    "canci ó n".
+
+    Example:
+
+    >>> split_punctuation(tf.constant("¿Dónde está?")).numpy().decode()
+    ' ¿ dónde está ? '
+    """
+    lowered = tf.strings.lower(text, encoding="utf-8")
+    return tf.strings.regex_replace(lowered, r"([^\p{L}\p{N}\s])", r" \1 ")
+
+
 def text_vectorizer(train_texts, vocab_size, sequence_length=None,
                     standardize="lower_and_strip_punctuation"):
     """A `keras.layers.TextVectorization` whose vocabulary is learned from `train_texts` only.
@@ -200,14 +218,15 @@ def windows_from_array(values, window_length, horizon, batch_size, shuffle=False
     return dataset.prefetch(AUTOTUNE)
 
 
-def image_pipeline(dataset, batch_size, shuffle=False, seed=0, augment=False,
+def image_pipeline(dataset, batch_size, shuffle=False, seed=0, augment=False, flip=False,
                    drop_remainder=False):
     """Scales `(image uint8, label)` to float32 in [0, 1] and batches; optional augmentation.
 
     Augmentation (for the training split only): a random shift of up to 2 pixels in each
     direction (zero padding, then a stateless random crop back to the original size, keyed
-    by a seeded random stream: the same seed gives the same shifts). No flips:
-    they would change digits and the left-right order of `mnist_sequences`.
+    by a seeded random stream: the same seed gives the same shifts) and, with `flip`, a random
+    left-right flip. Flips suit clothes (Fashion-MNIST), not digits or the left-right order of
+    `mnist_sequences`, so they are off by default.
 
     Args:
         dataset: unbatched `(image uint8 (h, w, c), label)` pairs (the label may be a caption).
@@ -215,6 +234,7 @@ def image_pipeline(dataset, batch_size, shuffle=False, seed=0, augment=False,
         shuffle: shuffle every epoch (deterministic under `seed`).
         seed: the shuffle and augmentation seed.
         augment: apply the random shift.
+        flip: with `augment`, also flip left-right at random.
         drop_remainder: drop the last short batch.
 
     Example:
@@ -235,7 +255,10 @@ def image_pipeline(dataset, batch_size, shuffle=False, seed=0, augment=False,
         def shift(example, key):
             image, label = example
             padded = tf.pad(image, [[2, 2], [2, 2], [0, 0]])
-            return tf.image.stateless_random_crop(padded, tf.shape(image), seed=key), label
+            image = tf.image.stateless_random_crop(padded, tf.shape(image), seed=key)
+            if flip:
+                image = tf.image.stateless_random_flip_left_right(image, seed=key[::-1])
+            return image, label
 
         # A seeded stream of per-image keys: the same shifts for the same seed in any process,
         # new ones each epoch.

@@ -56,9 +56,12 @@ class TransformerDecoderBlock(keras.layers.Layer):
         self_attention_cache: optional (batch, 2, max_length, heads, key_dim) key/value cache.
         self_attention_cache_update_index: int (or int tensor), the cache position of the
             first of `inputs`.
+        return_attention_scores: also return `{"self_attention": (batch, heads, seq, seq),
+            "cross_attention": (batch, heads, seq, source_seq)}` (for pictures; no cache).
 
     Returns:
-        `outputs` (batch, seq, hidden), or `(outputs, new_cache)` when a cache is passed.
+        `outputs` (batch, seq, hidden), `(outputs, new_cache)` when a cache is passed, or
+        `(outputs, scores)` with `return_attention_scores`.
 
     Example:
 
@@ -134,7 +137,11 @@ class TransformerDecoderBlock(keras.layers.Layer):
         self.residual_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
 
     def call(self, inputs, encoder_outputs=None, mask=None, encoder_mask=None, training=None,
-             self_attention_cache=None, self_attention_cache_update_index=None):
+             self_attention_cache=None, self_attention_cache_update_index=None,
+             return_attention_scores=False):
+        if return_attention_scores and self_attention_cache is not None:
+            raise ValueError("`return_attention_scores` reads the scores of a whole sequence; it "
+                             "does not combine with a `self_attention_cache`.")
         self._check_encoder_outputs(None if encoder_outputs is None else encoder_outputs.shape)
         if mask is None:
             mask = get_keras_mask(inputs)
@@ -146,9 +153,14 @@ class TransformerDecoderBlock(keras.layers.Layer):
                 # (batch, 1, source_seq): every target position sees the real source positions.
                 source_mask = keras.ops.expand_dims(keras.ops.cast(encoder_mask, "bool"), 1)
         new_cache = None
+        scores = {}
 
         def self_attend(x):
             nonlocal new_cache
+            if return_attention_scores:
+                x, scores["self_attention"] = self.self_attention(
+                    x, mask=mask, training=training, return_attention_scores=True)
+                return x
             if self_attention_cache is None:
                 return self.self_attention(x, mask=mask, training=training)
             x, new_cache = self.self_attention(
@@ -157,6 +169,11 @@ class TransformerDecoderBlock(keras.layers.Layer):
             return x
 
         def cross_attend(x):
+            if return_attention_scores:
+                x, scores["cross_attention"] = self.cross_attention_layer(
+                    x, encoder_outputs, attention_mask=source_mask, training=training,
+                    return_attention_scores=True)
+                return x
             return self.cross_attention_layer(x, encoder_outputs, attention_mask=source_mask,
                                               training=training)
 
@@ -170,6 +187,8 @@ class TransformerDecoderBlock(keras.layers.Layer):
         if self.cross_attention:
             x = block(x, cross_attend, self.cross_attention_norm)
         x = block(x, feedforward, self.feedforward_norm)
+        if return_attention_scores:
+            return x, scores
         return x if new_cache is None else (x, new_cache)
 
     def compute_output_shape(self, inputs_shape, encoder_outputs_shape=None):

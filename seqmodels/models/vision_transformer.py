@@ -19,6 +19,8 @@ VARIANTS = {
     "H": dict(hidden_dim=1280, depth=32, intermediate_dim=5120, num_heads=16),
 }
 
+POOLINGS = ("token", "mean")
+
 
 def parse_variant(variant):
     """Parses `"<size>/<patch>"` (e.g. `"S/16"`, `"Ti/4"`) into the architecture's numbers.
@@ -58,6 +60,8 @@ class VisionTransformer(keras.Model):
         hidden_dim, depth, intermediate_dim, num_heads, patch_size: override the variant's
             numbers (`None` keeps them).
         dropout: dropout rate in the encoder blocks and before the head.
+        pooling: `"token"` (a class token, as in the paper) or `"mean"` (the average of the
+            patch tokens, no class token; Beyer et al. find it as good and simpler).
         **kwargs: passed to `keras.Model`.
 
     Example:
@@ -69,10 +73,12 @@ class VisionTransformer(keras.Model):
     References:
         Dosovitskiy et al., "An Image is Worth 16x16 Words: Transformers for Image Recognition
         at Scale", 2020.
+        Beyer et al., "Better plain ViT baselines for ImageNet-1k", 2022.
     """
 
     def __init__(self, image_shape, num_classes, variant="Ti/16", hidden_dim=None, depth=None,
-                 intermediate_dim=None, num_heads=None, patch_size=None, dropout=0.0, **kwargs):
+                 intermediate_dim=None, num_heads=None, patch_size=None, dropout=0.0,
+                 pooling="token", **kwargs):
         arch = parse_variant(variant)
         overrides = dict(hidden_dim=hidden_dim, depth=depth, intermediate_dim=intermediate_dim,
                          num_heads=num_heads, patch_size=patch_size)
@@ -83,15 +89,22 @@ class VisionTransformer(keras.Model):
             raise ValueError("`image_shape` must be (height, width, channels). "
                              f"Received: image_shape={image_shape}")
         check_positive_integers(num_classes=num_classes)
+        if pooling not in POOLINGS:
+            raise ValueError(f"`pooling` must be one of {', '.join(POOLINGS)}. "
+                             f"Received: pooling={pooling!r}")
         images = keras.Input(shape=image_shape, name="images")
-        x = PatchEncoder(arch["patch_size"], arch["hidden_dim"], name="patch_encoder")(images)
+        x = PatchEncoder(arch["patch_size"], arch["hidden_dim"],
+                         use_class_token=pooling == "token", name="patch_encoder")(images)
         x = keras.layers.Dropout(dropout)(x)  # (batch, 1 + patches, hidden)
         for i in range(arch["depth"]):
             x = TransformerEncoderBlock(arch["num_heads"], arch["intermediate_dim"],
                                         dropout=dropout, activation="gelu", norm_first=True,
                                         layer_norm_epsilon=1e-6, name=f"encoder_block_{i}")(x)
         x = keras.layers.LayerNormalization(epsilon=1e-6, name="final_norm")(x)
-        x = x[:, 0, :]  # (batch, hidden): the class token
+        if pooling == "token":
+            x = x[:, 0, :]  # (batch, hidden): the class token
+        else:
+            x = keras.layers.GlobalAveragePooling1D(name="pool")(x)  # (batch, hidden)
         x = keras.layers.Dropout(dropout)(x)
         logits = keras.layers.Dense(num_classes, name="logits")(x)
         super().__init__(inputs=images, outputs=logits, **kwargs)
@@ -104,6 +117,7 @@ class VisionTransformer(keras.Model):
         self.num_heads = num_heads
         self.patch_size = patch_size
         self.dropout = dropout
+        self.pooling = pooling
 
     def get_config(self):
         # Not chained to super: a functional model's config is its graph, not these arguments.
@@ -111,7 +125,7 @@ class VisionTransformer(keras.Model):
                 "image_shape": list(self.image_shape), "num_classes": self.num_classes,
                 "variant": self.variant, "hidden_dim": self.hidden_dim, "depth": self.depth,
                 "intermediate_dim": self.intermediate_dim, "num_heads": self.num_heads,
-                "patch_size": self.patch_size, "dropout": self.dropout}
+                "patch_size": self.patch_size, "dropout": self.dropout, "pooling": self.pooling}
 
     @classmethod
     def from_config(cls, config):

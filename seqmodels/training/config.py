@@ -49,6 +49,13 @@ class TrainConfig:
         intermediate_dim: feed-forward width of transformer blocks.
         dropout: dropout rate.
         max_examples: use at most this many training examples (0: all), for smoke runs.
+        data_dir: where the dataset's raw files lie ("" for the installed data packages).
+        window_length: past steps per forecasting window.
+        horizon: future steps each forecast predicts.
+        patch_size: ViT patch side (image classification, captioning with `model=vit`).
+        pooling: ViT head input, `token` (class token) or `mean` (average of the patches).
+        augment: random shifts (and, for Fashion-MNIST, flips) of the training images.
+        label_smoothing: cross-entropy label smoothing of the classification tasks.
     """
 
     task: str = "text_classification"
@@ -76,6 +83,13 @@ class TrainConfig:
     intermediate_dim: int = 128
     dropout: float = 0.1
     max_examples: int = 0
+    data_dir: str = ""
+    window_length: int = 22
+    horizon: int = 1
+    patch_size: int = 4
+    pooling: str = "token"
+    augment: bool = True
+    label_smoothing: float = 0.0
 
     def __post_init__(self):
         if self.task not in TASKS:
@@ -84,7 +98,8 @@ class TrainConfig:
             raise ValueError(f"`mixed_precision` must be one of {', '.join(MIXED_PRECISION)}. "
                              f"Received: mixed_precision={self.mixed_precision!r}")
         for name in ("epochs", "global_batch_size", "sequence_length", "vocab_size",
-                     "hidden_dim", "num_layers", "num_heads", "intermediate_dim"):
+                     "hidden_dim", "num_layers", "num_heads", "intermediate_dim",
+                     "window_length", "horizon", "patch_size"):
             value = getattr(self, name)
             if value < 1:
                 raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
@@ -95,6 +110,12 @@ class TrainConfig:
                     f"`{name}` must be a non-negative integer. Received: {name}={value!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={self.dropout!r}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError("`label_smoothing` must be in [0, 1). "
+                             f"Received: label_smoothing={self.label_smoothing!r}")
+        if self.pooling not in ("token", "mean"):
+            raise ValueError(f"`pooling` must be one of token, mean. Received: "
+                             f"pooling={self.pooling!r}")
         if self.learning_rate <= 0:
             raise ValueError(
                 f"`learning_rate` must be positive. Received: learning_rate={self.learning_rate!r}")
@@ -111,6 +132,56 @@ PRESETS = {
                      global_batch_size=8, steps_per_epoch=2, sequence_length=16, vocab_size=200,
                      hidden_dim=8, num_layers=1, num_heads=2, intermediate_dim=16,
                      max_examples=64),
+    },
+    "forecasting": {
+        # Sunspots, 22 years a window (two solar cycles), the bench's recipe.
+        "default": dict(model="lstm", dataset="sunspots", epochs=150, global_batch_size=16,
+                        learning_rate=3e-3, weight_decay=0.0, warmup_fraction=0.0,
+                        window_length=22, horizon=1, hidden_dim=32, num_heads=2,
+                        intermediate_dim=64, dropout=0.1, checkpoint_every=0),
+        "tiny": dict(model="lstm", dataset="sunspots", epochs=1, global_batch_size=8,
+                     steps_per_epoch=2, window_length=6, horizon=2, hidden_dim=8, num_heads=2,
+                     intermediate_dim=16),
+    },
+    "image_classification": {
+        # Fashion-MNIST ViT: 4x4 patches (49 tokens), mean pooling, flips and shifts.
+        "default": dict(model="vit", dataset="fashion_mnist", epochs=15, global_batch_size=128,
+                        learning_rate=2e-3, weight_decay=0.05, warmup_fraction=0.05,
+                        patch_size=4, pooling="mean", hidden_dim=64, num_layers=6, num_heads=4,
+                        intermediate_dim=128, dropout=0.0, label_smoothing=0.1),
+        "tiny": dict(model="vit", dataset="fashion_mnist", epochs=1, global_batch_size=4,
+                     steps_per_epoch=2, patch_size=7, hidden_dim=8, num_layers=1, num_heads=2,
+                     intermediate_dim=16, dropout=0.0),
+    },
+    "translation": {
+        # English -> Spanish verses (<= 120 characters a side, <= 40 tokens with punctuation).
+        "default": dict(model="transformer", dataset="en_es_verses", epochs=20,
+                        global_batch_size=64, learning_rate=1e-3, warmup_fraction=0.05,
+                        sequence_length=40, vocab_size=12000, hidden_dim=128, num_layers=2,
+                        num_heads=4, intermediate_dim=256, dropout=0.1, label_smoothing=0.1),
+        "tiny": dict(model="transformer", dataset="en_es_verses", epochs=1, global_batch_size=4,
+                     steps_per_epoch=2, sequence_length=40, vocab_size=100, hidden_dim=8,
+                     num_layers=1, num_heads=2, intermediate_dim=16),
+    },
+    "captioning": {
+        # mnist_sequences: 1-4 digits, captions of at most 6 tokens with start and end.
+        "default": dict(model="cnn", dataset="mnist_sequences", epochs=6, global_batch_size=64,
+                        learning_rate=2e-3, warmup_fraction=0.05, sequence_length=6,
+                        hidden_dim=64, num_layers=1, num_heads=4, intermediate_dim=128,
+                        dropout=0.1, augment=False),
+        "tiny": dict(model="cnn", dataset="mnist_sequences", epochs=1, global_batch_size=4,
+                     steps_per_epoch=2, sequence_length=6, hidden_dim=8, num_layers=1,
+                     num_heads=2, intermediate_dim=16, augment=False),
+    },
+    "language_modeling": {
+        # Characters of the English verses, 128 a window.
+        "default": dict(model="transformer", dataset="verses_text", epochs=3,
+                        global_batch_size=64, learning_rate=2e-3, warmup_fraction=0.05,
+                        sequence_length=128, hidden_dim=128, num_layers=2, num_heads=4,
+                        intermediate_dim=512, dropout=0.1),
+        "tiny": dict(model="transformer", dataset="verses_text", epochs=1, global_batch_size=4,
+                     steps_per_epoch=2, sequence_length=16, hidden_dim=8, num_layers=1,
+                     num_heads=2, intermediate_dim=16),
     },
 }
 

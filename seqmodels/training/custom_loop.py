@@ -54,6 +54,12 @@ def _unpack(batch):
     return x, y, None
 
 
+def _float32(outputs):
+    """Float outputs in float32: under mixed precision the loss is computed at full precision."""
+    return tf.nest.map_structure(
+        lambda t: tf.cast(t, tf.float32) if t.dtype.is_floating else t, outputs)
+
+
 def _per_example(values, sample_weight):
     """Reduces per-element values to one per example, weighting by `sample_weight` if given."""
     values = tf.cast(values, tf.float32)
@@ -141,7 +147,7 @@ class CustomTrainingLoop:
     def _replica_train_step(self, batch):
         x, y, weight = _unpack(batch)
         with tf.GradientTape() as tape:
-            y_pred = self.model(x, training=True)
+            y_pred = _float32(self.model(x, training=True))
             per_example = _per_example(self.loss_fn(y, y_pred), weight)
             loss = tf.nn.compute_average_loss(per_example, global_batch_size=self.global_batch_size)
             if self.model.losses:
@@ -154,7 +160,7 @@ class CustomTrainingLoop:
 
     def _replica_eval_step(self, batch):
         x, y, weight = _unpack(batch)
-        y_pred = self.model(x, training=False)
+        y_pred = _float32(self.model(x, training=False))
         per_example = _per_example(self.loss_fn(y, y_pred), weight)
         loss = tf.nn.compute_average_loss(per_example, global_batch_size=self.global_batch_size)
         return self._sums(loss, y, y_pred, weight)

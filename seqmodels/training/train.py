@@ -13,73 +13,32 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from seqmodels import data
-from seqmodels.models.text_classifier import TextClassifier
 from seqmodels.training import distribute
 from seqmodels.training.config import TrainConfig
 from seqmodels.training.custom_loop import CustomTrainingLoop, write_json
 from seqmodels.training.schedule import WarmupCosineDecay
-
-CLASS_NAMES = {"rotten_tomatoes": ["rotten", "fresh"]}
-
-
-def _text_classification(config, strategy):
-    """Datasets, vectorizer, model and loss of the text-classification task."""
-    train = data.load(config.dataset, "train")
-    if config.max_examples:
-        train = train.take(config.max_examples)
-    train = train.cache()
-    num_train = int(train.reduce(0, lambda n, _: n + 1))
-    vectorizer = data.text_vectorizer(train.map(lambda text, label: text), config.vocab_size,
-                                      sequence_length=config.sequence_length)
-    batch = config.global_batch_size
-    steps_per_epoch = config.steps_per_epoch or num_train // batch
-    if steps_per_epoch < 1:
-        raise ValueError(f"The training split has {num_train} examples, fewer than one global "
-                         f"batch of {batch}; lower global_batch_size or set steps_per_epoch.")
-
-    def dataset_fn(epoch):
-        # Shuffled by (seed, epoch): the same batches whenever the epoch is replayed on resume.
-        shuffled = train.shuffle(16384, seed=config.seed * 1000 + epoch,
-                                 reshuffle_each_iteration=False).repeat()
-        return data.text_classification_pipeline(shuffled, vectorizer, batch,
-                                                  drop_remainder=True)
-
-    def evaluation(split):
-        return data.text_classification_pipeline(data.load(config.dataset, split), vectorizer,
-                                                 batch)
-
-    info = data.info(config.dataset)
-    with strategy.scope():
-        model = TextClassifier(
-            vocab_size=config.vocab_size, num_classes=info.num_classes, encoder=config.model,
-            sequence_length=config.sequence_length, hidden_dim=config.hidden_dim,
-            num_layers=config.num_layers, num_heads=config.num_heads,
-            intermediate_dim=config.intermediate_dim, dropout=config.dropout)
-    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
-    class_names = CLASS_NAMES.get(config.dataset, [str(i) for i in range(info.num_classes)])
-    return dict(model=model, loss=loss, dataset_fn=dataset_fn, steps_per_epoch=steps_per_epoch,
-                validation=evaluation("validation"), test=evaluation("test"),
-                vectorizer=vectorizer, class_names=class_names, num_train=num_train)
-
-
-TASK_BUILDERS = {"text_classification": _text_classification}
-
+from seqmodels.training.tasks import build_task
 
 def _pictures(config, task, history, model_dir):
-    """Training curves and, for attention models, the attention map of one test sentence."""
+    """Training curves and, for attention models, the attention maps of one test example."""
     from seqmodels import viz
 
     paths = [viz.plot_training_curves(history, os.path.join(model_dir, "training_curves.png"))]
-    if config.model == "transformer":
-        text = next(iter(data.load(config.dataset, "test").take(1)))[0]
-        ids = task["vectorizer"](tf.expand_dims(text, 0)).numpy()
-        length = max(int((ids[0] != 0).sum()), 1)
-        vocabulary = task["vectorizer"].get_vocabulary()
-        tokens = [vocabulary[i] for i in ids[0, :length]]
-        scores = viz.encoder_attention_scores(task["model"], ids[:, :length])[-1][0]
-        paths.append(viz.plot_attention(scores, tokens, os.path.join(model_dir, "attention.png"),
+    if config.task == "text_classification" and config.model == "transformer":
+        scores = viz.encoder_attention_scores(task.model, task.attention_input)[-1][0]
+        paths.append(viz.plot_attention(scores, task.tokens,
+                                        os.path.join(model_dir, "attention.png"),
                                         title="last encoder block"))
+    if config.task == "translation":
+        source_ids, target_ids = task.attention_input
+        source_tokens, target_tokens = task.tokens
+        maps = viz.decoder_attention_scores(task.model, source_ids, target_ids)[-1]
+        paths.append(viz.plot_cross_attention(
+            maps["cross_attention"][0], source_tokens, target_tokens,
+            os.path.join(model_dir, "cross_attention.png"), title="last decoder block"))
+        paths.append(viz.plot_attention(
+            maps["self_attention"][0], target_tokens,
+            os.path.join(model_dir, "decoder_self_attention.png"), title="last decoder block"))
     return paths
 
 
@@ -92,35 +51,48 @@ def _optimizer(config, total_steps):
     return optimizer
 
 
+def _monitor(task):
+    """The validation metric that picks the best epoch and whether higher is better."""
+    return ("val_accuracy", 1.0) if task.accuracy else ("val_loss", -1.0)
+
+
 def train_and_evaluate(config, model_dir):
     """Trains `config`'s model on its dataset, evaluates it on the test split and exports it.
 
     Writes into `model_dir`: `config.json`, `checkpoints/` (resumable backups), `logs/`
-    (TensorBoard), `best.weights.h5` (best validation accuracy; the test split is evaluated
-    with these weights), `metrics.json` (per-epoch history and test metrics), PNG pictures and, with `config.export_dir`, the servable SavedModel.
+    (TensorBoard), `best.weights.h5` (best validation accuracy, or loss where accuracy means
+    nothing; the test split is evaluated with these weights), `history.json` and
+    `metrics.json` (per-epoch history and test metrics), PNG pictures and, with
+    `config.export_dir`, the servable SavedModel.
 
     Args:
         config: a `TrainConfig`.
         model_dir: the run's directory; running again with the same one resumes.
 
     Returns:
-        The metrics dict also written to `metrics.json`.
+        The metrics dict also written to `metrics.json`, plus `model` and `task` (the `Task`).
+
+    Example:
+
+    >>> metrics = train_and_evaluate(make_config("forecasting", "tiny"), "/tmp/run")  # doctest: +SKIP
+    >>> metrics["test_loss"]  # doctest: +SKIP
+    0.41
     """
     if not isinstance(config, TrainConfig):
         raise TypeError(f"`config` must be a TrainConfig. Received: {type(config).__name__}")
-    if config.task not in TASK_BUILDERS:
-        raise ValueError(
-            f"The training binary does not train task {config.task!r} yet; available: "
-            f"{', '.join(TASK_BUILDERS)}.")
     os.makedirs(model_dir, exist_ok=True)
     strategy = distribute.get_strategy(config.strategy, config.tpu, config.num_cpu_devices)
     keras.utils.set_random_seed(config.seed)
     keras.mixed_precision.set_global_policy(config.mixed_precision)
-    task = TASK_BUILDERS[config.task](config, strategy)
-    with strategy.scope():
-        optimizer = _optimizer(config, task["steps_per_epoch"] * config.epochs)
-    loop = CustomTrainingLoop(task["model"], optimizer, task["loss"], strategy, model_dir,
-                              config.global_batch_size, accuracy=True,
+    try:
+        task = build_task(config, strategy)
+        with strategy.scope():
+            optimizer = _optimizer(config, task.steps_per_epoch * config.epochs)
+    finally:
+        # The policy is process-wide: models built later in this process must not inherit it.
+        keras.mixed_precision.set_global_policy("float32")
+    loop = CustomTrainingLoop(task.model, optimizer, task.loss, strategy, model_dir,
+                              config.global_batch_size, accuracy=task.accuracy,
                               checkpoint_every=config.checkpoint_every,
                               jit_compile=config.jit_compile)
     if loop.is_chief:
@@ -133,7 +105,8 @@ def train_and_evaluate(config, model_dir):
     if os.path.exists(history_path):  # a resumed run keeps the epochs it already logged
         with open(history_path) as f:
             history = json.load(f)
-    best = {"val_accuracy": max(history.get("val_accuracy", [-math.inf]))}
+    monitor, sign = _monitor(task)
+    best = {"value": max((sign * v for v in history.get(monitor, [])), default=-math.inf)}
 
     def on_epoch_end(epoch, logs):
         with writer.as_default():
@@ -143,27 +116,72 @@ def train_and_evaluate(config, model_dir):
             history.setdefault(name, []).append(value)
         if loop.is_chief:
             write_json(history_path, history)
-            if logs.get("val_accuracy", -math.inf) > best["val_accuracy"]:
-                best["val_accuracy"] = logs["val_accuracy"]
-                task["model"].save_weights(best_path)
+            if sign * logs.get(monitor, -sign * math.inf) > best["value"]:
+                best["value"] = sign * logs[monitor]
+                task.model.save_weights(best_path)
 
-    loop.fit(task["dataset_fn"], config.epochs, task["steps_per_epoch"],
-             validation_data=task["validation"], on_epoch_end=on_epoch_end)
+    loop.fit(task.dataset_fn, config.epochs, task.steps_per_epoch,
+             validation_data=task.validation, on_epoch_end=on_epoch_end)
     if os.path.exists(best_path):
-        task["model"].load_weights(best_path)  # test the epoch that validated best
-    metrics = {"history": history, "steps_per_epoch": task["steps_per_epoch"],
-               "num_train_examples": task["num_train"],
-               "best_val_accuracy": max(history.get("val_accuracy", [float("nan")]))}
-    metrics.update({f"test_{k}": v for k, v in loop.evaluate(task["test"]).items()})
+        task.model.load_weights(best_path)  # test the epoch that validated best
+    metrics = {"history": history, "steps_per_epoch": task.steps_per_epoch,
+               "num_train_examples": task.num_train, "best_epoch_metric": monitor,
+               f"best_{monitor}": sign * best["value"] if history.get(monitor) else math.nan}
+    metrics.update({f"test_{k}": v for k, v in loop.evaluate(task.test).items()})
     if loop.is_chief:
         metrics["pictures"] = _pictures(config, task, history, model_dir)
     if config.export_dir and loop.is_chief:
-        from seqmodels.export import export_text_classifier
-
-        metrics["export_path"] = export_text_classifier(
-            task["model"], task["vectorizer"], task["class_names"], config.export_dir)
+        metrics["export_path"] = _export(task, config.export_dir)
     if loop.is_chief:
         write_json(os.path.join(model_dir, "metrics.json"), metrics)
-    metrics["model"] = task["model"]
-    metrics["vectorizer"] = task["vectorizer"]
+    metrics["model"] = task.model
+    metrics["task"] = task
     return metrics
+
+
+def _export(task, export_dir, version=None):
+    from seqmodels.export import export_for_serving
+
+    return export_for_serving(task.model, export_dir, version=version, **task.export_kwargs)
+
+
+def export_trained(model_dir, export_dir, version=None):
+    """Exports the best weights of a finished (or interrupted) run for TF Serving.
+
+    Rebuilds the run's task from `model_dir/config.json` (the tokenizers are learned again from
+    the same training split, so they are the ones the model was trained with), loads
+    `best.weights.h5` (or, before any epoch ended, the latest checkpoint) and writes
+    `export_dir/<version>/` with `seqmodels.export.export_for_serving`.
+
+    Args:
+        model_dir: the run directory `train_and_evaluate` wrote.
+        export_dir: TF Serving's model base path.
+        version: the integer version (default: the next free one).
+
+    Returns:
+        The path of the written version directory.
+
+    Example:
+
+    >>> export_trained("runs/default", "saved_models/sentiment")  # doctest: +SKIP
+    'saved_models/sentiment/2'
+    """
+    config_path = os.path.join(model_dir, "config.json")
+    if not os.path.exists(config_path):
+        raise FileNotFoundError(f"{config_path} does not exist: `model_dir` must be a run "
+                                f"directory of the training binary. Received: model_dir="
+                                f"{model_dir!r}")
+    with open(config_path) as f:
+        saved = json.load(f)
+    config = TrainConfig(**saved)
+    task = build_task(config, tf.distribute.get_strategy())
+    best_path = os.path.join(model_dir, "best.weights.h5")
+    if os.path.exists(best_path):
+        task.model.load_weights(best_path)
+    else:
+        latest = tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints"))
+        if not latest:
+            raise FileNotFoundError(f"{model_dir} holds no trained weights (neither "
+                                    "best.weights.h5 nor a checkpoint).")
+        tf.train.Checkpoint(model=task.model).restore(latest).expect_partial()
+    return _export(task, export_dir, version)

@@ -1,0 +1,158 @@
+"""Every task of the training binary: its tiny preset trains one epoch on fixture data."""
+
+import dataclasses
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from seqmodels.data import mnist_sequences, verses
+from seqmodels.training.config import PRESETS, TASKS, make_config
+from seqmodels.training.tasks import MODELS, build_task
+from seqmodels.training.train import train_and_evaluate
+from tests.data.fixtures import (write_digits_csv, write_fashion_idx, write_rotten_tomatoes,
+                                 write_series)
+
+WORDS = ["light", "water", "king", "people", "land", "house", "day", "word"]
+PALABRAS = ["luz", "agua", "rey", "pueblo", "tierra", "casa", "día", "palabra"]
+
+
+def _verse_pairs(chapters=80, per_chapter=3):
+    """Synthetic aligned verses over enough chapters that every split gets some."""
+    pairs = []
+    for c in range(1, chapters + 1):
+        for v in range(1, per_chapter + 1):
+            words = [(c * v + i) % len(WORDS) for i in range(1 + (c + v) % 5)]
+            english = "the " + " ".join(WORDS[w] for w in words) + f" {c} {v}."
+            spanish = "el " + " ".join(PALABRAS[w] for w in words) + f" {c} {v}."
+            pairs.append((f"Gen.{c}.{v}", english, spanish))
+    return pairs
+
+
+def _png():
+    return {"images": tf.io.encode_png(np.zeros((28, 28, 1), np.uint8))[None]}
+
+
+RAW_REQUESTS = {
+    "text_classification": lambda: {"text": tf.constant(["review 1 of movie 3 is fresh"])},
+    "forecasting": lambda: {"windows": tf.fill([1, 6, 1], 5.0)},
+    "image_classification": _png,
+    "translation": lambda: {"text": tf.constant(["the light water."])},
+    "captioning": lambda: {"images": tf.io.encode_png(np.zeros((28, 112, 1), np.uint8))[None]},
+    "language_modeling": lambda: {"prompt": tf.constant(["the king"])},
+}
+SERVED_OUTPUTS = {
+    "text_classification": {"probabilities", "label", "class_name"},
+    "forecasting": {"forecast"},
+    "image_classification": {"probabilities", "label", "class_name"},
+    "translation": {"translation"},
+    "captioning": {"caption"},
+    "language_modeling": {"completion"},
+}
+
+
+@pytest.fixture(scope="module")
+def data_files(tmp_path_factory):
+    """The small stand-ins of every dataset's raw files, written once for the module."""
+    directory = tmp_path_factory.mktemp("data")
+    write_series(directory)
+    write_rotten_tomatoes(directory, movies=40, per_movie=4)
+    write_fashion_idx(directory, train=55_010, test=8)  # validation: the last 5,000 + 10
+    write_digits_csv(directory, "mnist_5k.csv.gz", 5000, 28)  # splits of 4,000/500/500
+    return directory
+
+
+@pytest.fixture()
+def fixture_data(data_files, monkeypatch):
+    """Points every loader at the stand-ins; returns their directory."""
+    pairs = _verse_pairs()
+    monkeypatch.setattr(verses, "read_verse_pairs", lambda sword_dir=None: pairs)
+    monkeypatch.setattr(verses, "read_english_verses",
+                        lambda sword_dir=None: [(key, en) for key, en, _ in pairs])
+    # mnist_sequences builds every canvas of a split: keep the fixture's splits small.
+    monkeypatch.setattr(mnist_sequences, "SIZES", {"train": 64, "validation": 8, "test": 8})
+    return data_files
+
+
+def test_every_task_has_a_tiny_and_a_default_preset():
+    for task in TASKS:
+        assert {"tiny", "default"} <= set(PRESETS[task]), task
+        for name in ("tiny", "default"):
+            assert make_config(task, name).model in MODELS[task]
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_tiny_preset_trains_one_epoch_and_writes_the_run(task, fixture_data, tmp_path):
+    config = make_config(task, "tiny", data_dir=str(fixture_data),
+                         export_dir=str(tmp_path / "export"))
+    model_dir = str(tmp_path / "run")
+    metrics = train_and_evaluate(config, model_dir)
+    assert metrics["steps_per_epoch"] == 2
+    assert np.isfinite(metrics["test_loss"])
+    task_object = metrics["task"]
+    if task_object.accuracy:
+        assert 0.0 <= metrics["test_accuracy"] <= 1.0
+    for name in ("config.json", "metrics.json", "history.json", "best.weights.h5",
+                 "training_curves.png"):
+        assert os.path.exists(os.path.join(model_dir, name)), name
+    assert json.load(open(os.path.join(model_dir, "config.json")))["task"] == task
+    assert tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints"))
+    if task == "translation":  # the decoder's attention pictures
+        for name in ("cross_attention.png", "decoder_self_attention.png"):
+            assert os.path.exists(os.path.join(model_dir, name)), name
+    # The trained model is exported and its signature serves one raw request.
+    assert metrics["export_path"] == str(tmp_path / "export" / "1")
+    served = tf.saved_model.load(metrics["export_path"]).signatures["serving_default"]
+    outputs = served(**RAW_REQUESTS[task]())
+    assert set(outputs) == SERVED_OUTPUTS[task]
+    assert all(value.shape[0] == 1 for value in outputs.values())
+
+
+def test_sequence_tasks_weigh_out_padding(fixture_data):
+    """Translation batches carry weight 1 on real target tokens and 0 on padding."""
+    config = make_config("translation", "tiny", data_dir=str(fixture_data))
+    task = build_task(config, tf.distribute.get_strategy())
+    (source, target_in), labels, weight = next(iter(task.dataset_fn(0)))
+    assert source.shape == (4, 40) and target_in.shape == (4, 40) and labels.shape == (4, 40)
+    np.testing.assert_array_equal(weight.numpy(), (labels.numpy() != 0).astype("float32"))
+    # Teacher forcing: the labels are the decoder inputs shifted by one.
+    np.testing.assert_array_equal(target_in.numpy()[:, 1:], labels.numpy()[:, :-1])
+
+
+def test_an_epoch_replays_the_same_batches(fixture_data):
+    config = make_config("captioning", "tiny", data_dir=str(fixture_data))
+    task = build_task(config, tf.distribute.get_strategy())
+    first = [b[1].numpy() for b in task.dataset_fn(3).take(3)]
+    again = [b[1].numpy() for b in task.dataset_fn(3).take(3)]
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_too_short_sequence_length_is_an_error_not_a_truncation(fixture_data):
+    config = make_config("translation", "tiny", ["sequence_length=3"],
+                         data_dir=str(fixture_data))
+    with pytest.raises(ValueError, match=r"more than sequence_length=3 allows; raise "
+                                         r"sequence_length \(e\.g\. --override="):
+        build_task(config, tf.distribute.get_strategy())
+
+
+def test_unknown_model_of_a_task_is_a_clear_error(fixture_data):
+    config = dataclasses.replace(make_config("forecasting", "tiny"), model="vit")
+    with pytest.raises(ValueError, match=r"`model` must be one of lstm, rnn, transformer for "
+                                         r"task 'forecasting'. Received: model='vit'"):
+        build_task(config, tf.distribute.get_strategy())
+
+
+def test_mixed_float16_trains_with_loss_scaling(fixture_data, tmp_path):
+    """mixed_float16 end to end: float16 compute, float32 weights, a loss-scaling optimizer."""
+    config = make_config("text_classification", "tiny", ["mixed_precision=mixed_float16"],
+                         data_dir=str(fixture_data))
+    metrics = train_and_evaluate(config, str(tmp_path / "run"))
+    model = metrics["model"]
+    assert model.compute_dtype == "float16" and model.variable_dtype == "float32"
+    assert np.isfinite(metrics["test_loss"])
+    # The process-wide policy is restored for whatever is built next.
+    assert keras.mixed_precision.global_policy().name == "float32"
