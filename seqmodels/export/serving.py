@@ -44,14 +44,18 @@ def export_for_serving(model, export_dir, *, version=None, vectorizer=None, clas
     requests and `export_dir/models.config`. `serving_default` does all preprocessing and
     decoding in the graph:
 
-    | model | `serving_default` inputs | outputs | needs |
-    |---|---|---|---|
-    | `TextClassifier` | `text` string (batch,) | `probabilities` float32 (batch, classes), `label` int64, `class_name` string | `vectorizer` |
-    | `VisionTransformer`, `CNNClassifier` | `images` string (batch,): PNG/JPEG/GIF/BMP bytes | as above | |
-    | `Forecaster` | `windows` float32 (batch, window, features), raw units | `forecast` float32 (batch, horizon, targets) | (`mean`, `std`) |
-    | `Translator` | `text` string (batch,) | `translation` string (batch,) | `vectorizer`, `vocabulary`, `start_id`, `end_id` |
-    | `Captioner` | `images` string (batch,) | `caption` string (batch,) | `vocabulary`, `start_id`, `end_id` |
-    | `MiniGPT` | `prompt` string (batch,) | `completion` string (batch,) | `vocabulary` (characters) |
+    - `TextClassifier`: `text` string (batch,) -> `probabilities` float32 (batch, classes),
+      `label` int64 (batch,), `class_name` string (batch,). Needs `vectorizer`.
+    - `VisionTransformer`, `CNNClassifier`: `images` string (batch,) of PNG/JPEG/GIF/BMP
+      bytes -> the same three outputs.
+    - `Forecaster`: `windows` float32 (batch, window, features) in raw units -> `forecast`
+      float32 (batch, horizon, targets). Optional `mean`, `std`.
+    - `Translator`: `text` string (batch,) -> `translation` string (batch,). Needs
+      `vectorizer` (source), `vocabulary` (target), `start_id`, `end_id`.
+    - `Captioner`: `images` string (batch,) -> `caption` string (batch,). Needs `vocabulary`,
+      `start_id`, `end_id`.
+    - `MiniGPT`: `prompt` string (batch,) -> `completion` string (batch,). Needs `vocabulary`
+      (one character per id).
 
     Image models also get `serving_arrays(images: float32 (batch, h, w, c) in [0, 1])` with the
     classifier outputs. Images are decoded to the model's channels, resized (bilinear,

@@ -1,4 +1,4 @@
-"""The serving signatures of each model kind: raw inputs in, preprocessing and decoding in the graph.
+"""Serving signatures of each model kind: raw inputs in, preprocessing and decoding in the graph.
 
 Each `*_servable` function checks the export arguments and returns a `Servable`: the endpoints
 (name, function, input signature; the first is `serving_default`), the TensorFlow resources the

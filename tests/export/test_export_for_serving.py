@@ -183,21 +183,21 @@ def test_bad_text_inputs_give_defined_results(exports):
     serve = _loaded(exports, "text")
     empty = serve(text=tf.constant([], tf.string))
     assert empty["probabilities"].shape == (0, 2) and empty["class_name"].shape == (0,)
-    odd = serve(text=tf.constant(["", b"\xff\xfe not utf-8", "good " * 100000]))
+    odd = serve(text=tf.constant(["", b"\xff\xfe not utf-8", "good " * 2000]))
     assert np.isfinite(odd["probabilities"].numpy()).all()
     with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError)):
         serve(text=tf.constant([1.0, 2.0]))  # wrong dtype
     with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError)):
         serve(text=tf.constant([["a good film"]]))  # wrong rank
     translate = _loaded(exports, "translate")
-    out = translate(text=tf.constant(["", b"\xc3\x28 bad utf-8", "good " * 5000]))["translation"]
+    out = translate(text=tf.constant(["", b"\xc3\x28 bad utf-8", "good " * 2000]))["translation"]
     assert out.shape == (3,)
     assert translate(text=tf.constant([], tf.string))["translation"].shape == (0,)
 
 
 def test_bad_prompts_give_defined_results(exports):
     serve = _loaded(exports, "generate")
-    out = serve(prompt=tf.constant(["", b"\xff\xfe", "abc" * 10000]))["completion"].numpy()
+    out = serve(prompt=tf.constant(["", b"\xff\xfe", "abc" * 1000]))["completion"].numpy()
     # Six new tokens each; id 0 (padding/unknown) writes nothing.
     assert out.shape == (3,) and all(len(c.decode()) <= 6 for c in out)
     assert serve(prompt=tf.constant([], tf.string))["completion"].shape == (0,)
@@ -340,7 +340,8 @@ def test_saved_model_cli_show_and_run(exports):
                  "inputs['images'] tensor_info:", "dtype: DT_STRING", "dtype: DT_FLOAT",
                  "shape: (-1, 8, 8, 3)", "outputs['probabilities'] tensor_info:",
                  "outputs['label'] tensor_info:", "dtype: DT_INT64",
-                 "outputs['class_name'] tensor_info:", "Method name is: tensorflow/serving/predict"):
+                 "outputs['class_name'] tensor_info:",
+                 "Method name is: tensorflow/serving/predict"):
         assert line in show, line
     assert "Result for output key class_name:" in run
     probabilities = re.search(r"output key probabilities:\n(.*?)(\nResult|\Z)", run, re.S)
