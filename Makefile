@@ -31,10 +31,15 @@ run: setup data
 test: setup
 	$(PY) -m pytest -q -n 2 tests
 
-# Speed of the layers, then model quality on the real test splits (each benchmark < 15 min).
+# Speed of the layers and of training, model quality on the real test splits (each benchmark
+# < 15 min), transfer learning, and serving latency. Each script rewrites its own section of
+# bench/RESULTS.md.
 bench: setup data
 	$(PY) bench/layers.py
+	$(PY) bench/training.py
 	$(PY) bench/quality.py
+	$(PY) bench/transfer.py
+	$(PY) bench/serving.py
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,240 @@
+"""Training throughput and the fraction of this machine's float32 matmul peak it reaches.
+
+For the transformer text classifier (sequence 128, width 128, 4 heads, 2 blocks, feed-forward
+512, batch 64) and a ViT (28x28 images, 4x4 patches = 49 tokens, width 64, 4 blocks, batch 128):
+
+- the peak: the best of several float32 4096x4096 matmuls (`tf.function`), GFLOP/s;
+- each model trained by the package's `CustomTrainingLoop` (what the training binary runs),
+  with and without XLA, and by Keras `fit`; the same configuration built from Keras built-ins
+  (`keras.layers.MultiHeadAttention`, ...) trained by `fit`, the reference;
+- examples/s over a timed epoch (after a warm-up epoch that traces), achieved GFLOP/s =
+  examples/s x training FLOPs per example, and its fraction of the peak;
+- the input-wait fraction: the share of the epoch the loop spent waiting for the next batch of
+  a real `tf.data` pipeline (tokenising raw strings, or scaling and shifting uint8 images).
+
+FLOPs per example are counted analytically, the usual way (Kaplan et al. 2020): a forward pass
+costs 2 FLOPs per multiply-add of every matmul (projections, attention scores and weighted
+sums, feed-forward, patch projection, head), a training step 3x the forward pass; element-wise
+work (softmax, norms, activations) is not counted, so the fraction is a lower bound of the
+machine's use.
+
+Run: `make bench` (or `.venv/bin/python bench/training.py [--steps N]`).
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench.results import markdown_table, write_section  # noqa: E402
+from seqmodels import models  # noqa: E402
+from seqmodels.training.custom_loop import CustomTrainingLoop  # noqa: E402
+
+TEXT = dict(sequence=128, width=128, heads=4, blocks=2, feedforward=512, batch=64, vocab=20000)
+VIT = dict(side=28, patch=4, width=64, heads=4, blocks=4, feedforward=128, batch=128)
+
+
+def matmul_peak(n=4096, repeats=5):
+    """The best float32 n x n matmul rate over `repeats` runs, in GFLOP/s."""
+    a = tf.random.normal((n, n))
+    b = tf.random.normal((n, n))
+    matmul = tf.function(lambda x, y: tf.matmul(x, y))
+    matmul(a, b).numpy()
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        matmul(a, b).numpy()
+        best = max(best, 2 * n ** 3 / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def encoder_flops(tokens, width, feedforward, blocks):
+    """Forward FLOPs of `blocks` encoder blocks over `tokens` tokens (matmuls only)."""
+    projections = 4 * tokens * width * width  # query, key, value, output
+    attention = 2 * tokens * tokens * width  # scores and weighted sum
+    mlp = 2 * tokens * width * feedforward
+    return 2 * blocks * (projections + attention + mlp)
+
+
+def text_flops():
+    c = TEXT
+    head = c["width"] * 2  # pooled vector -> 2 logits
+    return 3 * (encoder_flops(c["sequence"], c["width"], c["feedforward"], c["blocks"])
+                + 2 * head)
+
+
+def vit_flops():
+    c = VIT
+    tokens = (c["side"] // c["patch"]) ** 2
+    patches = 2 * tokens * c["patch"] ** 2 * c["width"]
+    return 3 * (patches + encoder_flops(tokens, c["width"], c["feedforward"], c["blocks"])
+                + 2 * c["width"] * 10)
+
+
+# Data: raw inputs through a real tf.data pipeline. ------------------------------------------
+WORDS = np.array([f"w{i}" for i in range(5000)])
+
+
+def text_dataset(vectorizer, batch):
+    rng = np.random.default_rng(0)
+    texts = [" ".join(rng.choice(WORDS, TEXT["sequence"])) for _ in range(2048)]
+    labels = rng.integers(0, 2, len(texts))
+    return (tf.data.Dataset.from_tensor_slices((texts, labels)).repeat().batch(batch)
+            .map(lambda t, y: (vectorizer(t), y), num_parallel_calls=tf.data.AUTOTUNE)
+            .prefetch(tf.data.AUTOTUNE))
+
+
+def image_dataset(batch):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (4096, VIT["side"], VIT["side"], 1), dtype=np.uint8)
+    labels = rng.integers(0, 10, len(images))
+
+    def prepare(image, label):
+        image = tf.cast(image, tf.float32) / 255.0
+        padded = tf.pad(image, [[2, 2], [2, 2], [0, 0]])
+        return tf.image.random_crop(padded, tf.shape(image)), label
+
+    return (tf.data.Dataset.from_tensor_slices((images, labels)).repeat()
+            .map(prepare, num_parallel_calls=tf.data.AUTOTUNE).batch(batch)
+            .prefetch(tf.data.AUTOTUNE))
+
+
+# Models: ours and the same configuration from Keras built-ins. -----------------------------
+def ours_text():
+    c = TEXT
+    return models.TextClassifier(c["vocab"], 2, encoder="transformer",
+                                 sequence_length=c["sequence"], hidden_dim=c["width"],
+                                 num_layers=c["blocks"], num_heads=c["heads"],
+                                 intermediate_dim=c["feedforward"], dropout=0.1)
+
+
+def builtin_encoder(x, width, heads, feedforward, dropout, activation="relu", mask=None):
+    """A post-norm encoder block from keras.layers (pre-norm would only move the norms)."""
+    attended = keras.layers.MultiHeadAttention(heads, width // heads, dropout=dropout)(
+        x, x, attention_mask=mask)
+    x = keras.layers.LayerNormalization()(x + keras.layers.Dropout(dropout)(attended))
+    y = keras.layers.Dense(feedforward, activation=activation)(x)
+    y = keras.layers.Dense(width)(y)
+    return keras.layers.LayerNormalization()(x + keras.layers.Dropout(dropout)(y))
+
+
+def builtin_text():
+    c = TEXT
+    ids = keras.Input((c["sequence"],), dtype="int32")
+    x = keras.layers.Embedding(c["vocab"], c["width"], mask_zero=True)(ids)
+    positions = keras.layers.Embedding(c["sequence"], c["width"])(keras.ops.arange(c["sequence"]))
+    x = x + positions
+    for _ in range(c["blocks"]):
+        x = builtin_encoder(x, c["width"], c["heads"], c["feedforward"], 0.1)
+    x = keras.layers.GlobalAveragePooling1D()(x)
+    return keras.Model(ids, keras.layers.Dense(2)(x))
+
+
+def ours_vit():
+    c = VIT
+    return models.VisionTransformer((c["side"], c["side"], 1), 10, variant=f"mu/{c['patch']}",
+                                    hidden_dim=c["width"], depth=c["blocks"],
+                                    num_heads=c["heads"], intermediate_dim=c["feedforward"],
+                                    pooling="mean")
+
+
+def builtin_vit():
+    c = VIT
+    images = keras.Input((c["side"], c["side"], 1))
+    x = keras.layers.Conv2D(c["width"], c["patch"], strides=c["patch"])(images)
+    tokens = (c["side"] // c["patch"]) ** 2
+    x = keras.layers.Reshape((tokens, c["width"]))(x)  # (batch, 49, width)
+    x = x + keras.layers.Embedding(tokens, c["width"])(keras.ops.arange(tokens))
+    for _ in range(c["blocks"]):
+        x = builtin_encoder(x, c["width"], c["heads"], c["feedforward"], 0.0, "gelu")
+    x = keras.layers.GlobalAveragePooling1D()(keras.layers.LayerNormalization()(x))
+    return keras.Model(images, keras.layers.Dense(10)(x))
+
+
+# Runners. --------------------------------------------------------------------------------
+def run_loop(build, dataset, batch, steps, jit_compile):
+    """Examples/s and input-wait fraction of the second of two epochs of CustomTrainingLoop."""
+    strategy = tf.distribute.get_strategy()
+    keras.utils.set_random_seed(0)
+    model = build()
+    optimizer = keras.optimizers.AdamW(1e-4)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
+    loop = CustomTrainingLoop(model, optimizer, loss, strategy, tempfile.mkdtemp(), batch,
+                              accuracy=True, jit_compile=jit_compile, verbose=0)
+    history = loop.fit(lambda epoch: dataset, 2, steps)
+    return steps * batch / history["seconds"][1], history["input_wait_fraction"][1]
+
+
+def run_fit(build, dataset, batch, steps):
+    """Examples/s of the second of two `fit` epochs (the first traces)."""
+    keras.utils.set_random_seed(0)
+    model = build()
+    model.compile(keras.optimizers.AdamW(1e-4),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+
+    class Timer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds = time.perf_counter() - self.start
+
+    timer = Timer()
+    model.fit(dataset, epochs=2, steps_per_epoch=steps, verbose=0, callbacks=[timer])
+    return steps * batch / timer.seconds, float("nan")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=30, help="timed steps per run")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    peak = matmul_peak()
+    print(f"float32 matmul peak: {peak:.0f} GFLOP/s", flush=True)
+    vectorizer = keras.layers.TextVectorization(max_tokens=TEXT["vocab"],
+                                                output_sequence_length=TEXT["sequence"])
+    vectorizer.adapt(WORDS)
+    text = text_dataset(vectorizer, TEXT["batch"])
+    images = image_dataset(VIT["batch"])
+    cases = [
+        ("transformer text classifier", text_flops(), TEXT["batch"], text, ours_text,
+         builtin_text),
+        ("ViT (patch 4, 49 tokens)", vit_flops(), VIT["batch"], images, ours_vit, builtin_vit),
+    ]
+    rows = []
+    for name, flops, batch, dataset, ours, builtin in cases:
+        runs = [("ours, CustomTrainingLoop", lambda: run_loop(ours, dataset, batch, args.steps,
+                                                             False)),
+                ("ours, CustomTrainingLoop + XLA", lambda: run_loop(ours, dataset, batch,
+                                                                   args.steps, True)),
+                ("ours, Keras fit", lambda: run_fit(ours, dataset, batch, args.steps)),
+                ("Keras built-ins, Keras fit", lambda: run_fit(builtin, dataset, batch,
+                                                               args.steps))]
+        for how, run in runs:
+            rate, waited = run()
+            achieved = rate * flops / 1e9
+            rows.append([name, how, f"{rate:.0f}", f"{flops / 1e6:.0f}", f"{achieved:.0f}",
+                         f"{achieved / peak:.0%}",
+                         "-" if np.isnan(waited) else f"{waited:.1%}"])
+            print(" | ".join(rows[-1]), flush=True)
+    table = markdown_table(["model", "trained by", "examples/s", "training MFLOP / example",
+                            "GFLOP/s", "of matmul peak", "input wait"], rows)
+    table += (f"\n\nfloat32 matmul peak (4096x4096, best of 5): {peak:.0f} GFLOP/s. Batch "
+              f"{TEXT['batch']} (text), {VIT['batch']} (ViT); {args.steps} timed steps after a "
+              "warm-up epoch; FLOPs counted analytically (matmuls, 3x forward), a lower bound.")
+    print(table)
+    if not args.no_write:
+        print("wrote", write_section("training", "Training throughput", table))
+
+
+if __name__ == "__main__":
+    main()
