@@ -213,7 +213,7 @@ def _image_classification(config, strategy):
                 image_shape, info.num_classes, variant=f"mu/{config.patch_size}",
                 hidden_dim=config.hidden_dim, depth=config.num_layers,
                 num_heads=config.num_heads, intermediate_dim=config.intermediate_dim,
-                dropout=config.dropout, pooling=config.pooling)
+                dropout=config.dropout, pooling=config.pooling, stem=config.stem)
         else:
             model = CNNClassifier(image_shape, info.num_classes, dropout=config.dropout)
     class_names = CLASS_NAMES.get(config.dataset, [str(i) for i in range(info.num_classes)])

@@ -86,3 +86,45 @@ def test_cnn_baseline_fits_and_round_trips(tmp_path):
     model.save(tmp_path / "cnn.keras")
     loaded = keras.saving.load_model(tmp_path / "cnn.keras")
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+
+
+def test_mean_pooling_drops_the_class_token_and_averages_the_patches():
+    model = VisionTransformer((8, 8, 1), 3, variant="mu/4", pooling="mean")
+    with_token = VisionTransformer((8, 8, 1), 3, variant="mu/4")
+    # No class token (hidden_dim weights) and one position fewer (hidden_dim weights).
+    assert with_token.count_params() - model.count_params() == 2 * 32
+    pooled = keras.Model(model.inputs, model.get_layer("pool").output)
+    final = keras.Model(model.inputs, model.get_layer("final_norm").output)
+    x = np.random.default_rng(0).random((2, 8, 8, 1)).astype("float32")
+    np.testing.assert_allclose(pooled(x), np.mean(final(x), axis=1), atol=1e-6)
+
+
+def test_conv_stem_makes_one_token_per_feature_map_position(tmp_path):
+    model = VisionTransformer((28, 28, 1), 10, variant="mu/4", hidden_dim=32, stem="conv",
+                              pooling="mean")
+    # Two stride-2 3x3 convolutions, widths 8 and 16 (hidden / 4, hidden / 2), no bias, batch
+    # norm; then a 1x1 "patch" projection of the 7x7 map to 32 and 49 positions.
+    stem = 9 * 1 * 8 + 4 * 8 + 9 * 8 * 16 + 4 * 16
+    tokens = model.get_layer("patch_encoder").output
+    assert tuple(tokens.shape) == (None, 49, 32)
+    plain = VisionTransformer((28, 28, 1), 10, variant="mu/4", hidden_dim=32, pooling="mean")
+    # Both projections map 16 numbers to 32 (a 4x4x1 patch; one position of the 16-wide map).
+    assert model.count_params() - plain.count_params() == stem
+    x = np.random.default_rng(0).random((4, 28, 28, 1)).astype("float32")
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(x, np.arange(4), epochs=1, verbose=0)
+    path = str(tmp_path / "vit.keras")
+    model.save(path)
+    np.testing.assert_allclose(keras.models.load_model(path)(x), model(x), atol=1e-6)
+
+
+def test_pooling_and_stem_errors():
+    with pytest.raises(ValueError, match=re.escape(
+            "`pooling` must be one of token, mean. Received: pooling='max'")):
+        VisionTransformer((8, 8, 1), 3, variant="mu/4", pooling="max")
+    with pytest.raises(ValueError, match=re.escape(
+            "`stem` must be one of patch, conv. Received: stem='resnet'")):
+        VisionTransformer((8, 8, 1), 3, variant="mu/4", stem="resnet")
+    with pytest.raises(ValueError, match=re.escape(
+            "the patch size must be a power of two >= 2. Received: patch_size=7")):
+        VisionTransformer((28, 28, 1), 3, variant="mu/7", stem="conv")
