@@ -67,7 +67,7 @@ def image_backbone_classifier(backbone, image_shape, num_classes, weights=None, 
     Example:
 
     >>> model = image_backbone_classifier("keras_app:MobileNetV3Small", (28, 28, 1), 10)
-    >>> model(np.zeros((2, 28, 28, 1), "float32")).shape
+    >>> tuple(model(np.zeros((2, 28, 28, 1), "float32")).shape)
     (2, 10)
     """
     kind, value = parse_backbone(backbone, kinds=("keras_app", "hub"))

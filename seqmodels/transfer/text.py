@@ -127,6 +127,11 @@ def text_backbone_classifier(backbone, num_classes, sequence_length=64, trainabl
         preprocessor = keras_hub.models.TextClassifierPreprocessor.from_preset(
             value, sequence_length=sequence_length)
         encoder = keras_hub.models.Backbone.from_preset(value)
+        limit = getattr(encoder, "max_sequence_length", None)
+        if limit is not None and sequence_length > limit:
+            raise ValueError(f"`sequence_length` must be at most the preset's "
+                             f"max_sequence_length {limit}. Received: "
+                             f"sequence_length={sequence_length}")
         encoder.trainable = trainable
         inputs = preprocessor(text)
         outputs = encoder({key: inputs[key] for key in encoder.input})
