@@ -42,3 +42,27 @@ def test_errors(tmp_path):
     lstm = TextClassifier(vocab_size=20, num_classes=2, encoder="lstm", hidden_dim=4)
     with pytest.raises(ValueError, match="has no TransformerEncoderBlock to read"):
         viz.encoder_attention_scores(lstm, np.array([[1, 2]]))
+
+
+def test_decoder_attention_maps_of_a_translator(tmp_path):
+    from seqmodels.models.translator import Translator
+
+    model = Translator(20, 24, hidden_dim=8, num_heads=2, intermediate_dim=16, num_layers=2)
+    source = np.array([[5, 6, 7, 0]])
+    target = np.array([[1, 9, 10]])
+    maps = viz.decoder_attention_scores(model, source, target)
+    assert len(maps) == 2
+    assert maps[-1]["cross_attention"].shape == (1, 2, 3, 4)
+    assert maps[-1]["self_attention"].shape == (1, 2, 3, 3)
+    assert np.all(maps[0]["cross_attention"][..., 3] == 0)  # the padded source position
+    path = viz.plot_cross_attention(maps[-1]["cross_attention"][0, :, :, :3], ["a", "b", "c"],
+                                    ["<s>", "x", "y"], str(tmp_path / "cross.png"))
+    assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match=re.escape(
+            "`scores` must be (heads, len(target_tokens), len(source_tokens)) = (heads, 3, 2)")):
+        viz.plot_cross_attention(maps[-1]["cross_attention"][0], ["a", "b"], ["<s>", "x", "y"],
+                                 str(tmp_path / "bad.png"))
+    with pytest.raises(ValueError, match="is not a Translator"):
+        viz.decoder_attention_scores(TextClassifier(50, 2, encoder="transformer", hidden_dim=8,
+                                                    num_heads=2, intermediate_dim=16),
+                                     source, target)

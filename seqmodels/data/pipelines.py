@@ -244,6 +244,9 @@ def image_pipeline(dataset, batch_size, shuffle=False, seed=0, augment=False, fl
     >>> images.dtype.name, float(images.numpy().max())
     ('float32', 1.0)
     """
+    if flip and not augment:
+        raise ValueError("`flip=True` is part of the augmentation: pass `augment=True` too. "
+                         "Received: augment=False, flip=True")
     if shuffle:
         dataset = dataset.shuffle(16384, seed=seed, reshuffle_each_iteration=True)
 

@@ -118,3 +118,27 @@ def test_forecasting_pipeline_batches():
                                                   np.zeros((10, 1, 2), np.float32)))
     shapes = [tuple(x.shape) for x, _ in pipelines.forecasting_pipeline(windows, 4)]
     assert shapes == [(4, 4, 2), (4, 4, 2), (2, 4, 2)]
+
+
+def test_split_punctuation_keeps_accented_words_whole():
+    text = tf.constant(["¿Dónde está la CANCIÓN, Señor?", "Él dijo: «ñandú»."])
+    tokens = [t.decode().split() for t in pipelines.split_punctuation(text).numpy()]
+    assert tokens == [["¿", "dónde", "está", "la", "canción", ",", "señor", "?"],
+                      ["él", "dijo", ":", "«", "ñandú", "»", "."]]
+    vectorizer = pipelines.text_vectorizer(["la canción del señor"], 10,
+                                           standardize=pipelines.split_punctuation)
+    assert "canción" in vectorizer.get_vocabulary()
+
+
+def test_flip_mirrors_some_images_and_needs_augment():
+    image = np.zeros((8, 8, 1), np.uint8)
+    image[:, :2] = 255  # a bar on the left
+    dataset = tf.data.Dataset.from_tensor_slices((np.stack([image] * 64), np.zeros(64)))
+    images, _ = next(iter(pipelines.image_pipeline(dataset, 64, augment=True, flip=True)))
+    # A shift moves the bar by at most 2 pixels: a bar in the right half was mirrored.
+    right = images.numpy()[:, :, 4:, 0].sum(axis=(1, 2)) > images.numpy()[:, :, :4, 0].sum(
+        axis=(1, 2))
+    assert 10 < right.sum() < 54
+    with pytest.raises(ValueError, match=re.escape(
+            "`flip=True` is part of the augmentation: pass `augment=True` too.")):
+        pipelines.image_pipeline(dataset, 64, flip=True)

@@ -171,3 +171,26 @@ def test_bad_inputs():
 def test_docstring_examples_run():
     results = doctest.testmod(module_under_test, extraglobs={"np": np})
     assert results.attempted > 0 and results.failed == 0
+
+
+def test_attention_scores_are_the_weights_the_block_uses():
+    block = TransformerDecoderBlock(num_heads=2, intermediate_dim=16)
+    rng = np.random.default_rng(0)
+    target = rng.normal(size=(2, 5, 8)).astype("float32")
+    source = rng.normal(size=(2, 7, 8)).astype("float32")
+    source_mask = np.array([[True] * 7, [True] * 4 + [False] * 3])
+    plain = block(target, source, encoder_mask=source_mask)
+    outputs, scores = block(target, source, encoder_mask=source_mask,
+                            return_attention_scores=True)
+    np.testing.assert_allclose(outputs, plain, atol=1e-6)
+    self_scores = np.asarray(scores["self_attention"])
+    cross = np.asarray(scores["cross_attention"])
+    assert self_scores.shape == (2, 2, 5, 5) and cross.shape == (2, 2, 5, 7)
+    # Causal: no weight on later target positions; none on padded source positions.
+    assert np.all(np.triu(self_scores, k=1) == 0)
+    assert np.all(cross[1, :, :, 4:] == 0)
+    np.testing.assert_allclose(cross.sum(-1), 1.0, atol=1e-5)
+    with pytest.raises(ValueError, match="does not combine with a `self_attention_cache`"):
+        block(target, source, return_attention_scores=True,
+              self_attention_cache=np.zeros((2, 2, 5, 2, 4), "float32"),
+              self_attention_cache_update_index=0)
