@@ -204,7 +204,8 @@ def _image_classification(config, strategy):
         if epoch is None:
             return data.image_pipeline(dataset, config.global_batch_size)
         return data.image_pipeline(dataset, config.global_batch_size, seed=config.seed + epoch,
-                                   augment=config.augment, flip=flip and config.augment, drop_remainder=True)
+                                   augment=config.augment, flip=flip and config.augment,
+                                   drop_remainder=True)
 
     info = data.info(config.dataset)
     with strategy.scope():
