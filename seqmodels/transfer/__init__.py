@@ -18,12 +18,13 @@ from seqmodels.transfer.application_preprocessing import ApplicationPreprocessin
 from seqmodels.transfer.backbones import minilm_preset_dir, parse_backbone
 from seqmodels.transfer.images import (feature_extractor, fine_tune, image_backbone_classifier,
                                       set_backbone_trainable)
+from seqmodels.transfer.preset_preprocessing import PresetPreprocessing
 from seqmodels.transfer.text import (export_text_encoder, fine_tuning_optimizer,
                                     text_backbone_classifier)
 from seqmodels.transfer.warm_up_linear_decay import WarmUpLinearDecay
 from seqmodels.transfer.word_piece_preprocessor import WordPiecePreprocessor
 
-__all__ = ["ApplicationPreprocessing", "WarmUpLinearDecay", "WordPiecePreprocessor",
+__all__ = ["ApplicationPreprocessing", "PresetPreprocessing", "WarmUpLinearDecay", "WordPiecePreprocessor",
            "export_text_encoder", "feature_extractor", "fine_tune", "fine_tuning_optimizer",
            "image_backbone_classifier", "minilm_preset_dir", "parse_backbone",
            "set_backbone_trainable", "text_backbone_classifier"]

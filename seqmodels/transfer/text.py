@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from seqmodels.hub import HubLayer, export_reusable
 from seqmodels.transfer.backbones import parse_backbone
+from seqmodels.transfer.preset_preprocessing import PresetPreprocessing
 from seqmodels.transfer.word_piece_preprocessor import ENCODER_INPUTS, WordPiecePreprocessor
 
 ENCODER_DIR, PREPROCESSOR_DIR = "encoder", "preprocessor"
@@ -133,7 +134,7 @@ def text_backbone_classifier(backbone, num_classes, sequence_length=64, trainabl
                              f"max_sequence_length {limit}. Received: "
                              f"sequence_length={sequence_length}")
         encoder.trainable = trainable
-        inputs = preprocessor(text)
+        inputs = PresetPreprocessing(preprocessor, name="preprocessing")(text)
         outputs = encoder({key: inputs[key] for key in encoder.input})
         mask = inputs["padding_mask"]
         if isinstance(outputs, dict):

