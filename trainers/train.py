@@ -5,6 +5,8 @@ Examples:
     seqmodels-train --task=text_classification --config=default --model_dir=runs/sentiment
     seqmodels-train --config=tiny --override=hidden_dim=16 --override=epochs=2 --model_dir=/tmp/t
     seqmodels-train --strategy=mirrored --num_cpu_devices=2 --model_dir=/tmp/m
+    seqmodels-train --backbone=preset:/path/to/minilm --override=learning_rate=5e-5 --model_dir=/tmp/b
+    seqmodels-train --task=image_classification --backbone=keras_app:MobileNetV3Small --model_dir=/tmp/i
     TF_CONFIG=... seqmodels-train --strategy=multi_worker_mirrored --model_dir=gs://...
 
 Run with --helpfull for every flag. Killed and started again with the same command (the same
@@ -33,6 +35,11 @@ flags.DEFINE_enum("mixed_precision", "float32", list(MIXED_PRECISION), "Dtype po
 flags.DEFINE_boolean("jit_compile", False, "Compile the train and eval steps with XLA.")
 flags.DEFINE_integer("seed", 0, "Seed of weights, shuffles and dropout.")
 flags.DEFINE_string("export_dir", "", "Where to export the servable model ('' for none).")
+flags.DEFINE_string("backbone", None,
+                    "Pretrained backbone instead of --model (text and image classification): "
+                    "preset:<keras-hub preset or dir>, hub:<handle>, keras_app:<Name>.")
+flags.DEFINE_string("backbone_weights", None,
+                    "Keras Applications weights: a file, or imagenet (needs the internet).")
 flags.mark_flag_as_required("model_dir")
 
 
@@ -43,7 +50,8 @@ def config_from_flags():
         strategy=FLAGS.strategy, tpu=FLAGS.tpu, num_cpu_devices=FLAGS.num_cpu_devices,
         epochs=FLAGS.epochs, global_batch_size=FLAGS.global_batch_size,
         learning_rate=FLAGS.learning_rate, mixed_precision=FLAGS.mixed_precision,
-        jit_compile=FLAGS.jit_compile, seed=FLAGS.seed, export_dir=FLAGS.export_dir)
+        jit_compile=FLAGS.jit_compile, seed=FLAGS.seed, export_dir=FLAGS.export_dir,
+        backbone=FLAGS.backbone, backbone_weights=FLAGS.backbone_weights)
 
 
 def main(argv):

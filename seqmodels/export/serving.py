@@ -179,9 +179,17 @@ def _servable(model, **arguments):
             "vocabulary", "start_id", "end_id", "max_length"))
     if isinstance(model, models.MiniGPT):
         return signatures.mini_gpt_servable(model, **pick("vocabulary", "max_length"))
+    # Functional classifiers on pretrained backbones (seqmodels.transfer): strings or images in.
+    inputs = getattr(model, "inputs", None) or []
+    if isinstance(model, keras.Model) and len(inputs) == 1 and len(model.outputs) == 1:
+        if inputs[0].dtype == "string" and len(inputs[0].shape) == 1:
+            return signatures.raw_text_classifier_servable(model, **pick("class_names"))
+        if len(inputs[0].shape) == 4 and "float" in str(inputs[0].dtype):
+            return signatures.image_classifier_servable(model, **pick("class_names"))
     raise TypeError("`model` must be a TextClassifier, VisionTransformer, CNNClassifier, "
-                    "Forecaster, Translator, Captioner or MiniGPT from seqmodels.models. "
-                    f"Received: a {type(model).__name__}")
+                    "Forecaster, Translator, Captioner or MiniGPT from seqmodels.models, or a "
+                    "functional classifier with one string (batch,) or image (batch, h, w, c) "
+                    f"input. Received: a {type(model).__name__}")
 
 
 def export_text_classifier(model, vectorizer, class_names, export_dir, version=None):

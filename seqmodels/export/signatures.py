@@ -113,6 +113,23 @@ def text_classifier_servable(model, vectorizer, class_names):
                     [model, vectorizer], {"text": np.array([b"a good film"], object)})
 
 
+def raw_text_classifier_servable(model, class_names):
+    """A classifier that tokenizes inside (e.g. `seqmodels.transfer.text_backbone_classifier`):
+    `text` tf.string (batch,) -> probabilities, label, class_name.
+
+    Its tokenizer's ops travel in the graph: a keras-hub WordPiece preprocessor needs
+    TensorFlow Text's ops where the export is loaded (`import tensorflow_text`; a TF Serving
+    build with TF Text).
+    """
+    names = tf.constant(_class_names(model, class_names))
+
+    def serve(text):
+        return _classify(model(text, training=False), names)
+
+    return Servable([("serving_default", serve, [tf.TensorSpec([None], tf.string, name="text")])],
+                    [model], {"text": np.array([b"a good film"], object)})
+
+
 def _image_size(model):
     shape = tuple(model.input_shape[1:]) if not isinstance(model.input_shape, list) else tuple(
         model.input_shape[0][1:])

@@ -57,6 +57,11 @@ class TrainConfig:
         stem: ViT tokens from `patch` projections or a `conv` stem (the hybrid ViT).
         augment: random shifts (and, for Fashion-MNIST, flips) of the training images.
         label_smoothing: cross-entropy label smoothing of the classification tasks.
+        backbone: a pretrained backbone for text or image classification instead of `model`:
+            `preset:<keras-hub preset or dir>`, `hub:<handle>` or `keras_app:<Name>` (see
+            `seqmodels.transfer`); "" trains `model` from scratch.
+        backbone_weights: Keras Applications weights: "" (random), a file, or `imagenet`.
+        backbone_trainable: fine-tune the backbone (False: frozen, only the head trains).
     """
 
     task: str = "text_classification"
@@ -92,6 +97,9 @@ class TrainConfig:
     stem: str = "patch"
     augment: bool = True
     label_smoothing: float = 0.0
+    backbone: str = ""
+    backbone_weights: str = ""
+    backbone_trainable: bool = True
 
     def __post_init__(self):
         if self.task not in TASKS:
@@ -120,6 +128,10 @@ class TrainConfig:
                              f"pooling={self.pooling!r}")
         if self.stem not in ("patch", "conv"):
             raise ValueError(f"`stem` must be one of patch, conv. Received: stem={self.stem!r}")
+        if self.backbone and self.task not in ("text_classification", "image_classification"):
+            raise ValueError("`backbone` applies to text_classification and "
+                             f"image_classification. Received: task={self.task!r}, "
+                             f"backbone={self.backbone!r}")
         if self.learning_rate <= 0:
             raise ValueError(
                 f"`learning_rate` must be positive. Received: learning_rate={self.learning_rate!r}")

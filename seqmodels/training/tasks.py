@@ -132,7 +132,34 @@ def _check_lengths(name, lengths, limit, field="sequence_length"):
                          f"raise {field} (e.g. --override={field}={longest}).")
 
 
+def _text_backbone_classification(config, strategy):
+    """Text classification on a pretrained encoder: the model tokenizes raw strings itself."""
+    from seqmodels import transfer
+
+    train = _train_split(config)
+    num_train = _count(train)
+    info = data.info(config.dataset)
+
+    def batches(dataset, epoch=None):
+        return dataset.batch(config.global_batch_size,
+                             drop_remainder=epoch is not None).prefetch(tf.data.AUTOTUNE)
+
+    with strategy.scope():
+        model = transfer.text_backbone_classifier(
+            config.backbone, info.num_classes, sequence_length=config.sequence_length,
+            trainable=config.backbone_trainable, dropout=config.dropout, seed=config.seed)
+    class_names = CLASS_NAMES.get(config.dataset, [str(i) for i in range(info.num_classes)])
+    return Task(model=model, loss=_sparse_loss(config.label_smoothing),
+                dataset_fn=_epochs_of(config, train, batches),
+                steps_per_epoch=_steps_per_epoch(config, num_train),
+                validation=batches(_load(config, "validation")),
+                test=batches(_load(config, "test")), num_train=num_train,
+                export_kwargs=dict(class_names=class_names))
+
+
 def _text_classification(config, strategy):
+    if config.backbone:
+        return _text_backbone_classification(config, strategy)
     train = _train_split(config)
     num_train = _count(train)
     vectorizer = data.text_vectorizer(train.map(lambda text, label: text), config.vocab_size,
@@ -209,7 +236,14 @@ def _image_classification(config, strategy):
 
     info = data.info(config.dataset)
     with strategy.scope():
-        if config.model == "vit":
+        if config.backbone:
+            from seqmodels import transfer
+
+            model = transfer.image_backbone_classifier(
+                config.backbone, image_shape, info.num_classes,
+                weights=config.backbone_weights or None, dropout=config.dropout,
+                trainable=config.backbone_trainable, seed=config.seed)
+        elif config.model == "vit":
             model = VisionTransformer(
                 image_shape, info.num_classes, variant=f"mu/{config.patch_size}",
                 hidden_dim=config.hidden_dim, depth=config.num_layers,

@@ -24,7 +24,8 @@ def _pictures(config, task, history, model_dir):
     from seqmodels import viz
 
     paths = [viz.plot_training_curves(history, os.path.join(model_dir, "training_curves.png"))]
-    if config.task == "text_classification" and config.model == "transformer":
+    if config.task == "text_classification" and config.model == "transformer" \
+            and not config.backbone:
         scores = viz.encoder_attention_scores(task.model, task.attention_input)[-1][0]
         paths.append(viz.plot_attention(scores, task.tokens,
                                         os.path.join(model_dir, "attention.png"),

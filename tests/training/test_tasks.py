@@ -13,6 +13,7 @@ from seqmodels.data import mnist_sequences, verses
 from seqmodels.training.config import PRESETS, TASKS, make_config
 from seqmodels.training.tasks import MODELS, build_task
 from seqmodels.training.train import train_and_evaluate
+from tests.transfer.conftest import tiny_preset  # noqa: F401  (a fixture: a tiny BERT preset)
 from tests.data.fixtures import (write_digits_csv, write_fashion_idx, write_rotten_tomatoes,
                                  write_series)
 
@@ -156,3 +157,38 @@ def test_mixed_float16_trains_with_loss_scaling(fixture_data, tmp_path):
     assert np.isfinite(metrics["test_loss"])
     # The process-wide policy is restored for whatever is built next.
     assert keras.mixed_precision.global_policy().name == "float32"
+
+
+def test_text_backbone_from_a_keras_hub_preset_trains_and_serves_raw_text(
+        fixture_data, tiny_preset, tmp_path):
+    config = make_config("text_classification", "tiny", ["sequence_length=12"],
+                         backbone="preset:" + tiny_preset, data_dir=str(fixture_data),
+                         export_dir=str(tmp_path / "export"))
+    metrics = train_and_evaluate(config, str(tmp_path / "run"))
+    assert metrics["model"].inputs[0].dtype == "string"
+    assert np.isfinite(metrics["test_loss"])
+    import tensorflow_text  # noqa: F401  (the WordPiece ops of the exported preprocessor)
+
+    served = tf.saved_model.load(metrics["export_path"]).signatures["serving_default"]
+    texts = tf.constant(["a good film", "review 2 of movie 5 is rotten"])
+    expected = tf.nn.softmax(metrics["model"](texts, training=False))
+    np.testing.assert_allclose(served(text=texts)["probabilities"].numpy(), expected.numpy(),
+                               atol=1e-6)
+
+
+def test_image_backbone_from_keras_applications_trains_and_serves(fixture_data, tmp_path):
+    config = make_config("image_classification", "tiny", backbone="keras_app:MobileNetV3Small",
+                         data_dir=str(fixture_data), export_dir=str(tmp_path / "export"))
+    metrics = train_and_evaluate(config, str(tmp_path / "run"))
+    assert metrics["model"].get_layer("backbone").name == "backbone"
+    served = tf.saved_model.load(metrics["export_path"]).signatures["serving_arrays"]
+    images = np.random.default_rng(0).random((2, 28, 28, 1)).astype("float32")
+    np.testing.assert_allclose(served(images=images)["probabilities"].numpy(),
+                               tf.nn.softmax(metrics["model"](images, training=False)).numpy(),
+                               atol=1e-5)
+
+
+def test_backbone_only_for_classification():
+    with pytest.raises(ValueError, match=r"`backbone` applies to text_classification and "
+                                         r"image_classification. Received: task='forecasting'"):
+        make_config("forecasting", "tiny", backbone="keras_app:ResNet50")
