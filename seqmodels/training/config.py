@@ -172,7 +172,7 @@ PRESETS = {
     },
     "translation": {
         # English -> Spanish verses (<= 120 characters a side, <= 40 tokens with punctuation).
-        "default": dict(model="transformer", dataset="en_es_verses", epochs=10,
+        "default": dict(model="transformer", dataset="en_es_verses", epochs=8,
                         global_batch_size=64, learning_rate=1e-3, warmup_fraction=0.05,
                         sequence_length=40, vocab_size=8000, hidden_dim=128, num_layers=2,
                         num_heads=4, intermediate_dim=256, dropout=0.1, label_smoothing=0.1),

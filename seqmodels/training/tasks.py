@@ -106,6 +106,22 @@ def _train_split(config, **options):
     return train.cache()
 
 
+def _class_names(dataset, info):
+    return CLASS_NAMES.get(dataset, [str(i) for i in range(info.num_classes)])
+
+
+def _task(config, model, train, num_train, batches, validation, test, loss=None, **fields):
+    """The `Task` of `model` whose splits `batches(dataset, epoch=None)` turns into batches.
+
+    The loss defaults to the (label-smoothed) sparse cross-entropy of the classification tasks.
+    """
+    return Task(model=model, loss=loss or _sparse_loss(config.label_smoothing),
+                dataset_fn=_epochs_of(config, train, batches),
+                steps_per_epoch=_steps_per_epoch(config, num_train),
+                validation=batches(validation), test=batches(test), num_train=num_train,
+                **fields)
+
+
 def _check_model(config):
     if config.model not in MODELS[config.task]:
         raise ValueError(f"`model` must be one of {', '.join(MODELS[config.task])} for task "
@@ -148,13 +164,10 @@ def _text_backbone_classification(config, strategy):
         model = transfer.text_backbone_classifier(
             config.backbone, info.num_classes, sequence_length=config.sequence_length,
             trainable=config.backbone_trainable, dropout=config.dropout, seed=config.seed)
-    class_names = CLASS_NAMES.get(config.dataset, [str(i) for i in range(info.num_classes)])
-    return Task(model=model, loss=_sparse_loss(config.label_smoothing),
-                dataset_fn=_epochs_of(config, train, batches),
-                steps_per_epoch=_steps_per_epoch(config, num_train),
-                validation=batches(_load(config, "validation")),
-                test=batches(_load(config, "test")), num_train=num_train,
-                export_kwargs=dict(class_names=class_names))
+    class_names = _class_names(config.dataset, info)
+    return _task(config, model, train, num_train, batches, _load(config, "validation"),
+                 _load(config, "test"),
+                 export_kwargs=dict(class_names=class_names))
 
 
 def _text_classification(config, strategy):
@@ -177,19 +190,16 @@ def _text_classification(config, strategy):
             sequence_length=config.sequence_length, hidden_dim=config.hidden_dim,
             num_layers=config.num_layers, num_heads=config.num_heads,
             intermediate_dim=config.intermediate_dim, dropout=config.dropout)
-    class_names = CLASS_NAMES.get(config.dataset, [str(i) for i in range(info.num_classes)])
+    class_names = _class_names(config.dataset, info)
     text = next(iter(_load(config, "test").take(1)))[0]
     ids = vectorizer(tf.expand_dims(text, 0)).numpy()
     length = max(int((ids[0] != 0).sum()), 1)
     vocabulary = vectorizer.get_vocabulary()
-    return Task(model=model, loss=_sparse_loss(config.label_smoothing),
-                dataset_fn=_epochs_of(config, train, batches),
-                steps_per_epoch=_steps_per_epoch(config, num_train),
-                validation=batches(_load(config, "validation")),
-                test=batches(_load(config, "test")), num_train=num_train,
-                export_kwargs=dict(vectorizer=vectorizer, class_names=class_names),
-                attention_input=ids[:, :length],
-                tokens=[vocabulary[i] for i in ids[0, :length]])
+    return _task(config, model, train, num_train, batches, _load(config, "validation"),
+                 _load(config, "test"),
+                 export_kwargs=dict(vectorizer=vectorizer, class_names=class_names),
+                 attention_input=ids[:, :length],
+                 tokens=[vocabulary[i] for i in ids[0, :length]])
 
 
 def _forecasting(config, strategy):
@@ -213,12 +223,10 @@ def _forecasting(config, strategy):
     if config.dataset in ("sunspots", "co2", "stocks"):  # scaled series: serve in real units
         mean, std = data.normalization(config.dataset, data_dir=config.data_dir or None)
         export_kwargs = dict(mean=np.asarray(mean, np.float32), std=np.asarray(std, np.float32))
-    return Task(model=model, loss=keras.losses.MeanSquaredError(reduction=None),
-                dataset_fn=_epochs_of(config, train, batches),
-                steps_per_epoch=_steps_per_epoch(config, num_train),
-                validation=batches(_load(config, "validation", **options)),
-                test=batches(_load(config, "test", **options)), num_train=num_train,
-                accuracy=False, export_kwargs=export_kwargs)
+    return _task(config, model, train, num_train, batches,
+                 _load(config, "validation", **options), _load(config, "test", **options),
+                 loss=keras.losses.MeanSquaredError(reduction=None), accuracy=False,
+                 export_kwargs=export_kwargs)
 
 
 def _image_classification(config, strategy):
@@ -251,13 +259,10 @@ def _image_classification(config, strategy):
                 dropout=config.dropout, pooling=config.pooling, stem=config.stem)
         else:
             model = CNNClassifier(image_shape, info.num_classes, dropout=config.dropout)
-    class_names = CLASS_NAMES.get(config.dataset, [str(i) for i in range(info.num_classes)])
-    return Task(model=model, loss=_sparse_loss(config.label_smoothing),
-                dataset_fn=_epochs_of(config, train, batches),
-                steps_per_epoch=_steps_per_epoch(config, num_train),
-                validation=batches(_load(config, "validation")),
-                test=batches(_load(config, "test")), num_train=num_train,
-                export_kwargs=dict(class_names=class_names))
+    class_names = _class_names(config.dataset, info)
+    return _task(config, model, train, num_train, batches, _load(config, "validation"),
+                 _load(config, "test"),
+                 export_kwargs=dict(class_names=class_names))
 
 
 def _sequence_batches(encode):
@@ -309,16 +314,13 @@ def _translation(config, strategy):
     source_ids, target_ids = source_ids.numpy(), target_ids.numpy()
     n_source, n_target = int((source_ids != 0).sum()), int((target_ids != 0).sum())
     source_vocabulary = source.get_vocabulary()
-    return Task(model=model, loss=_sparse_loss(config.label_smoothing),
-                dataset_fn=_epochs_of(config, train, batches),
-                steps_per_epoch=_steps_per_epoch(config, num_train),
-                validation=batches(_load(config, "validation")),
-                test=batches(_load(config, "test")), num_train=num_train,
-                export_kwargs=dict(vectorizer=source, vocabulary=vocabulary,
+    return _task(config, model, train, num_train, batches, _load(config, "validation"),
+                 _load(config, "test"),
+                 export_kwargs=dict(vectorizer=source, vocabulary=vocabulary,
                                    start_id=vocabulary.index(START),
                                    end_id=vocabulary.index(END), max_length=length + 1),
-                attention_input=(source_ids[:, :n_source], target_ids[:, :n_target]),
-                tokens=([source_vocabulary[i] for i in source_ids[0, :n_source]],
+                 attention_input=(source_ids[:, :n_source], target_ids[:, :n_target]),
+                 tokens=([source_vocabulary[i] for i in source_ids[0, :n_source]],
                         [vocabulary[i] for i in target_ids[0, :n_target]]))
 
 
@@ -351,12 +353,9 @@ def _captioning(config, strategy):
                           patch_size=config.patch_size, hidden_dim=config.hidden_dim,
                           num_layers=config.num_layers, num_heads=config.num_heads,
                           intermediate_dim=config.intermediate_dim, dropout=config.dropout)
-    return Task(model=model, loss=_sparse_loss(config.label_smoothing),
-                dataset_fn=_epochs_of(config, train, batches),
-                steps_per_epoch=_steps_per_epoch(config, num_train),
-                validation=batches(_load(config, "validation")),
-                test=batches(_load(config, "test")), num_train=num_train,
-                export_kwargs=dict(vocabulary=words, start_id=words.index(START),
+    return _task(config, model, train, num_train, batches, _load(config, "validation"),
+                 _load(config, "test"),
+                 export_kwargs=dict(vocabulary=words, start_id=words.index(START),
                                    end_id=words.index(END), max_length=length))
 
 
@@ -394,13 +393,10 @@ def _language_modeling(config, strategy):
                         hidden_dim=config.hidden_dim, num_layers=config.num_layers,
                         num_heads=config.num_heads, intermediate_dim=config.intermediate_dim,
                         dropout=config.dropout)
-    return Task(model=model, loss=_sparse_loss(config.label_smoothing),
-                dataset_fn=_epochs_of(config, train, batches),
-                steps_per_epoch=_steps_per_epoch(config, num_train),
-                validation=batches(windows("validation")), test=batches(windows("test")),
-                num_train=num_train,
-                # Served completions: half a window of new characters after the prompt.
-                export_kwargs=dict(vocabulary=vocabulary, max_length=max(1, length // 2)))
+    # Served completions: half a window of new characters after the prompt.
+    return _task(config, model, train, num_train, batches, windows("validation"),
+                 windows("test"),
+                 export_kwargs=dict(vocabulary=vocabulary, max_length=max(1, length // 2)))
 
 
 BUILDERS = {
