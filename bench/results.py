@@ -36,9 +36,13 @@ def environment():
             versions.append(f"{name} {module.__version__}")
         except ImportError:
             pass
+    # Times depend on what else ran: the 1-minute load average says how busy the cores were
+    # (about 2.0 = both busy with this benchmark alone on 2 cores; more = sharing).
+    load = f" Load average at write: {os.getloadavg()[0]:.1f}." if hasattr(os, "getloadavg") \
+        else ""
     return (f"Machine: {_cpu_name()}, {os.cpu_count()} cores, {platform.system()} "
             f"{platform.machine()}. Versions: {', '.join(versions)}. "
-            f"Date: {datetime.date.today().isoformat()}.")
+            f"Date: {datetime.date.today().isoformat()}.{load}")
 
 
 def markdown_table(headers, rows):
