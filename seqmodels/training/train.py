@@ -10,7 +10,6 @@ import math
 import os
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from seqmodels.training import distribute
@@ -18,6 +17,7 @@ from seqmodels.training.config import TrainConfig
 from seqmodels.training.custom_loop import CustomTrainingLoop, write_json
 from seqmodels.training.schedule import WarmupCosineDecay
 from seqmodels.training.tasks import build_task
+
 
 def _pictures(config, task, history, model_dir):
     """Training curves and, for attention models, the attention maps of one test example."""
