@@ -147,8 +147,7 @@ def text_backbone_classifier(backbone, num_classes, sequence_length=64, trainabl
         preprocessor = HubLayer(preprocessor_handle, name="preprocessor")
         encoder = HubLayer(encoder_handle, trainable=trainable, name="encoder")
         inputs = preprocessor(text)
-        missing = [key for key in ENCODER_INPUTS if key not in inputs]
-        if not isinstance(inputs, dict) or missing:
+        if not isinstance(inputs, dict) or any(key not in inputs for key in ENCODER_INPUTS):
             raise ValueError(f"The preprocessor {preprocessor_handle!r} must return a dict with "
                              f"{', '.join(ENCODER_INPUTS)}. Received: {inputs!r}")
         inputs = {key: inputs[key][:, :sequence_length] for key in ENCODER_INPUTS}
