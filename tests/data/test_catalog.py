@@ -109,7 +109,9 @@ def test_tfds_not_prepared_fails_fast_without_download(tmp_path):
             "on a machine with internet access with `tfds build mnist` (or pass download=True), "
             "then copy the data directory here.")):
         data.load("tfds:mnist", "train", data_dir=str(tmp_path))
-    assert time.perf_counter() - start < 1.0
+    # What this guards against is TFDS's offline retries (about 200 s); the bound leaves room
+    # for a busy machine (1.2 s seen at load 8 on 2 cores) and still catches the hang.
+    assert time.perf_counter() - start < 30.0
 
 
 def test_tfds_community_dataset_never_goes_online(tmp_path):
