@@ -24,7 +24,8 @@ from seqmodels.transfer.text import (export_text_encoder, fine_tuning_optimizer,
 from seqmodels.transfer.warm_up_linear_decay import WarmUpLinearDecay
 from seqmodels.transfer.word_piece_preprocessor import WordPiecePreprocessor
 
-__all__ = ["ApplicationPreprocessing", "PresetPreprocessing", "WarmUpLinearDecay", "WordPiecePreprocessor",
+__all__ = ["ApplicationPreprocessing", "PresetPreprocessing", "WarmUpLinearDecay",
+           "WordPiecePreprocessor",
            "export_text_encoder", "feature_extractor", "fine_tune", "fine_tuning_optimizer",
            "image_backbone_classifier", "minilm_preset_dir", "parse_backbone",
            "set_backbone_trainable", "text_backbone_classifier"]

@@ -1,4 +1,4 @@
-"""Image classifiers on pretrained backbones, the standard fine-tune schedule, feature extractors."""
+"""Image classifiers on pretrained backbones, the fine-tune schedule, feature extractors."""
 
 import os
 
@@ -220,7 +220,8 @@ def fine_tune(model, train, validation, head_epochs, fine_tune_epochs, unfreeze_
 
     Example:
 
-    >>> model = image_backbone_classifier("keras_app:MobileNetV3Small", (28, 28, 1), 10)  # doctest: +SKIP
+    >>> model = image_backbone_classifier(
+    ...     "keras_app:MobileNetV3Small", (28, 28, 1), 10)  # doctest: +SKIP
     >>> fine_tune(model, train, validation, head_epochs=3, fine_tune_epochs=3,
     ...           unfreeze_top=20)  # doctest: +SKIP
     """

@@ -58,7 +58,8 @@ def _split_hub_handles(value):
             raise ValueError("`backbone` must be 'hub:<encoder handle>|<preprocessor handle>'. "
                              f"Received: backbone='hub:{value}'")
         return encoder, preprocessor
-    encoder, preprocessor = (os.path.join(value, ENCODER_DIR), os.path.join(value, PREPROCESSOR_DIR))
+    encoder = os.path.join(value, ENCODER_DIR)
+    preprocessor = os.path.join(value, PREPROCESSOR_DIR)
     if os.path.isdir(encoder) and os.path.isdir(preprocessor):
         return encoder, preprocessor
     raise ValueError("A text `backbone` from TF Hub needs an encoder and its preprocessor: "
@@ -115,8 +116,8 @@ def text_backbone_classifier(backbone, num_classes, sequence_length=64, trainabl
     >>> model = text_backbone_classifier("preset:" + minilm_preset_dir(), 2)  # doctest: +SKIP
     >>> model(tf.constant(["a gripping, beautifully acted film"])).shape  # doctest: +SKIP
     TensorShape([1, 2])
-    >>> model.compile(keras.optimizers.AdamW(5e-5),
-    ...               keras.losses.SparseCategoricalCrossentropy(from_logits=True))  # doctest: +SKIP
+    >>> loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    >>> model.compile(keras.optimizers.AdamW(5e-5), loss)  # doctest: +SKIP
     >>> model.fit(data.load("rotten_tomatoes", "train").batch(32))  # doctest: +SKIP
     """
     kind, value = parse_backbone(backbone, kinds=("preset", "hub"))

@@ -1,4 +1,4 @@
-"""A BERT text preprocessor as a `tf.Module`: strings -> TF Hub encoder inputs, vocab as an asset."""
+"""A BERT text preprocessor as a `tf.Module`: strings -> TF Hub encoder inputs, vocab an asset."""
 
 import os
 import tempfile

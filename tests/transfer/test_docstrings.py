@@ -10,7 +10,8 @@ from seqmodels.transfer import (application_preprocessing, backbones, images, pr
 
 
 @pytest.mark.parametrize("module", [application_preprocessing, backbones, images,
-                                    preset_preprocessing, text, warm_up_linear_decay], ids=lambda m: m.__name__)
+                                    preset_preprocessing, text, warm_up_linear_decay],
+                         ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     results = doctest.testmod(module, extraglobs={"np": np}, optionflags=doctest.ELLIPSIS)
     assert results.failed == 0

@@ -102,7 +102,8 @@ def test_fine_tuning_changes_encoder_weights_and_lowers_loss(kind, tiny_preset, 
     initial = float(loss(labels, model(text)))  # eager: no test-function trace
     model.fit(_dataset(), epochs=8, verbose=0)
     assert float(loss(labels, model(text))) < initial * 0.7
-    changed = [not np.allclose(b, w.numpy()) for b, w in zip(before, model.encoder.trainable_weights)]
+    changed = [not np.allclose(b, w.numpy())
+               for b, w in zip(before, model.encoder.trainable_weights)]
     assert sum(changed) > len(changed) // 2
 
 
