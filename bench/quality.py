@@ -218,7 +218,9 @@ def translation():
         decoded = model.translate(sources, start_id, end_id, max_length=export["max_length"],
                                   beam_size=beam)
         bleu = keras_hub.metrics.Bleu()
-        bleu.update_state([" ".join(r) for r in references], [detokenize(row) for row in decoded])
+        # y_true is (batch, references): a flat list would be read as one sentence's references.
+        bleu.update_state([[" ".join(r)] for r in references],
+                          [detokenize(row) for row in decoded])
         if beam == 1:
             print("examples:", *[f"{en.decode()} -> {detokenize(row)}"
                                  for (en, _), row in zip(test[:5], decoded[:5])], sep="\n  ")
