@@ -248,11 +248,9 @@ def forecaster_servable(model, mean=None, std=None):
 def translator_servable(model, vectorizer, vocabulary, start_id, end_id, max_length):
     """Translator: `text` tf.string (batch,) -> `translation` tf.string (batch,), greedy."""
     vectorizer = _built_vectorizer(model, vectorizer)
-    size = model.target_vocab_size
-    words = tf.constant(_vocabulary(model, vocabulary, size))
-    start_id = _token_id(model, "start_id", start_id, size)
-    end_id = _token_id(model, "end_id", end_id, size)
-    max_length = _max_length(max_length, model.max_target_length, "max_target_length")
+    words, start_id, end_id, max_length = _decoding_arguments(
+        model, vocabulary, model.target_vocab_size, start_id, end_id, max_length,
+        model.max_target_length, "max_target_length")
     parts = model.parts
 
     def serve(text):
@@ -270,6 +268,13 @@ def translator_servable(model, vectorizer, vocabulary, start_id, end_id, max_len
                     [model, vectorizer], {"text": np.array([b"hello"], object)})
 
 
+def _decoding_arguments(model, vocabulary, size, start_id, end_id, max_length, limit, what):
+    """Checked arguments of a greedy decoder: (words tensor, start_id, end_id, max_length)."""
+    return (tf.constant(_vocabulary(model, vocabulary, size)),
+            _token_id(model, "start_id", start_id, size), _token_id(model, "end_id", end_id, size),
+            _max_length(max_length, limit, what))
+
+
 def _max_length(value, limit, what):
     value = limit if value is None else value
     if not isinstance(value, (int, np.integer)) or not 2 <= value <= limit:
@@ -281,11 +286,9 @@ def _max_length(value, limit, what):
 def captioner_servable(model, vocabulary, start_id, end_id, max_length):
     """Captioner: `images` bytes (batch,) -> `caption` tf.string (batch,), greedy."""
     shape = _image_size(model)
-    size = model.vocab_size
-    words = tf.constant(_vocabulary(model, vocabulary, size))
-    start_id = _token_id(model, "start_id", start_id, size)
-    end_id = _token_id(model, "end_id", end_id, size)
-    max_length = _max_length(max_length, model.max_length, "max_length")
+    words, start_id, end_id, max_length = _decoding_arguments(
+        model, vocabulary, model.vocab_size, start_id, end_id, max_length, model.max_length,
+        "max_length")
     parts = model.parts
 
     def serve(images):
