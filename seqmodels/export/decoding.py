@@ -113,7 +113,8 @@ def ids_to_text(ids, vocabulary, skip_ids=(), separator=" "):
 
     Args:
         ids: int token ids.
-        vocabulary: a 1-D tf.string tensor, word of each id.
+        vocabulary: the word of each id: a 1-D tf.string tensor, or a lookup table from int64
+            ids to strings (e.g. `seqmodels.export.assets.id_to_word_table`).
         skip_ids: ids that produce no word (padding, start, end).
         separator: put between words (`""` for characters).
 
@@ -126,5 +127,9 @@ def ids_to_text(ids, vocabulary, skip_ids=(), separator=" "):
     keep = tf.ones_like(ids, tf.bool)
     for skip in skip_ids:
         keep = tf.logical_and(keep, tf.not_equal(ids, int(skip)))
-    words = tf.ragged.boolean_mask(tf.gather(vocabulary, ids), keep)
+    if hasattr(vocabulary, "lookup"):
+        words = vocabulary.lookup(tf.cast(ids, tf.int64))
+    else:
+        words = tf.gather(vocabulary, ids)
+    words = tf.ragged.boolean_mask(words, keep)
     return tf.strings.reduce_join(words, axis=-1, separator=separator)

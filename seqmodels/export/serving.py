@@ -1,14 +1,16 @@
 """SavedModels that TF Serving loads and feeds raw inputs: preprocessing inside the graph.
 
 The layout is the one TF Serving watches: `export_dir/<version>/saved_model.pb` with an integer
-version (the next free one by default); vocabularies and lookup tables are saved with the graph,
-so serving needs neither seqmodels nor pre-tokenised tensors. Each version carries
+version (the next free one by default); vocabularies and class names travel as files in the
+version's `assets/`, read by lookup tables when it loads, so serving needs neither seqmodels nor
+pre-tokenised tensors. Each version carries
 `assets.extra/tf_serving_warmup_requests`, and `export_dir/models.config` is the server's
 `--model_config_file`.
 """
 
 import os
 import shutil
+import tempfile
 
 import keras
 import tensorflow as tf
@@ -57,6 +59,11 @@ def export_for_serving(model, export_dir, *, version=None, vectorizer=None, clas
     - `MiniGPT`: `prompt` string (batch,) -> `completion` string (batch,). Needs `vocabulary`
       (one character per id).
 
+    Vocabularies and class names are files in `<version>/assets/` that lookup tables read when
+    the export loads (`vocabulary.txt`, `source_vocabulary.txt`: a TextVectorization's tokens of
+    ids 2, 3, ...; `output_vocabulary.txt`, `class_names.txt`: `<id>\\t<word>`; `characters.txt`:
+    `<id>\\t<code point>`; see `seqmodels.export.assets`).
+
     Image models also get `serving_arrays(images: float32 (batch, h, w, c) in [0, 1])` with the
     classifier outputs. Images are decoded to the model's channels, resized (bilinear,
     antialiased) to its input size when they differ, and scaled by 1/255. Translation and
@@ -99,10 +106,11 @@ def export_for_serving(model, export_dir, *, version=None, vectorizer=None, clas
     >>> path                                                        # doctest: +SKIP
     'saved_models/sentiment/1'
     """
-    servable = _servable(model, vectorizer=vectorizer, class_names=class_names,
-                         vocabulary=vocabulary, start_id=start_id, end_id=end_id,
-                         max_length=max_length, mean=mean, std=std)
-    return _write(servable, export_dir, version, warmup)
+    with tempfile.TemporaryDirectory(prefix="seqmodels_assets_") as directory:
+        servable = _servable(model, directory, vectorizer=vectorizer, class_names=class_names,
+                             vocabulary=vocabulary, start_id=start_id, end_id=end_id,
+                             max_length=max_length, mean=mean, std=std)
+        return _write(servable, export_dir, version, warmup)
 
 
 def _write(servable, export_dir, version, warmup):
@@ -159,11 +167,12 @@ def _model_name(export_dir):
     return os.path.basename(os.path.normpath(os.path.abspath(export_dir)))
 
 
-def _servable(model, **arguments):
+def _servable(model, directory, **arguments):
+    """The model kind's `Servable`; its asset files are written to `directory`."""
     from seqmodels import models
 
     def pick(*names):
-        return {name: arguments[name] for name in names}
+        return {"directory": directory, **{name: arguments[name] for name in names}}
 
     if isinstance(model, models.TextClassifier):
         return signatures.text_classifier_servable(model, **pick("vectorizer", "class_names"))
@@ -218,5 +227,6 @@ def export_text_classifier(model, vectorizer, class_names, export_dir, version=N
     if class_names is None:
         raise ValueError("`class_names` is required. Received: class_names=None")
     # Any Keras model from token ids to logits, not only a TextClassifier.
-    return _write(signatures.text_classifier_servable(model, vectorizer, class_names),
-                  export_dir, version, warmup=True)
+    with tempfile.TemporaryDirectory(prefix="seqmodels_assets_") as directory:
+        servable = signatures.text_classifier_servable(model, vectorizer, class_names, directory)
+        return _write(servable, export_dir, version, warmup=True)

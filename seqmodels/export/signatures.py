@@ -3,16 +3,19 @@
 Each `*_servable` function checks the export arguments and returns a `Servable`: the endpoints
 (name, function, input signature; the first is `serving_default`), the TensorFlow resources the
 functions use (tracked so they are saved), and a small valid `serving_default` request for the
-warmup file. Vocabularies become graph constants or lookup tables saved with the SavedModel, so a
-process without seqmodels serves the export.
+warmup file. Vocabularies and class names are lookup tables read from files that the SavedModel
+carries in its `assets/` (see `seqmodels.export.assets`), so a process without seqmodels serves
+the export and a person can read what it maps.
 """
 
 import collections
+import os
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from seqmodels.export import assets
 from seqmodels.export.decoding import greedy_search, ids_to_text
 
 Servable = collections.namedtuple("Servable", ["endpoints", "tracked", "warmup"])
@@ -36,10 +39,17 @@ def _class_names(model, class_names):
     return class_names
 
 
+def _class_table(model, class_names, directory):
+    """Label -> class name, from `assets/class_names.txt`."""
+    return assets.id_to_word_table(directory, "class_names.txt",
+                                   _class_names(model, class_names), "class_names")
+
+
 def _classify(logits, names):
     probabilities = tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
     label = tf.argmax(probabilities, axis=-1)
-    return {"probabilities": probabilities, "label": label, "class_name": tf.gather(names, label)}
+    return {"probabilities": probabilities, "label": label,
+            "class_name": assets.words_of_ids(names, label)}
 
 
 def _vocabulary(model, vocabulary, size, argument="vocabulary"):
@@ -95,13 +105,15 @@ def nonempty_ids(ids, unknown_id=1):
     return tf.where(tf.logical_and(empty, first), tf.cast(unknown_id, ids.dtype), ids)
 
 
-def text_classifier_servable(model, vectorizer, class_names):
+def text_classifier_servable(model, vectorizer, class_names, directory):
     """TextClassifier: `text` tf.string (batch,) -> probabilities, label, class_name.
 
-    A text with no token (empty, or only punctuation) is read as one `[UNK]` token.
+    A text with no token (empty, or only punctuation) is read as one `[UNK]` token. Assets:
+    `vocabulary.txt`, `class_names.txt` (written to `directory` until the export is saved).
     """
-    vectorizer = _built_vectorizer(model, vectorizer)
-    names = tf.constant(_class_names(model, class_names))
+    vectorizer = assets.asset_vectorizer(_built_vectorizer(model, vectorizer), directory,
+                                         "vocabulary.txt")
+    names = _class_table(model, class_names, directory)
     # Learned positions cover `sequence_length` tokens: longer texts are cut there.
     max_tokens = model.sequence_length if getattr(model, "encoder", "") == "transformer" else None
 
@@ -110,24 +122,53 @@ def text_classifier_servable(model, vectorizer, class_names):
                                training=False), names)
 
     return Servable([("serving_default", serve, [tf.TensorSpec([None], tf.string, name="text")])],
-                    [model, vectorizer], {"text": np.array([b"a good film"], object)})
+                    [model, vectorizer, names], {"text": np.array([b"a good film"], object)})
 
 
-def raw_text_classifier_servable(model, class_names):
+def raw_text_classifier_servable(model, class_names, directory):
     """A classifier that tokenizes inside (e.g. `seqmodels.transfer.text_backbone_classifier`):
     `text` tf.string (batch,) -> probabilities, label, class_name.
 
     Its tokenizer's ops travel in the graph: a keras-hub WordPiece preprocessor needs
     TensorFlow Text's ops where the export is loaded (`import tensorflow_text`; a TF Serving
-    build with TF Text).
+    build with TF Text). Assets: `class_names.txt` and, where the model holds a keras-hub
+    tokenizer, its `vocabulary.txt` (one token per line, id order): TF Text's fast WordPiece
+    tokenizer runs from a model compiled from it into the graph, so the file documents the ids
+    and is what to change to retokenize, but the served graph does not read it.
     """
-    names = tf.constant(_class_names(model, class_names))
+    names = _class_table(model, class_names, directory)
+    tracked = [model, names]
+    vocabulary = _tokenizer_vocabulary(model)
+    if vocabulary is not None:
+        _check_tokens(vocabulary)
+        path = os.path.join(directory, "vocabulary.txt")
+        with open(path, "w", encoding="utf-8", newline="\n") as f:
+            f.write("".join(token + "\n" for token in vocabulary))
+        tracked.append(tf.saved_model.Asset(path))
 
     def serve(text):
         return _classify(model(text, training=False), names)
 
     return Servable([("serving_default", serve, [tf.TensorSpec([None], tf.string, name="text")])],
-                    [model], {"text": np.array([b"a good film"], object)})
+                    tracked, {"text": np.array([b"a good film"], object)})
+
+
+def _tokenizer_vocabulary(model):
+    """The vocabulary of the first keras-hub tokenizer inside `model` (None if there is none)."""
+    for layer in model._flatten_layers(include_self=False):
+        tokenizer = getattr(layer, "tokenizer", None)
+        for candidate in (layer, tokenizer):
+            if candidate is not None and hasattr(candidate, "get_vocabulary") and \
+                    type(candidate).__module__.startswith("keras_hub"):
+                return [str(token) for token in candidate.get_vocabulary()]
+    return None
+
+
+def _check_tokens(tokens):
+    for i, token in enumerate(tokens):
+        if "\n" in token or "\r" in token:
+            raise ValueError("The tokenizer's vocabulary is written one token per line of a "
+                             f"SavedModel asset file; token {i} ({token!r}) contains a newline.")
 
 
 def _image_size(model):
@@ -177,11 +218,12 @@ def _png(shape):
     return tf.io.encode_png(tf.zeros(shape, tf.uint8)).numpy()
 
 
-def image_classifier_servable(model, class_names):
+def image_classifier_servable(model, class_names, directory):
     """VisionTransformer / CNNClassifier: `images` bytes (batch,) -> probabilities, label,
-    class_name; `serving_arrays`: `images` float32 (batch, h, w, c) in [0, 1] -> the same."""
+    class_name; `serving_arrays`: `images` float32 (batch, h, w, c) in [0, 1] -> the same.
+    Assets: `class_names.txt`."""
     shape = _image_size(model)
-    names = tf.constant(_class_names(model, class_names))
+    names = _class_table(model, class_names, directory)
 
     def serve_bytes(images):
         return _classify(model(decode_images(images, shape), training=False), names)
@@ -197,7 +239,7 @@ def image_classifier_servable(model, class_names):
         [("serving_default", serve_bytes, [tf.TensorSpec([None], tf.string, name="images")]),
          ("serving_arrays", serve_arrays,
           [tf.TensorSpec([None, *shape], tf.float32, name="images")])],
-        [model], {"images": np.array([_png(shape)], object)})
+        [model, names], {"images": np.array([_png(shape)], object)})
 
 
 def _per_feature(name, value, features):
@@ -208,9 +250,10 @@ def _per_feature(name, value, features):
     return np.broadcast_to(value.reshape(-1), (features,)).copy()
 
 
-def forecaster_servable(model, mean=None, std=None):
+def forecaster_servable(model, mean=None, std=None, directory=None):
     """Forecaster: `windows` float32 (batch, window, features) in raw units -> `forecast`
-    (batch, horizon, targets) in raw units (normalised with `mean`/`std` in the graph)."""
+    (batch, horizon, targets) in raw units (normalised with `mean`/`std` in the graph). No
+    assets: `directory` is unused."""
     features, targets = model.num_features, model.num_targets
     mean_t = std_t = None
     if (mean is None) != (std is None):
@@ -245,12 +288,14 @@ def forecaster_servable(model, mean=None, std=None):
         [model], {"windows": example})
 
 
-def translator_servable(model, vectorizer, vocabulary, start_id, end_id, max_length):
-    """Translator: `text` tf.string (batch,) -> `translation` tf.string (batch,), greedy."""
-    vectorizer = _built_vectorizer(model, vectorizer)
+def translator_servable(model, vectorizer, vocabulary, start_id, end_id, max_length, directory):
+    """Translator: `text` tf.string (batch,) -> `translation` tf.string (batch,), greedy.
+    Assets: `source_vocabulary.txt`, `output_vocabulary.txt`."""
+    vectorizer = assets.asset_vectorizer(_built_vectorizer(model, vectorizer), directory,
+                                         "source_vocabulary.txt")
     words, start_id, end_id, max_length = _decoding_arguments(
         model, vocabulary, model.target_vocab_size, start_id, end_id, max_length,
-        model.max_target_length, "max_target_length")
+        model.max_target_length, "max_target_length", directory)
     parts = model.parts
 
     def serve(text):
@@ -265,12 +310,15 @@ def translator_servable(model, vectorizer, vocabulary, start_id, end_id, max_len
         return {"translation": ids_to_text(ids, words, (0, start_id, end_id))}
 
     return Servable([("serving_default", serve, [tf.TensorSpec([None], tf.string, name="text")])],
-                    [model, vectorizer], {"text": np.array([b"hello"], object)})
+                    [model, vectorizer, words], {"text": np.array([b"hello"], object)})
 
 
-def _decoding_arguments(model, vocabulary, size, start_id, end_id, max_length, limit, what):
-    """Checked arguments of a greedy decoder: (words tensor, start_id, end_id, max_length)."""
-    return (tf.constant(_vocabulary(model, vocabulary, size)),
+def _decoding_arguments(model, vocabulary, size, start_id, end_id, max_length, limit, what,
+                        directory):
+    """Checked arguments of a greedy decoder: (id -> word table read from
+    `assets/output_vocabulary.txt`, start_id, end_id, max_length)."""
+    return (assets.id_to_word_table(directory, "output_vocabulary.txt",
+                                    _vocabulary(model, vocabulary, size), "vocabulary"),
             _token_id(model, "start_id", start_id, size), _token_id(model, "end_id", end_id, size),
             _max_length(max_length, limit, what))
 
@@ -283,12 +331,13 @@ def _max_length(value, limit, what):
     return int(value)
 
 
-def captioner_servable(model, vocabulary, start_id, end_id, max_length):
-    """Captioner: `images` bytes (batch,) -> `caption` tf.string (batch,), greedy."""
+def captioner_servable(model, vocabulary, start_id, end_id, max_length, directory):
+    """Captioner: `images` bytes (batch,) -> `caption` tf.string (batch,), greedy.
+    Assets: `output_vocabulary.txt`."""
     shape = _image_size(model)
     words, start_id, end_id, max_length = _decoding_arguments(
         model, vocabulary, model.vocab_size, start_id, end_id, max_length, model.max_length,
-        "max_length")
+        "max_length", directory)
     parts = model.parts
 
     def serve(images):
@@ -303,32 +352,15 @@ def captioner_servable(model, vocabulary, start_id, end_id, max_length):
 
     return Servable(
         [("serving_default", serve, [tf.TensorSpec([None], tf.string, name="images")])],
-        [model], {"images": np.array([_png(shape)], object)})
+        [model, words], {"images": np.array([_png(shape)], object)})
 
 
-def character_table(vocabulary):
-    """Code point -> id table of a character vocabulary (`vocabulary[i]` is the character of id
-    i; id 0 is padding and unknown characters)."""
-    codes, ids = [], []
-    for i, character in enumerate(vocabulary):
-        if i == 0:
-            continue
-        if len(character) != 1:
-            raise ValueError("`vocabulary` of a MiniGPT must hold one character per id (id 0 is "
-                             f"padding/unknown). Received: vocabulary[{i}]={character!r}")
-        codes.append(ord(character))
-        ids.append(i)
-    return tf.lookup.StaticHashTable(
-        tf.lookup.KeyValueTensorInitializer(tf.constant(codes, tf.int64),
-                                            tf.constant(ids, tf.int64)), default_value=0)
-
-
-def mini_gpt_servable(model, vocabulary, max_length):
+def mini_gpt_servable(model, vocabulary, max_length, directory):
     """MiniGPT: `prompt` tf.string (batch,) -> `completion` tf.string (batch,): `max_length`
-    new characters, greedy, with the key/value cache, each prompt decoded on its own."""
+    new characters, greedy, with the key/value cache, each prompt decoded on its own.
+    Assets: `characters.txt`."""
     vocabulary = _vocabulary(model, vocabulary, model.vocab_size)
-    table = character_table(vocabulary)
-    characters = tf.constant([""] + vocabulary[1:])
+    table, code_points = assets.character_tables(directory, vocabulary)
     if max_length is None:
         max_length = min(64, model.max_length - 1)
     if not isinstance(max_length, (int, np.integer)) or not 1 <= max_length < model.max_length:
@@ -353,7 +385,9 @@ def mini_gpt_servable(model, vocabulary, max_length):
 
         _, _, _, tokens = tf.while_loop(lambda i, *_: i < new_tokens, body,
                                         (tf.constant(1), first, cache, tokens))
-        return tf.strings.reduce_join(tf.gather(characters, tokens.stack()))
+        codes = code_points.lookup(tf.cast(tokens.stack(), tf.int64))  # id 0 -> -1: no text
+        codes = tf.boolean_mask(codes, codes >= 0)
+        return tf.strings.unicode_encode(tf.cast(codes, tf.int32), "UTF-8")
 
     def serve(prompt):
         completion = tf.map_fn(complete, prompt, fn_output_signature=tf.TensorSpec([], tf.string))
@@ -361,4 +395,4 @@ def mini_gpt_servable(model, vocabulary, max_length):
 
     return Servable(
         [("serving_default", serve, [tf.TensorSpec([None], tf.string, name="prompt")])],
-        [model, table], {"prompt": np.array([vocabulary[1].encode()], object)})
+        [model, table, code_points], {"prompt": np.array([vocabulary[1].encode()], object)})

@@ -401,3 +401,48 @@ def test_other_models_are_refused(tmp_path):
     with pytest.raises(TypeError, match="`model` must be a TextClassifier, .* Received: a "
                                         "Sequential"):
         export_for_serving(model, str(tmp_path))
+
+
+def _asset_lines(directory, name):
+    with open(os.path.join(directory, "assets", name), encoding="utf-8") as f:
+        return f.read().split("\n")[:-1]
+
+
+def test_vocabularies_and_class_names_are_asset_files(exports):
+    dirs = exports["dirs"]
+    expected = {"text": {"vocabulary.txt", "class_names.txt"}, "vit": {"class_names.txt"},
+                "cnn": {"class_names.txt"}, "forecast": set(),
+                "translate": {"source_vocabulary.txt", "output_vocabulary.txt"},
+                "caption": {"output_vocabulary.txt"}, "generate": {"characters.txt"}}
+    for kind, names in expected.items():
+        folder = os.path.join(dirs[kind], "assets")
+        assert set(os.listdir(folder) if os.path.isdir(folder) else []) == names, kind
+    tokens = [str(t) for t in exports["models"]["vectorizer"].get_vocabulary()[2:]]
+    assert _asset_lines(dirs["text"], "vocabulary.txt") == tokens
+    assert _asset_lines(dirs["translate"], "source_vocabulary.txt") == tokens
+    assert _asset_lines(dirs["text"], "class_names.txt") == ["0\trotten", "1\tfresh"]
+    assert _asset_lines(dirs["caption"], "output_vocabulary.txt") == [
+        f"{i}\t{word}" for i, word in enumerate(WORDS)]
+    assert _asset_lines(dirs["generate"], "characters.txt") == [
+        f"{i}\t{ord(c)}" for i, c in enumerate(CHARACTERS) if i]
+
+
+def test_the_served_graph_reads_its_asset_files(exports, tmp_path):
+    """Edited asset files change what the export serves: no copy of them hides in the graph."""
+    import shutil
+
+    copy = str(tmp_path / "1")
+    shutil.copytree(exports["dirs"]["text"], copy)
+    assets = os.path.join(copy, "assets")
+    with open(os.path.join(assets, "class_names.txt"), "w") as f:
+        f.write("0\tbad\n1\tgood\n")
+    tokens = _asset_lines(copy, "vocabulary.txt")
+    with open(os.path.join(assets, "vocabulary.txt"), "w") as f:
+        f.write("".join(f"renamed{i}\n" for i in range(len(tokens))))  # every word unknown
+    out = tf.saved_model.load(copy).signatures["serving_default"](
+        text=tf.constant(["a good film"]))
+    unknown = np.array([[1, 1, 1, 0, 0, 0, 0, 0]])  # three [UNK] tokens
+    np.testing.assert_allclose(out["probabilities"].numpy(),
+                               tf.nn.softmax(exports["models"]["text"](unknown)).numpy(),
+                               atol=1e-6)
+    assert out["class_name"].numpy()[0].decode() in ("bad", "good")

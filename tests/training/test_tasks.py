@@ -174,6 +174,13 @@ def test_text_backbone_from_a_keras_hub_preset_trains_and_serves_raw_text(
     expected = tf.nn.softmax(metrics["model"](texts, training=False))
     np.testing.assert_allclose(served(text=texts)["probabilities"].numpy(), expected.numpy(),
                                atol=1e-6)
+    # The tokenizer's vocabulary travels beside the class names in the export's assets.
+    assets = os.path.join(metrics["export_path"], "assets")
+    assert sorted(os.listdir(assets)) == ["class_names.txt", "vocabulary.txt"]
+    tokenizer = next(layer for layer in metrics["model"]._flatten_layers()
+                     if type(layer).__name__ == "BertTokenizer")
+    with open(os.path.join(assets, "vocabulary.txt"), encoding="utf-8") as f:
+        assert f.read().split("\n")[:-1] == tokenizer.get_vocabulary()
 
 
 def test_image_backbone_from_keras_applications_trains_and_serves(fixture_data, tmp_path):
