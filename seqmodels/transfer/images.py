@@ -134,7 +134,8 @@ def set_backbone_trainable(model, unfreeze_top=None):
     `training=True`. A `HubLayer` backbone unfreezes whole (`unfreeze_top` must be None).
 
     Args:
-        model: a model with a layer named `"backbone"` (from `image_backbone_classifier`).
+        model: a model with a layer named `"backbone"` (from `image_backbone_classifier`) or
+            a `text_backbone_classifier`, whose backbone is its `encoder`.
         unfreeze_top: the number of top backbone layers to unfreeze; None for all.
 
     Returns:
@@ -177,15 +178,22 @@ def _all_layers(layer):
 
 
 def _backbone_of(model):
+    """The pretrained part: the layer named "backbone", or a text classifier's `encoder`."""
     if not isinstance(model, keras.Model):
         raise ValueError("`model` must be a keras.Model with a layer named 'backbone' (from "
                          f"image_backbone_classifier). Received: {type(model).__name__}")
     try:
         return model.get_layer(BACKBONE_LAYER)
     except ValueError:
-        raise ValueError(f"`model` must have a layer named {BACKBONE_LAYER!r} (from "
-                         "image_backbone_classifier). Received: a model with layers "
-                         f"{[layer.name for layer in model.layers]}") from None
+        pass
+    encoder = getattr(model, "encoder", None)  # text_backbone_classifier's
+    if isinstance(encoder, keras.layers.Layer) and any(layer is encoder
+                                                       for layer in model.layers):
+        return encoder
+    raise ValueError(f"`model` must have a layer named {BACKBONE_LAYER!r} (from "
+                     "image_backbone_classifier) or the `encoder` layer of a "
+                     "text_backbone_classifier. Received: a model with layers "
+                     f"{[layer.name for layer in model.layers]}")
 
 
 def fine_tune(model, train, validation, head_epochs, fine_tune_epochs, unfreeze_top=None,
@@ -202,7 +210,8 @@ def fine_tune(model, train, validation, head_epochs, fine_tune_epochs, unfreeze_
     changes); epochs are numbered on through both phases.
 
     Args:
-        model: a model from `image_backbone_classifier` (a layer named `"backbone"`).
+        model: a model from `image_backbone_classifier` (a layer named `"backbone"`) or
+            `text_backbone_classifier` (its `encoder`).
         train: the training data (`tf.data.Dataset` of `(images, labels)` batches).
         validation: validation data, or None.
         head_epochs: epochs of phase 1 (0 skips it).

@@ -107,6 +107,22 @@ def test_fine_tuning_changes_encoder_weights_and_lowers_loss(kind, tiny_preset, 
     assert sum(changed) > len(changed) // 2
 
 
+def test_set_backbone_trainable_unfreezes_the_encoder_top(tiny_preset, tiny_hub):
+    """A text classifier's backbone is its encoder: the top layers unfreeze, or a hub one whole."""
+    model = transfer.text_backbone_classifier("preset:" + tiny_preset, 2, trainable=False,
+                                              sequence_length=SEQUENCE_LENGTH)
+    assert [w.path for w in model.trainable_weights] == ["logits/kernel", "logits/bias"]
+    top = model.encoder.layers[-2:]  # the last transformer block and the pooler
+    assert transfer.set_backbone_trainable(model, unfreeze_top=2) == [l.name for l in top]
+    assert {w.path for w in model.encoder.trainable_weights} == {
+        w.path for l in top for w in l.weights} and len(top[0].weights) > 10
+    hub = transfer.text_backbone_classifier("hub:" + tiny_hub, 2, trainable=False,
+                                            sequence_length=SEQUENCE_LENGTH)
+    assert not hub.encoder.trainable_weights
+    assert transfer.set_backbone_trainable(hub) == ["encoder"]
+    assert hub.encoder.trainable_weights
+
+
 def test_export_fine_tuned_classifier_and_serve(tiny_preset, tmp_path):
     model = transfer.text_backbone_classifier("preset:" + tiny_preset, 2,
                                               sequence_length=SEQUENCE_LENGTH, seed=0)
