@@ -198,10 +198,38 @@ class CustomTrainingLoop:
             logs["accuracy"] = float(totals["correct"]) / max(float(totals["weight"]), 1.0)
         return logs
 
-    def restore(self):
-        """Restores the latest checkpoint, if any; returns the global step it holds."""
+    def restore(self, initial_step=0):
+        """Restores the latest checkpoint, if any; returns the global step it holds.
+
+        With `initial_step > 0` this loop continues a run that an earlier loop, with another
+        optimizer (another set of trainable variables), trained up to `initial_step`: a
+        checkpoint at exactly `initial_step` is that loop's last one, so only the model and the
+        step come from it and this loop's optimizer starts fresh; a later checkpoint is this
+        loop's own and restores whole. Without any checkpoint the step starts at
+        `initial_step`.
+
+        Args:
+            initial_step: the global step this loop's optimizer starts at.
+
+        Returns:
+            The global step training continues from.
+
+        Raises:
+            ValueError: when the latest checkpoint is older than `initial_step` (the earlier
+                loop did not finish).
+        """
         latest = tf.train.latest_checkpoint(os.path.join(self.model_dir, "checkpoints"))
-        if latest:
+        saved = _step_of(latest) if latest else 0
+        if not latest:
+            self.step.assign(initial_step)
+        elif saved < initial_step:
+            raise ValueError(f"The latest checkpoint {latest} is at step {saved}, before the "
+                             f"initial step {initial_step} of this loop: the earlier loop did "
+                             "not finish.")
+        elif initial_step and saved == initial_step:  # the earlier loop's: not our optimizer
+            tf.train.Checkpoint(model=self.model, step=self.step).restore(
+                latest).assert_existing_objects_matched().expect_partial()
+        else:
             self.checkpoint.restore(latest).assert_existing_objects_matched()
         return int(self.step.numpy())
 
@@ -220,7 +248,8 @@ class CustomTrainingLoop:
             steps += 1
         return self._logs(totals, steps)
 
-    def fit(self, dataset_fn, epochs, steps_per_epoch, validation_data=None, on_epoch_end=None):
+    def fit(self, dataset_fn, epochs, steps_per_epoch, validation_data=None, on_epoch_end=None,
+            initial_epoch=0):
         """Trains for `epochs` epochs of `steps_per_epoch` steps, resuming from a checkpoint.
 
         Args:
@@ -231,6 +260,9 @@ class CustomTrainingLoop:
             steps_per_epoch: optimizer steps per epoch.
             validation_data: an optional batched dataset evaluated after each epoch.
             on_epoch_end: an optional `on_epoch_end(epoch, logs)` called on every worker.
+            initial_epoch: the epochs before this one were trained by another loop on the same
+                model and `model_dir` with another optimizer (a fine-tune schedule's earlier
+                phase); this loop starts there with its own optimizer (see `restore`).
 
         Returns:
             A dict of lists, one entry per epoch run in this call (like `History.history`).
@@ -239,9 +271,9 @@ class CustomTrainingLoop:
             NonFiniteLossError: when the training loss becomes NaN or infinite.
         """
         history = {}
-        start = self.restore()
+        start = self.restore(initial_epoch * steps_per_epoch)
         first_epoch, skip = divmod(start, steps_per_epoch)
-        if start and self.verbose and self.is_chief:
+        if start > initial_epoch * steps_per_epoch and self.verbose and self.is_chief:
             print(f"Resuming from step {start}: epoch {first_epoch + 1}, batch {skip + 1}.")
         for epoch in range(first_epoch, epochs):
             dataset = dataset_fn(epoch).take(steps_per_epoch).skip(skip if epoch == first_epoch else 0)
@@ -288,6 +320,23 @@ class CustomTrainingLoop:
             if self.verbose and self.is_chief:
                 print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
         return history
+
+
+def _step_of(checkpoint_path):
+    return int(tf.train.load_variable(checkpoint_path, "step/.ATTRIBUTES/VARIABLE_VALUE"))
+
+
+def saved_step(model_dir):
+    """The global step of the latest checkpoint in `model_dir/checkpoints` (0 for none).
+
+    Args:
+        model_dir: a `CustomTrainingLoop`'s `model_dir`.
+
+    Returns:
+        The step as an int.
+    """
+    latest = tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints"))
+    return _step_of(latest) if latest else 0
 
 
 def write_json(path, payload):
