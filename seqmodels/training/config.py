@@ -62,6 +62,15 @@ class TrainConfig:
             `seqmodels.transfer`); "" trains `model` from scratch.
         backbone_weights: Keras Applications weights: "" (random), a file, or `imagenet`.
         backbone_trainable: fine-tune the backbone (False: frozen, only the head trains).
+        head_epochs: with a `backbone`, the first epochs of the two-phase fine-tune schedule
+            (`seqmodels.transfer.fine_tune`'s, run by the binary's own loop): the head trains
+            on the frozen backbone at `learning_rate`, then from epoch `head_epochs + 1` on the
+            top `unfreeze_top` backbone layers train too at `fine_tune_learning_rate`, every
+            BatchNormalization frozen and in inference mode. 0: no schedule (the backbone trains
+            or stays frozen for all epochs, as `backbone_trainable` says).
+        unfreeze_top: how many top backbone layers the fine-tune phase unfreezes; -1 for all.
+        fine_tune_learning_rate: peak learning rate of the fine-tune phase (same AdamW, warm-up
+            and cosine decay, over that phase's steps).
     """
 
     task: str = "text_classification"
@@ -100,6 +109,9 @@ class TrainConfig:
     backbone: str = ""
     backbone_weights: str = ""
     backbone_trainable: bool = True
+    head_epochs: int = 0
+    unfreeze_top: int = -1
+    fine_tune_learning_rate: float = 1e-5
 
     def __post_init__(self):
         if self.task not in TASKS:
@@ -135,6 +147,36 @@ class TrainConfig:
         if self.learning_rate <= 0:
             raise ValueError(
                 f"`learning_rate` must be positive. Received: learning_rate={self.learning_rate!r}")
+        self._check_fine_tune_schedule()
+
+    def _check_fine_tune_schedule(self):
+        """Validates `head_epochs`, `unfreeze_top` and `fine_tune_learning_rate` together."""
+        if self.head_epochs < 0:
+            raise ValueError("`head_epochs` must be a non-negative integer (0: no fine-tune "
+                             f"schedule). Received: head_epochs={self.head_epochs!r}")
+        if self.unfreeze_top != -1 and self.unfreeze_top < 1:
+            raise ValueError("`unfreeze_top` must be -1 (all backbone layers) or a positive "
+                             f"integer. Received: unfreeze_top={self.unfreeze_top!r}")
+        if self.fine_tune_learning_rate <= 0:
+            raise ValueError("`fine_tune_learning_rate` must be positive. Received: "
+                             f"fine_tune_learning_rate={self.fine_tune_learning_rate!r}")
+        if not self.head_epochs:
+            return
+        if not self.backbone:
+            raise ValueError("`head_epochs` > 0 needs a pretrained `backbone` to freeze, then "
+                             f"unfreeze. Received: head_epochs={self.head_epochs}, backbone=''")
+        if self.head_epochs >= self.epochs:
+            raise ValueError("`head_epochs` must be less than `epochs`, leaving at least one "
+                             f"fine-tune epoch. Received: head_epochs={self.head_epochs}, "
+                             f"epochs={self.epochs}")
+        if self.unfreeze_top != -1 and self.backbone.startswith("hub:"):
+            raise ValueError("`unfreeze_top` must be -1 for a hub: backbone, one SavedModel that "
+                             f"unfreezes whole. Received: unfreeze_top={self.unfreeze_top}, "
+                             f"backbone={self.backbone!r}")
+        if not self.backbone_trainable:
+            raise ValueError("`head_epochs` > 0 unfreezes the backbone after the head epochs, "
+                             "which contradicts backbone_trainable=False. Received: "
+                             f"head_epochs={self.head_epochs}, backbone_trainable=False")
 
 
 # Named presets: field values per task. `tiny` trains in seconds; `default` is the measured recipe.

@@ -148,6 +148,11 @@ def _check_lengths(name, lengths, limit, field="sequence_length"):
                          f"raise {field} (e.g. --override={field}={longest}).")
 
 
+def _backbone_starts_trainable(config):
+    """A fine-tune schedule (`head_epochs`) starts on a frozen backbone; `train` unfreezes it."""
+    return config.backbone_trainable and not config.head_epochs
+
+
 def _text_backbone_classification(config, strategy):
     """Text classification on a pretrained encoder: the model tokenizes raw strings itself."""
     from seqmodels import transfer
@@ -163,7 +168,7 @@ def _text_backbone_classification(config, strategy):
     with strategy.scope():
         model = transfer.text_backbone_classifier(
             config.backbone, info.num_classes, sequence_length=config.sequence_length,
-            trainable=config.backbone_trainable, dropout=config.dropout, seed=config.seed)
+            trainable=_backbone_starts_trainable(config), dropout=config.dropout, seed=config.seed)
     class_names = _class_names(config.dataset, info)
     return _task(config, model, train, num_train, batches, _load(config, "validation"),
                  _load(config, "test"),
@@ -250,7 +255,7 @@ def _image_classification(config, strategy):
             model = transfer.image_backbone_classifier(
                 config.backbone, image_shape, info.num_classes,
                 weights=config.backbone_weights or None, dropout=config.dropout,
-                trainable=config.backbone_trainable, seed=config.seed)
+                trainable=_backbone_starts_trainable(config), seed=config.seed)
         elif config.model == "vit":
             model = VisionTransformer(
                 image_shape, info.num_classes, variant=f"mu/{config.patch_size}",

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from seqmodels.training import distribute
 from seqmodels.training.config import TrainConfig
-from seqmodels.training.custom_loop import CustomTrainingLoop, write_json
+from seqmodels.training.custom_loop import CustomTrainingLoop, saved_step, write_json
 from seqmodels.training.schedule import WarmupCosineDecay
 from seqmodels.training.tasks import build_task
 
@@ -43,8 +43,8 @@ def _pictures(config, task, history, model_dir):
     return paths
 
 
-def _optimizer(config, total_steps):
-    schedule = WarmupCosineDecay(config.learning_rate, total_steps,
+def _optimizer(config, total_steps, learning_rate):
+    schedule = WarmupCosineDecay(learning_rate, total_steps,
                                  int(config.warmup_fraction * total_steps))
     optimizer = keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay)
     if config.mixed_precision == "mixed_float16":
@@ -66,6 +66,18 @@ def train_and_evaluate(config, model_dir):
     `metrics.json` (per-epoch history and test metrics), PNG pictures and, with
     `config.export_dir`, the servable SavedModel.
 
+    With `config.head_epochs > 0` (a pretrained `backbone`), training follows the two-phase
+    schedule of `seqmodels.transfer.fine_tune` with this custom loop: epochs
+    `[0, head_epochs)` train the head on the frozen backbone at `learning_rate`; then
+    `seqmodels.transfer.set_backbone_trainable` unfreezes the top `unfreeze_top` backbone
+    layers (all for -1; BatchNormalization stays frozen, in inference mode) and a second loop
+    trains the remaining epochs with a fresh optimizer of the same kind (AdamW, linear warm-up
+    over `warmup_fraction` of the phase's steps, cosine decay to 0 at its end) peaking at
+    `fine_tune_learning_rate`; phase 1's schedule spans phase 1 only. Epoch numbers, logs,
+    the history and the best-epoch selection run on through both phases. Restarted after a
+    kill, a run resumes in the phase its latest checkpoint was written in: in phase 2 with the
+    backbone unfrozen again and phase 2's optimizer state.
+
     Args:
         config: a `TrainConfig`.
         model_dir: the run's directory; running again with the same one resumes.
@@ -85,17 +97,23 @@ def train_and_evaluate(config, model_dir):
     strategy = distribute.get_strategy(config.strategy, config.tpu, config.num_cpu_devices)
     keras.utils.set_random_seed(config.seed)
     keras.mixed_precision.set_global_policy(config.mixed_precision)
+    first_epochs = config.head_epochs or config.epochs  # the epochs of the first loop
     try:
         task = build_task(config, strategy)
         with strategy.scope():
-            optimizer = _optimizer(config, task.steps_per_epoch * config.epochs)
+            optimizer = _optimizer(config, task.steps_per_epoch * first_epochs,
+                                   config.learning_rate)
     finally:
         # The policy is process-wide: models built later in this process must not inherit it.
         keras.mixed_precision.set_global_policy("float32")
-    loop = CustomTrainingLoop(task.model, optimizer, task.loss, strategy, model_dir,
-                              config.global_batch_size, accuracy=task.accuracy,
-                              checkpoint_every=config.checkpoint_every,
-                              jit_compile=config.jit_compile)
+
+    def make_loop(optimizer):
+        return CustomTrainingLoop(task.model, optimizer, task.loss, strategy, model_dir,
+                                  config.global_batch_size, accuracy=task.accuracy,
+                                  checkpoint_every=config.checkpoint_every,
+                                  jit_compile=config.jit_compile)
+
+    loop = make_loop(optimizer)
     if loop.is_chief:
         write_json(os.path.join(model_dir, "config.json"), dataclasses.asdict(config))
     writer = tf.summary.create_file_writer(os.path.join(model_dir, "logs")) if loop.is_chief \
@@ -121,8 +139,15 @@ def train_and_evaluate(config, model_dir):
                 best["value"] = sign * logs[monitor]
                 task.model.save_weights(best_path)
 
-    loop.fit(task.dataset_fn, config.epochs, task.steps_per_epoch,
-             validation_data=task.validation, on_epoch_end=on_epoch_end)
+    # Phase 1 (or the whole run), unless a checkpoint of phase 2 says it is over.
+    if not config.head_epochs or saved_step(model_dir) < config.head_epochs * task.steps_per_epoch:
+        loop.fit(task.dataset_fn, first_epochs, task.steps_per_epoch,
+                 validation_data=task.validation, on_epoch_end=on_epoch_end)
+    if config.head_epochs:
+        loop = _fine_tune_loop(config, task, strategy, make_loop)
+        loop.fit(task.dataset_fn, config.epochs, task.steps_per_epoch,
+                 validation_data=task.validation, on_epoch_end=on_epoch_end,
+                 initial_epoch=config.head_epochs)
     if os.path.exists(best_path):
         task.model.load_weights(best_path)  # test the epoch that validated best
     metrics = {"history": history, "steps_per_epoch": task.steps_per_epoch,
@@ -138,6 +163,28 @@ def train_and_evaluate(config, model_dir):
     metrics["model"] = task.model
     metrics["task"] = task
     return metrics
+
+
+def _fine_tune_loop(config, task, strategy, make_loop):
+    """Unfreezes the backbone's top layers; the loop of phase 2, with its own optimizer.
+
+    A new loop traces its step anew for the new trainable variables and builds the new
+    optimizer on them, so its checkpoints restore into the same objects on resume.
+    """
+    from seqmodels import transfer
+
+    unfreeze_top = None if config.unfreeze_top == -1 else config.unfreeze_top
+    transfer.set_backbone_trainable(task.model, unfreeze_top)
+    with strategy.scope():
+        optimizer = _optimizer(config, task.steps_per_epoch * (config.epochs - config.head_epochs),
+                               config.fine_tune_learning_rate)
+    loop = make_loop(optimizer)
+    if loop.verbose and loop.is_chief:
+        print(f"Fine-tuning from epoch {config.head_epochs + 1}: "
+              f"{'all' if unfreeze_top is None else f'the top {unfreeze_top}'} backbone layers "
+              f"unfrozen (BatchNormalization frozen), peak learning rate "
+              f"{config.fine_tune_learning_rate}.")
+    return loop
 
 
 def _export(task, export_dir, version=None):

@@ -53,3 +53,47 @@ def test_every_preset_builds_a_valid_config():
         assert "tiny" in presets, f"task {task!r} has no tiny preset"
         for name in presets:
             assert isinstance(make_config(task, name), TrainConfig)
+
+
+def _fine_tune_config(overrides, backbone="keras_app:MobileNetV3Small"):
+    return make_config("image_classification", "tiny", ["epochs=3", *overrides],
+                       backbone=backbone)
+
+
+def test_fine_tune_schedule_fields_default_off_and_parse_from_overrides():
+    config = make_config("image_classification", "tiny")
+    assert (config.head_epochs, config.unfreeze_top, config.fine_tune_learning_rate) == (
+        0, -1, 1e-5)
+    config = _fine_tune_config(["head_epochs=2", "unfreeze_top=20",
+                                "fine_tune_learning_rate=3e-5"])
+    assert (config.head_epochs, config.unfreeze_top, config.fine_tune_learning_rate) == (
+        2, 20, 3e-5)
+
+
+@pytest.mark.parametrize("overrides, backbone, message", [
+    (["head_epochs=-1"], "keras_app:MobileNetV3Small",
+     "`head_epochs` must be a non-negative integer (0: no fine-tune schedule). Received: "
+     "head_epochs=-1"),
+    (["head_epochs=1.5"], "keras_app:MobileNetV3Small",
+     "Override head_epochs='1.5': expected a value of type int."),
+    (["unfreeze_top=0"], "keras_app:MobileNetV3Small",
+     "`unfreeze_top` must be -1 (all backbone layers) or a positive integer. Received: "
+     "unfreeze_top=0"),
+    (["fine_tune_learning_rate=0"], "keras_app:MobileNetV3Small",
+     "`fine_tune_learning_rate` must be positive. Received: fine_tune_learning_rate=0.0"),
+    (["head_epochs=1"], "",
+     "`head_epochs` > 0 needs a pretrained `backbone` to freeze, then unfreeze. Received: "
+     "head_epochs=1, backbone=''"),
+    (["head_epochs=3"], "keras_app:MobileNetV3Small",
+     "`head_epochs` must be less than `epochs`, leaving at least one fine-tune epoch. "
+     "Received: head_epochs=3, epochs=3"),
+    (["head_epochs=1", "unfreeze_top=5"], "hub:/tmp/features",
+     "`unfreeze_top` must be -1 for a hub: backbone, one SavedModel that unfreezes whole. "
+     "Received: unfreeze_top=5, backbone='hub:/tmp/features'"),
+    (["head_epochs=1", "backbone_trainable=false"], "keras_app:MobileNetV3Small",
+     "`head_epochs` > 0 unfreezes the backbone after the head epochs, which contradicts "
+     "backbone_trainable=False. Received: head_epochs=1, backbone_trainable=False"),
+])
+def test_fine_tune_schedule_errors(overrides, backbone, message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        _fine_tune_config(overrides, backbone)
