@@ -7,6 +7,9 @@ Examples:
     seqmodels-train --strategy=mirrored --num_cpu_devices=2 --model_dir=/tmp/m
     seqmodels-train --backbone=preset:/path/to/minilm --override=learning_rate=5e-5 --model_dir=/tmp/b
     seqmodels-train --task=image_classification --backbone=keras_app:MobileNetV3Small --model_dir=/tmp/i
+    seqmodels-train --task=image_classification --backbone=keras_app:MobileNetV3Small \
+        --backbone_weights=imagenet --epochs=6 --head_epochs=3 --unfreeze_top=20 \
+        --fine_tune_learning_rate=1e-5 --model_dir=/tmp/f
     TF_CONFIG=... seqmodels-train --strategy=multi_worker_mirrored --model_dir=gs://...
 
 Run with --helpfull for every flag. Killed and started again with the same command (the same
@@ -40,6 +43,12 @@ flags.DEFINE_string("backbone", None,
                     "preset:<keras-hub preset or dir>, hub:<handle>, keras_app:<Name>.")
 flags.DEFINE_string("backbone_weights", None,
                     "Keras Applications weights: a file, or imagenet (needs the internet).")
+flags.DEFINE_integer("head_epochs", None,
+                     "With --backbone: epochs that train the head on the frozen backbone before "
+                     "fine-tuning (0: no schedule).")
+flags.DEFINE_integer("unfreeze_top", None,
+                     "Top backbone layers the fine-tune phase unfreezes (-1: all).")
+flags.DEFINE_float("fine_tune_learning_rate", None, "Peak learning rate of the fine-tune phase.")
 flags.mark_flag_as_required("model_dir")
 
 
@@ -51,7 +60,9 @@ def config_from_flags():
         epochs=FLAGS.epochs, global_batch_size=FLAGS.global_batch_size,
         learning_rate=FLAGS.learning_rate, mixed_precision=FLAGS.mixed_precision,
         jit_compile=FLAGS.jit_compile, seed=FLAGS.seed, export_dir=FLAGS.export_dir,
-        backbone=FLAGS.backbone, backbone_weights=FLAGS.backbone_weights)
+        backbone=FLAGS.backbone, backbone_weights=FLAGS.backbone_weights,
+        head_epochs=FLAGS.head_epochs, unfreeze_top=FLAGS.unfreeze_top,
+        fine_tune_learning_rate=FLAGS.fine_tune_learning_rate)
 
 
 def main(argv):

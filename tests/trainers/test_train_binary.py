@@ -27,6 +27,17 @@ def test_flags_become_the_config():
         16, 3, "mirrored", 2, "mixed_bfloat16", 0.01, 7)
 
 
+def test_fine_tune_schedule_flags_become_the_config():
+    config = _parse(["--model_dir=/tmp/x", "--task=image_classification", "--config=tiny",
+                     "--backbone=keras_app:MobileNetV3Small", "--epochs=4", "--head_epochs=2",
+                     "--unfreeze_top=20", "--fine_tune_learning_rate=2e-5"])
+    assert (config.head_epochs, config.unfreeze_top, config.fine_tune_learning_rate) == (
+        2, 20, 2e-5)
+    with pytest.raises(ValueError, match="`head_epochs` must be less than `epochs`"):
+        _parse(["--model_dir=/tmp/x", "--task=image_classification", "--config=tiny",
+                "--backbone=keras_app:MobileNetV3Small", "--head_epochs=1"])
+
+
 def test_bad_override_is_rejected():
     with pytest.raises(ValueError, match="unknown key 'hiden_dim'"):
         _parse(["--model_dir=/tmp/x", "--override=hiden_dim=16"])
@@ -38,5 +49,6 @@ def test_helpfull_documents_every_flag():
     for flag in ("--task", "--model", "--dataset", "--config", "--override", "--strategy",
                  "--tpu", "--num_cpu_devices", "--model_dir", "--epochs", "--global_batch_size",
                  "--learning_rate", "--mixed_precision", "jit_compile", "--seed",
-                 "--export_dir", "--flagfile"):
+                 "--export_dir", "--backbone", "--head_epochs", "--unfreeze_top",
+                 "--fine_tune_learning_rate", "--flagfile"):
         assert flag in result.stdout, flag
