@@ -107,11 +107,12 @@ class VisionTransformer(keras.Model):
         images = keras.Input(shape=image_shape, name="images")
         x = images
         if stem == "conv":
-            # log2(patch) stride-2 3x3 convolutions, widths doubling up to hidden_dim / 2:
-            # (batch, h, w, c) -> (batch, h / patch, w / patch, hidden / 2).
+            # log2(patch) stride-2 3x3 convolutions, widths doubling up to hidden_dim (Xiao et
+            # al.: the last 3x3 convolution has the model's width, then a 1x1 projection):
+            # (batch, h, w, c) -> (batch, h / patch, w / patch, hidden).
             convolutions = patch.bit_length() - 1
             for i in range(convolutions):
-                width = max(arch["hidden_dim"] // 2 ** (convolutions - i), 8)
+                width = max(arch["hidden_dim"] // 2 ** (convolutions - 1 - i), 8)
                 x = keras.layers.Conv2D(width, 3, strides=2, padding="same", use_bias=False,
                                         name=f"stem_conv_{i}")(x)
                 x = keras.layers.BatchNormalization(name=f"stem_norm_{i}")(x)

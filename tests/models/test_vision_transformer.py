@@ -102,14 +102,15 @@ def test_mean_pooling_drops_the_class_token_and_averages_the_patches():
 def test_conv_stem_makes_one_token_per_feature_map_position(tmp_path):
     model = VisionTransformer((28, 28, 1), 10, variant="mu/4", hidden_dim=32, stem="conv",
                               pooling="mean")
-    # Two stride-2 3x3 convolutions, widths 8 and 16 (hidden / 4, hidden / 2), no bias, batch
+    # Two stride-2 3x3 convolutions, widths 16 and 32 (hidden / 2, hidden), no bias, batch
     # norm; then a 1x1 "patch" projection of the 7x7 map to 32 and 49 positions.
-    stem = 9 * 1 * 8 + 4 * 8 + 9 * 8 * 16 + 4 * 16
+    stem = 9 * 1 * 16 + 4 * 16 + 9 * 16 * 32 + 4 * 32
     tokens = model.get_layer("patch_encoder").output
     assert tuple(tokens.shape) == (None, 49, 32)
     plain = VisionTransformer((28, 28, 1), 10, variant="mu/4", hidden_dim=32, pooling="mean")
-    # Both projections map 16 numbers to 32 (a 4x4x1 patch; one position of the 16-wide map).
-    assert model.count_params() - plain.count_params() == stem
+    # The projections map 32 numbers (one position of the 32-wide map) or 16 (a 4x4x1 patch)
+    # to 32.
+    assert model.count_params() - plain.count_params() == stem + (32 - 16) * 32
     x = np.random.default_rng(0).random((4, 28, 28, 1)).astype("float32")
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(x, np.arange(4), epochs=1, verbose=0)
