@@ -128,7 +128,11 @@ class CustomTrainingLoop:
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
             if not optimizer.built:
                 optimizer.build(model.trainable_variables)
-        self.checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=self.step)
+        # Keras' seed generators (dropout) are not tracked by the model's checkpoint: saved
+        # beside it, a resumed run draws the masks an uninterrupted one would.
+        self._seeds = _seed_states(model)
+        self.checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=self.step,
+                                              seeds=self._seeds)
         self._checkpoint_dir = _checkpoint_dir(strategy, model_dir)
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, self._checkpoint_dir, max_to_keep=max_to_keep)
@@ -226,11 +230,19 @@ class CustomTrainingLoop:
             raise ValueError(f"The latest checkpoint {latest} is at step {saved}, before the "
                              f"initial step {initial_step} of this loop: the earlier loop did "
                              "not finish.")
-        elif initial_step and saved == initial_step:  # the earlier loop's: not our optimizer
-            tf.train.Checkpoint(model=self.model, step=self.step).restore(
-                latest).assert_existing_objects_matched().expect_partial()
         else:
-            self.checkpoint.restore(latest).assert_existing_objects_matched()
+            objects = dict(model=self.model, step=self.step)
+            if any(name.startswith("seeds/") for name, _ in tf.train.list_variables(latest)):
+                objects["seeds"] = self._seeds
+            elif self._seeds and self.verbose and self.is_chief:
+                print(f"{latest} holds no dropout seeds (written before they were saved): "
+                      "the resumed run draws other dropout masks than an uninterrupted one.")
+            if initial_step and saved == initial_step:  # the earlier loop's: not our optimizer
+                tf.train.Checkpoint(**objects).restore(
+                    latest).assert_existing_objects_matched().expect_partial()
+            else:
+                tf.train.Checkpoint(optimizer=self.optimizer, **objects).restore(
+                    latest).assert_existing_objects_matched()
         return int(self.step.numpy())
 
     def save(self):
@@ -320,6 +332,12 @@ class CustomTrainingLoop:
             if self.verbose and self.is_chief:
                 print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
         return history
+
+
+def _seed_states(model):
+    """The state variables of every Keras seed generator in `model` (dropout layers')."""
+    return [generator.state for layer in model._flatten_layers()
+            for generator in getattr(layer, "_seed_generators", [])]
 
 
 def _step_of(checkpoint_path):
