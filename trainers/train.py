@@ -35,7 +35,8 @@ flags.DEFINE_integer("epochs", None, "Epochs (default: the preset's).")
 flags.DEFINE_integer("global_batch_size", None, "Examples per step over all replicas.")
 flags.DEFINE_float("learning_rate", None, "Peak learning rate.")
 flags.DEFINE_enum("mixed_precision", "float32", list(MIXED_PRECISION), "Dtype policy.")
-flags.DEFINE_boolean("jit_compile", False, "Compile the train and eval steps with XLA.")
+flags.DEFINE_boolean("jit_compile", None, "Compile the train and eval steps with XLA "
+                     "(default: the preset's; --nojit_compile turns it off).")
 flags.DEFINE_integer("seed", 0, "Seed of weights, shuffles and dropout.")
 flags.DEFINE_string("export_dir", "", "Where to export the servable model ('' for none).")
 flags.DEFINE_string("backbone", None,

@@ -38,6 +38,14 @@ def test_fine_tune_schedule_flags_become_the_config():
                 "--backbone=keras_app:MobileNetV3Small", "--head_epochs=1"])
 
 
+def test_jit_compile_flag_keeps_the_presets_choice_unless_given():
+    image = ["--model_dir=/tmp/x", "--task=image_classification"]
+    assert _parse(image).jit_compile is True  # the ViT preset compiles with XLA
+    assert _parse(image + ["--nojit_compile"]).jit_compile is False
+    assert _parse(["--model_dir=/tmp/x"]).jit_compile is False  # the text preset does not
+    assert _parse(["--model_dir=/tmp/x", "--jit_compile"]).jit_compile is True
+
+
 def test_bad_override_is_rejected():
     with pytest.raises(ValueError, match="unknown key 'hiden_dim'"):
         _parse(["--model_dir=/tmp/x", "--override=hiden_dim=16"])
