@@ -216,7 +216,9 @@ PRESETS = {
     },
     "translation": {
         # English -> Spanish verses (<= 120 characters a side, <= 40 tokens with punctuation).
-        "default": dict(model="transformer", dataset="en_es_verses", epochs=8,
+        # 4 epochs fit in 15 minutes on 2 cores (624 s; validation token accuracy 0.434, test
+        # BLEU 9.8 greedy, 11.4 beam 4); `--epochs=8` takes twice that for 0.484 and 14.5 / 17.0.
+        "default": dict(model="transformer", dataset="en_es_verses", epochs=4,
                         global_batch_size=64, learning_rate=1e-3, warmup_fraction=0.05,
                         sequence_length=40, vocab_size=8000, hidden_dim=128, num_layers=2,
                         num_heads=4, intermediate_dim=256, dropout=0.1, label_smoothing=0.1),
