@@ -231,8 +231,10 @@ class CustomTrainingLoop:
                              f"initial step {initial_step} of this loop: the earlier loop did "
                              "not finish.")
         else:
+            has_seeds = any(name.startswith("seeds/")
+                            for name, _ in tf.train.list_variables(latest))
             objects = dict(model=self.model, step=self.step)
-            if any(name.startswith("seeds/") for name, _ in tf.train.list_variables(latest)):
+            if has_seeds:
                 objects["seeds"] = self._seeds
             elif self._seeds and self.verbose and self.is_chief:
                 print(f"{latest} holds no dropout seeds (written before they were saved): "
@@ -240,6 +242,8 @@ class CustomTrainingLoop:
             if initial_step and saved == initial_step:  # the earlier loop's: not our optimizer
                 tf.train.Checkpoint(**objects).restore(
                     latest).assert_existing_objects_matched().expect_partial()
+            elif has_seeds or not self._seeds:
+                self.checkpoint.restore(latest).assert_existing_objects_matched()
             else:
                 tf.train.Checkpoint(optimizer=self.optimizer, **objects).restore(
                     latest).assert_existing_objects_matched()

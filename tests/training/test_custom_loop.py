@@ -100,7 +100,7 @@ def test_sigkill_mid_epoch_resumes_from_last_checkpoint(single_replica, tmp_path
         np.testing.assert_allclose(a, e, atol=1e-6)
 
 
-def test_resumed_run_draws_the_same_dropout_masks(tmp_path):
+def test_resumed_run_draws_the_same_dropout_masks(tmp_path, capsys):
     """Dropout seed states are checkpointed: stop after epoch 1, resume in a new loop on a new
     model, and the weights equal an uninterrupted run's."""
     import keras
@@ -131,3 +131,19 @@ def test_resumed_run_draws_the_same_dropout_masks(tmp_path):
     resumed = run(tmp_path / "b", 2)
     for a, e in zip(resumed, uninterrupted):
         np.testing.assert_allclose(a, e, atol=1e-6)
+
+    # A checkpoint written before the seeds were saved still restores (other masks, a note).
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(16, activation="relu"),
+                              keras.layers.Dropout(0.5), keras.layers.Dense(3)])
+    optimizer = keras.optimizers.Adam(0.01)
+    optimizer.build(model.trainable_variables)
+    step = tf.Variable(4, dtype=tf.int64)
+    tf.train.CheckpointManager(tf.train.Checkpoint(model=model, optimizer=optimizer, step=step),
+                               str(tmp_path / "old" / "checkpoints"), 2).save(4)
+    loop = CustomTrainingLoop(
+        model, optimizer, keras.losses.SparseCategoricalCrossentropy(from_logits=True,
+                                                                     reduction=None),
+        tf.distribute.get_strategy(), str(tmp_path / "old"), 8)
+    assert loop.restore() == 4
+    assert "holds no dropout seeds (written before they were saved)" in capsys.readouterr().out
