@@ -11,8 +11,8 @@ Rows (each measured with seed 0 and the configuration recorded in the table):
 - `mnist_few_labels`: a CNN pre-trained on Fashion-MNIST, exported with `export_reusable`,
   fine-tuned through `HubLayer` on 100 labelled MNIST digits, against the same CNN from scratch.
 
-MiniLM fine-tuning costs about 330 s per epoch on 2 quiet cores (much more on a shared machine),
-so the full script takes about 45 minutes there.
+MiniLM fine-tuning through HubLayer measured 561 s per epoch on 2 quiet cores (much more on a
+shared machine), so the full script takes about an hour and a half there.
 `.venv/bin/python bench/transfer.py --only minilm_frozen,mnist_few_labels` runs some parts; the
 rows of earlier parts are kept (runs/bench_transfer/rows.json) and the whole table is rewritten.
 """
@@ -70,9 +70,9 @@ def record(part, row):
     print(" | ".join(str(c) for c in row), flush=True)
     ordered = [rows[p] for p in ROW_ORDER if p in rows] + _scratch_transformer_rows()
     note = (f"Seconds are wall-clock. Load average when this row was written: "
-            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; above the core count, other "
-            "jobs shared the machine and every time here is inflated (a quiet 2-core machine "
-            "fine-tunes MiniLM in about 330 s an epoch).")
+            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores. Rows measured while other "
+            "jobs shared the machine have inflated times: the keras-hub preset fine-tune ran at "
+            "load ~6; the others at load < 2.5.")
     print("wrote", write_section("transfer", "Transfer learning",
                                  markdown_table(HEADERS, ordered) + "\n\n" + note), flush=True)
 
