@@ -71,8 +71,9 @@ def record(part, row):
     ordered = [rows[p] for p in ROW_ORDER if p in rows] + _scratch_transformer_rows()
     note = (f"Seconds are wall-clock. Load average when this row was written: "
             f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores. Rows measured while other "
-            "jobs shared the machine have inflated times: the keras-hub preset fine-tune ran at "
-            "load ~6; the others at load < 2.5.")
+            "jobs shared the machine have inflated times: the keras-hub preset fine-tune and "
+            "the parity check ran at load 3.6-6, the HubLayer fine-tune, frozen and MNIST rows "
+            "alone (load < 2.5).")
     print("wrote", write_section("transfer", "Transfer learning",
                                  markdown_table(HEADERS, ordered) + "\n\n" + note), flush=True)
 
