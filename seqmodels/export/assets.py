@@ -35,6 +35,23 @@ def _check_words(argument, words, forbidden):
                              f"{argument}[{i}]={word!r}")
 
 
+def text_asset(directory, filename, lines, argument):
+    """A `tf.saved_model.Asset` of `lines`, one per line: a file the export carries as is.
+
+    Args:
+        directory: where to write the file.
+        filename: the file's name in the export's `assets/`.
+        lines: the entries, in order.
+        argument: what the lines are, named in errors.
+
+    Raises:
+        ValueError: an entry contains a newline or carriage return.
+    """
+    lines = [str(line) for line in lines]
+    _check_words(argument, lines, ("\n", "\r"))
+    return tf.saved_model.Asset(_write(directory, filename, lines))
+
+
 def id_to_word_table(directory, filename, words, argument):
     """A table id (int64) -> `words[id]` (string; "" for other ids) read from an asset file.
 

@@ -9,7 +9,6 @@ the export and a person can read what it maps.
 """
 
 import collections
-import os
 
 import keras
 import numpy as np
@@ -133,18 +132,15 @@ def raw_text_classifier_servable(model, class_names, directory):
     TensorFlow Text's ops where the export is loaded (`import tensorflow_text`; a TF Serving
     build with TF Text). Assets: `class_names.txt` and, where the model holds a keras-hub
     tokenizer, its `vocabulary.txt` (one token per line, id order): TF Text's fast WordPiece
-    tokenizer runs from a model compiled from it into the graph, so the file documents the ids
-    and is what to change to retokenize, but the served graph does not read it.
+    tokenizer runs from a model compiled from it into the graph, so the file documents the ids;
+    the served graph does not read it.
     """
     names = _class_table(model, class_names, directory)
     tracked = [model, names]
     vocabulary = _tokenizer_vocabulary(model)
     if vocabulary is not None:
-        _check_tokens(vocabulary)
-        path = os.path.join(directory, "vocabulary.txt")
-        with open(path, "w", encoding="utf-8", newline="\n") as f:
-            f.write("".join(token + "\n" for token in vocabulary))
-        tracked.append(tf.saved_model.Asset(path))
+        tracked.append(assets.text_asset(directory, "vocabulary.txt", vocabulary,
+                                         "tokenizer vocabulary"))
 
     def serve(text):
         return _classify(model(text, training=False), names)
@@ -162,13 +158,6 @@ def _tokenizer_vocabulary(model):
                     type(candidate).__module__.startswith("keras_hub"):
                 return [str(token) for token in candidate.get_vocabulary()]
     return None
-
-
-def _check_tokens(tokens):
-    for i, token in enumerate(tokens):
-        if "\n" in token or "\r" in token:
-            raise ValueError("The tokenizer's vocabulary is written one token per line of a "
-                             f"SavedModel asset file; token {i} ({token!r}) contains a newline.")
 
 
 def _image_size(model):

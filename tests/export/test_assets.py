@@ -49,3 +49,12 @@ def test_character_tables_map_both_ways_including_newline_and_tab(tmp_path):
     assert os.listdir(tmp_path) == ["characters.txt"]
     with pytest.raises(ValueError, match=r"one character per id .* vocabulary\[1\]='ab'"):
         assets.character_tables(str(tmp_path), ["", "ab"])
+
+
+def test_text_asset_writes_one_entry_a_line_and_rejects_line_breaks(tmp_path):
+    asset = assets.text_asset(str(tmp_path), "vocabulary.txt", ["[PAD]", "##s", "é"], "vocab")
+    with open(asset.asset_path.numpy().decode(), encoding="utf-8") as f:
+        assert f.read() == "[PAD]\n##s\né\n"
+    with pytest.raises(ValueError, match=r"`vocab` entries are written one per line .* "
+                                         r"cannot contain '\\n'. Received: vocab\[1\]='a\\nb'"):
+        assets.text_asset(str(tmp_path), "v.txt", ["x", "a\nb"], "vocab")
