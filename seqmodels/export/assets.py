@@ -7,7 +7,7 @@ the graph. Files are UTF-8, one entry per line:
 
 - `<name>.txt` of a `TextVectorization` (`vocabulary.txt`, `source_vocabulary.txt`): the tokens
   of ids 2, 3, ... (Keras' vocabulary-file convention: id 0 is padding and id 1 `[UNK]`).
-- `id -> word` files (`class_names.txt`, `target_vocabulary.txt`): `<id>\\t<word>`; a word may be
+- `id -> word` files (`class_names.txt`, `output_vocabulary.txt`): `<id>\\t<word>`; a word may be
   empty (padding), which a line of its own could not hold.
 - `characters.txt` of a MiniGPT: `<id>\\t<Unicode code point>` for ids 1, 2, ... (id 0 is
   padding and unknown characters), so newline and tab characters are entries like any other.
@@ -69,7 +69,7 @@ def id_to_word_table(directory, filename, words, argument):
 
     Example:
 
-    >>> table = id_to_word_table(tmp, "target_vocabulary.txt", ["", "hola"], "vocabulary")
+    >>> table = id_to_word_table(tmp, "output_vocabulary.txt", ["", "hola"], "vocabulary")
     ... # doctest: +SKIP
     >>> table.lookup(tf.constant([1], tf.int64)).numpy()  # doctest: +SKIP
     array([b'hola'], dtype=object)
@@ -151,7 +151,7 @@ def asset_vectorizer(vectorizer, directory, filename):
     config.pop("vocabulary_size", None)
     config.update(vocabulary=path, idf_weights=None, name=f"{vectorizer.name}_from_asset")
     copy = keras.layers.TextVectorization(**config)
-    if [str(token) for token in copy.get_vocabulary()] != vocabulary:  # e.g. a token that is only whitespace
+    if [str(token) for token in copy.get_vocabulary()] != vocabulary:
         raise ValueError("`vectorizer`'s vocabulary does not survive a round trip through a "
                          "vocabulary file (a token that is empty or a duplicate).")
     return copy

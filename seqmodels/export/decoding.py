@@ -8,6 +8,8 @@ exported signature and the Keras model return the same tokens.
 
 import tensorflow as tf
 
+from seqmodels.export.assets import words_of_ids
+
 
 def length_norms(max_length, length_penalty=0.6):
     """Wu et al.'s ((5 + n) / 6) ** alpha for n = 0..max_length, computed once in Python float64.
@@ -128,7 +130,7 @@ def ids_to_text(ids, vocabulary, skip_ids=(), separator=" "):
     for skip in skip_ids:
         keep = tf.logical_and(keep, tf.not_equal(ids, int(skip)))
     if hasattr(vocabulary, "lookup"):
-        words = vocabulary.lookup(tf.cast(ids, tf.int64))
+        words = words_of_ids(vocabulary, ids)
     else:
         words = tf.gather(vocabulary, ids)
     words = tf.ragged.boolean_mask(words, keep)
