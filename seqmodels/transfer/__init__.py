@@ -19,12 +19,13 @@ from seqmodels.transfer.backbones import minilm_preset_dir, parse_backbone
 from seqmodels.transfer.images import (feature_extractor, fine_tune, image_backbone_classifier,
                                       set_backbone_trainable)
 from seqmodels.transfer.preset_preprocessing import PresetPreprocessing
+from seqmodels.transfer.trim_padding import TrimPadding
 from seqmodels.transfer.text import (export_text_encoder, fine_tuning_optimizer,
                                     text_backbone_classifier)
 from seqmodels.transfer.warm_up_linear_decay import WarmUpLinearDecay
 from seqmodels.transfer.word_piece_preprocessor import WordPiecePreprocessor
 
-__all__ = ["ApplicationPreprocessing", "PresetPreprocessing", "WarmUpLinearDecay",
+__all__ = ["ApplicationPreprocessing", "PresetPreprocessing", "TrimPadding", "WarmUpLinearDecay",
            "WordPiecePreprocessor",
            "export_text_encoder", "feature_extractor", "fine_tune", "fine_tuning_optimizer",
            "image_backbone_classifier", "minilm_preset_dir", "parse_backbone",

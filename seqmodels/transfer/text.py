@@ -8,6 +8,7 @@ import tensorflow as tf
 from seqmodels.hub import HubLayer, export_reusable
 from seqmodels.transfer.backbones import parse_backbone
 from seqmodels.transfer.preset_preprocessing import PresetPreprocessing
+from seqmodels.transfer.trim_padding import TrimPadding
 from seqmodels.transfer.word_piece_preprocessor import ENCODER_INPUTS, WordPiecePreprocessor
 
 ENCODER_DIR, PREPROCESSOR_DIR = "encoder", "preprocessor"
@@ -69,7 +70,7 @@ def _split_hub_handles(value):
 
 
 def text_backbone_classifier(backbone, num_classes, sequence_length=64, trainable=True,
-                             dropout=0.1, pooling="mean", seed=None):
+                             dropout=0.1, pooling="mean", seed=None, trim_padding=True):
     """A text classifier on a pretrained encoder: raw strings in, logits out.
 
     The returned `keras.Model` takes a `tf.string` batch `(batch,)` and returns logits
@@ -104,6 +105,10 @@ def text_backbone_classifier(backbone, num_classes, sequence_length=64, trainabl
         pooling: `"mean"` (masked mean of the token vectors), `"cls"` or `"pooled"`.
         seed: seeds the head's initializer and dropout (the same seed gives the same head on
             every backbone).
+        trim_padding: the encoder sees each batch cut to its longest text (`TrimPadding`)
+            instead of `sequence_length` columns: the same logits up to float rounding, and a
+            batch of short texts costs less. False gives the encoder `sequence_length` columns
+            always (e.g. a TF Hub encoder whose signature fixes the length).
 
     Returns:
         A `keras.Model` (strings -> logits).
@@ -122,6 +127,8 @@ def text_backbone_classifier(backbone, num_classes, sequence_length=64, trainabl
     """
     kind, value = parse_backbone(backbone, kinds=("preset", "hub"))
     _check_classifier_arguments(num_classes, sequence_length, trainable, dropout, pooling)
+    if not isinstance(trim_padding, bool):
+        raise ValueError(f"`trim_padding` must be a bool. Received: trim_padding={trim_padding!r}")
     text = keras.Input(shape=(), dtype="string", name="text")
     if kind == "preset":
         import keras_hub
@@ -136,6 +143,8 @@ def text_backbone_classifier(backbone, num_classes, sequence_length=64, trainabl
                              f"sequence_length={sequence_length}")
         encoder.trainable = trainable
         inputs = PresetPreprocessing(preprocessor, name="preprocessing")(text)
+        if trim_padding:
+            inputs = TrimPadding("padding_mask", name="trim_padding")(inputs)
         outputs = encoder({key: inputs[key] for key in encoder.input})
         mask = inputs["padding_mask"]
         if isinstance(outputs, dict):
@@ -156,6 +165,8 @@ def text_backbone_classifier(backbone, num_classes, sequence_length=64, trainabl
         if length is not None and length < sequence_length:
             inputs = {key: keras.ops.pad(x, [[0, 0], [0, sequence_length - length]])
                       for key, x in inputs.items()}
+        if trim_padding:
+            inputs = TrimPadding("input_mask", name="trim_padding")(inputs)
         outputs = encoder(inputs)
         if not isinstance(outputs, dict) or "sequence_output" not in outputs:
             raise ValueError(f"The encoder {encoder_handle!r} must return a dict with "

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from seqmodels.transfer import (application_preprocessing, backbones, images, preset_preprocessing,
-                                text, warm_up_linear_decay)
+                                text, trim_padding, warm_up_linear_decay)
 
 
 @pytest.mark.parametrize("module", [application_preprocessing, backbones, images,
-                                    preset_preprocessing, text, warm_up_linear_decay],
+                                    preset_preprocessing, text, trim_padding,
+                                    warm_up_linear_decay],
                          ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     results = doctest.testmod(module, extraglobs={"np": np}, optionflags=doctest.ELLIPSIS)

@@ -90,6 +90,38 @@ def test_hub_path_equals_preset_path_at_init(tiny_preset, tiny_hub):
 
 
 @pytest.mark.parametrize("kind", ["preset", "hub"])
+def test_trim_padding_cuts_to_the_longest_text_and_keeps_the_logits(kind, tiny_preset, tiny_hub):
+    backbone = "preset:" + tiny_preset if kind == "preset" else "hub:" + tiny_hub
+    full = transfer.text_backbone_classifier(backbone, 2, sequence_length=SEQUENCE_LENGTH,
+                                             seed=7, trim_padding=False)
+    trimmed = transfer.text_backbone_classifier(backbone, 2, sequence_length=SEQUENCE_LENGTH,
+                                                seed=7)
+    trim = trimmed.get_layer("trim_padding")
+    short = tf.constant(["A good film!", "great fun", ""])  # at most [CLS] + 4 tokens + [SEP]
+    for texts in (short, tf.constant(SENTENCES)):  # SENTENCES[4] is cut at SEQUENCE_LENGTH
+        np.testing.assert_allclose(trimmed(texts), full(texts), atol=1e-6)
+    columns = keras.Model(trimmed.input, trim.output)  # the three trimmed encoder inputs
+    assert {tuple(x.shape) for x in tf.nest.flatten(columns(short))} == {(3, 6)}
+    assert {tuple(x.shape) for x in tf.nest.flatten(columns(tf.constant(SENTENCES)))} == {
+        (len(SENTENCES), SEQUENCE_LENGTH)}
+    with pytest.raises(ValueError, match="`trim_padding` must be a bool. Received: "
+                                         "trim_padding='yes'"):
+        transfer.text_backbone_classifier(backbone, 2, sequence_length=SEQUENCE_LENGTH,
+                                          trim_padding="yes")
+
+
+def test_trim_padding_errors():
+    with pytest.raises(ValueError, match="`mask_key` must be a non-empty string. Received: "
+                                         "mask_key=None"):
+        transfer.TrimPadding(None)
+    with pytest.raises(ValueError, match="TrimPadding needs a dict of inputs with the padding "
+                                         r"mask 'padding_mask'. Received: \['token_ids'\]"):
+        transfer.TrimPadding("padding_mask")({"token_ids": np.zeros((2, 3), "int32")})
+    empty = transfer.TrimPadding("mask")({"mask": np.zeros((0, 5), "int32")})
+    assert tuple(empty["mask"].shape) == (0, 1)
+
+
+@pytest.mark.parametrize("kind", ["preset", "hub"])
 def test_fine_tuning_changes_encoder_weights_and_lowers_loss(kind, tiny_preset, tiny_hub):
     backbone = "preset:" + tiny_preset if kind == "preset" else "hub:" + tiny_hub
     model = transfer.text_backbone_classifier(backbone, 2, sequence_length=SEQUENCE_LENGTH,
