@@ -1,6 +1,7 @@
 """Keras 3 layers written from scratch with `keras.ops` only (they run on TF, JAX and torch)."""
 
 from seqmodels.layers.gru import GRU, GRUCell
+from seqmodels.layers.hashed_dropout import HashedDropout
 from seqmodels.layers.lstm import LSTM, LSTMCell
 from seqmodels.layers.multi_head_self_attention import MultiHeadSelfAttention
 from seqmodels.layers.patch_encoder import PatchEncoder

@@ -5,6 +5,8 @@ import math
 import keras
 from keras import ops
 
+from seqmodels.layers.hashed_dropout import hashed_dropout
+
 # Backends on which `keras.ops.dot_product_attention` beats the explicit einsums below.
 # Measured forward+backward on 2 CPU cores (batch 64, T=128, 4 heads of 32): on TensorFlow the
 # backend op is the same einsum/softmax/einsum, but its `einsum(optimize="optimal")` makes it
@@ -52,7 +54,8 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         num_heads: number of heads.
         key_dim: size of each head's queries and keys.
         value_dim: size of each head's values (default `key_dim`).
-        dropout: dropout rate on the attention weights (training only).
+        dropout: dropout rate on the attention weights (training only; the mask comes from
+            `hashed_dropout`, cheap under XLA).
         use_bias: whether the projections have biases.
         output_dim: size of the output (default: the input's last dimension).
         causal: mask future positions (each position attends to itself and the past).
@@ -234,7 +237,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         if visible is not None:
             logits = ops.where(visible, logits, large_negative(logits.dtype))
         scores = ops.cast(ops.softmax(logits, axis=-1), value.dtype)  # (batch, heads, q, k)
-        weights = (keras.random.dropout(scores, self.dropout, seed=self.seed_generator)
+        weights = (hashed_dropout(scores, self.dropout, self.seed_generator)
                    if use_dropout else scores)
         context = ops.einsum("bhqs,bshv->bqhv", weights, value)  # (batch, q, heads, value_dim)
         return context, scores

@@ -5,6 +5,7 @@ import keras
 # masks attached to them itself, as keras-hub's transformer layers do (no public API for it).
 from keras.src.backend import get_keras_mask
 
+from seqmodels.layers.hashed_dropout import HashedDropout
 from seqmodels.layers.multi_head_self_attention import MultiHeadSelfAttention
 from seqmodels.layers.transformer_encoder_block import check_block_arguments, head_size, residual
 
@@ -134,7 +135,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
         self.output_dense = keras.layers.Dense(hidden, dtype=self.dtype_policy,
                                                name="output_dense", **initializers)
         self.output_dense.build(tuple(input_shape[:-1]) + (self.intermediate_dim,))
-        self.residual_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
+        self.residual_dropout = HashedDropout(self.dropout, dtype=self.dtype_policy)
 
     def call(self, inputs, encoder_outputs=None, mask=None, encoder_mask=None, training=None,
              self_attention_cache=None, self_attention_cache_update_index=None,

@@ -2,6 +2,7 @@
 
 import keras
 
+from seqmodels.layers.hashed_dropout import HashedDropout
 from seqmodels.layers.multi_head_self_attention import MultiHeadSelfAttention
 
 
@@ -121,7 +122,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.output_dense = keras.layers.Dense(hidden, dtype=self.dtype_policy,
                                                name="output_dense", **initializers)
         self.output_dense.build(tuple(input_shape[:-1]) + (self.intermediate_dim,))
-        self.residual_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
+        self.residual_dropout = HashedDropout(self.dropout, dtype=self.dtype_policy)
 
     def call(self, inputs, mask=None, attention_mask=None, training=None):
         def attend(x):

@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 
+from seqmodels.layers.hashed_dropout import HashedDropout
 from seqmodels.layers.positional_embedding import PositionalEmbedding
 from seqmodels.layers.transformer_decoder_block import TransformerDecoderBlock
 from seqmodels.models.arguments import check_positive_integers
@@ -73,7 +74,7 @@ class MiniGPT(keras.Model):
                   for i in range(num_layers)]
         final_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="final_norm")
         head = keras.layers.Dense(vocab_size, name="lm_head")
-        x = keras.layers.Dropout(dropout)(embedding(token_ids))
+        x = HashedDropout(dropout)(embedding(token_ids))
         for block in blocks:
             x = block(x)
         logits = head(final_norm(x))

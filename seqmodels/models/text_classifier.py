@@ -3,6 +3,7 @@
 import keras
 
 from seqmodels.layers.gru import GRU
+from seqmodels.layers.hashed_dropout import HashedDropout
 from seqmodels.layers.lstm import LSTM
 from seqmodels.layers.positional_embedding import PositionalEmbedding
 from seqmodels.layers.simple_rnn import SimpleRNN
@@ -19,7 +20,7 @@ def _encode(encoder, token_ids, vocab_size, sequence_length, hidden_dim, num_lay
         x = PositionalEmbedding(kind="learned", max_length=sequence_length, vocab_size=vocab_size,
                                 output_dim=hidden_dim, mask_zero=True,
                                 name="token_and_position_embedding")(token_ids)
-        x = keras.layers.Dropout(dropout)(x)
+        x = HashedDropout(dropout)(x)
         for i in range(num_layers):
             x = TransformerEncoderBlock(num_heads, intermediate_dim, dropout=dropout,
                                         name=f"encoder_block_{i}")(x)

@@ -4,6 +4,7 @@ import re
 
 import keras
 
+from seqmodels.layers.hashed_dropout import HashedDropout
 from seqmodels.layers.patch_encoder import PatchEncoder
 from seqmodels.layers.transformer_encoder_block import TransformerEncoderBlock
 from seqmodels.models.arguments import check_positive_integers
@@ -120,7 +121,7 @@ class VisionTransformer(keras.Model):
             patch = 1  # each feature-map position is one token
         x = PatchEncoder(patch, arch["hidden_dim"], use_class_token=pooling == "token",
                          name="patch_encoder")(x)
-        x = keras.layers.Dropout(dropout)(x)  # (batch, 1 + patches, hidden)
+        x = HashedDropout(dropout)(x)  # (batch, 1 + patches, hidden)
         for i in range(arch["depth"]):
             x = TransformerEncoderBlock(arch["num_heads"], arch["intermediate_dim"],
                                         dropout=dropout, activation="gelu", norm_first=True,
