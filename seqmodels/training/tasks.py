@@ -148,6 +148,24 @@ def _check_lengths(name, lengths, limit, field="sequence_length"):
                          f"raise {field} (e.g. --override={field}={longest}).")
 
 
+def _report_cut_texts(config, splits, lengths_of):
+    """Prints, per split, how many texts have more tokens than the model reads.
+
+    Classifiers read a text's first `sequence_length` tokens (the usual choice for long
+    documents), so a longer text is cut, never dropped; this says so instead of doing it
+    silently. `lengths_of(texts)` gives the token counts of a batch of strings.
+    """
+    limit = config.sequence_length
+    for split, dataset in splits:
+        lengths = np.concatenate([lengths_of(texts) for texts in
+                                  dataset.map(lambda text, label: text).batch(1024)] or [[0]])
+        cut = int(np.sum(lengths > limit))
+        if cut:
+            print(f"{cut} of {lengths.size} {split} texts have more than sequence_length={limit} "
+                  f"tokens (the longest {lengths.max()}): the model reads their first {limit}; "
+                  f"--override=sequence_length={lengths.max()} keeps every one whole.")
+
+
 def _backbone_starts_trainable(config):
     """A fine-tune schedule (`head_epochs`) starts on a frozen backbone; `train` unfreezes it."""
     return config.backbone_trainable and not config.head_epochs
@@ -169,9 +187,11 @@ def _text_backbone_classification(config, strategy):
         model = transfer.text_backbone_classifier(
             config.backbone, info.num_classes, sequence_length=config.sequence_length,
             trainable=_backbone_starts_trainable(config), dropout=config.dropout, seed=config.seed)
+    validation, test = _load(config, "validation"), _load(config, "test")
+    _report_cut_texts(config, [("train", train), ("validation", validation), ("test", test)],
+                      lambda texts: transfer.text_lengths(model, texts))
     class_names = _class_names(config.dataset, info)
-    return _task(config, model, train, num_train, batches, _load(config, "validation"),
-                 _load(config, "test"),
+    return _task(config, model, train, num_train, batches, validation, test,
                  export_kwargs=dict(class_names=class_names))
 
 
@@ -182,6 +202,13 @@ def _text_classification(config, strategy):
     num_train = _count(train)
     vectorizer = data.text_vectorizer(train.map(lambda text, label: text), config.vocab_size,
                                       sequence_length=config.sequence_length)
+    validation, test = _load(config, "validation"), _load(config, "test")
+    # A copy of the vectorizer that keeps every token: counts what the model's copy cuts.
+    counter = keras.layers.TextVectorization.from_config(
+        {**vectorizer.get_config(), "output_sequence_length": None, "ragged": True,
+         "vocabulary": vectorizer.get_vocabulary()})
+    _report_cut_texts(config, [("train", train), ("validation", validation), ("test", test)],
+                      lambda texts: counter(texts).row_lengths().numpy())
     batch = config.global_batch_size
 
     def batches(dataset, epoch=None):
@@ -196,12 +223,11 @@ def _text_classification(config, strategy):
             num_layers=config.num_layers, num_heads=config.num_heads,
             intermediate_dim=config.intermediate_dim, dropout=config.dropout)
     class_names = _class_names(config.dataset, info)
-    text = next(iter(_load(config, "test").take(1)))[0]
+    text = next(iter(test.take(1)))[0]
     ids = vectorizer(tf.expand_dims(text, 0)).numpy()
     length = max(int((ids[0] != 0).sum()), 1)
     vocabulary = vectorizer.get_vocabulary()
-    return _task(config, model, train, num_train, batches, _load(config, "validation"),
-                 _load(config, "test"),
+    return _task(config, model, train, num_train, batches, validation, test,
                  export_kwargs=dict(vectorizer=vectorizer, class_names=class_names),
                  attention_input=ids[:, :length],
                  tokens=[vocabulary[i] for i in ids[0, :length]])

@@ -21,7 +21,7 @@ from seqmodels.transfer.images import (feature_extractor, fine_tune, image_backb
 from seqmodels.transfer.preset_preprocessing import PresetPreprocessing
 from seqmodels.transfer.trim_padding import TrimPadding
 from seqmodels.transfer.text import (export_text_encoder, fine_tuning_optimizer,
-                                    text_backbone_classifier)
+                                    text_backbone_classifier, text_lengths)
 from seqmodels.transfer.warm_up_linear_decay import WarmUpLinearDecay
 from seqmodels.transfer.word_piece_preprocessor import WordPiecePreprocessor
 
@@ -29,4 +29,4 @@ __all__ = ["ApplicationPreprocessing", "PresetPreprocessing", "TrimPadding", "Wa
            "WordPiecePreprocessor",
            "export_text_encoder", "feature_extractor", "fine_tune", "fine_tuning_optimizer",
            "image_backbone_classifier", "minilm_preset_dir", "parse_backbone",
-           "set_backbone_trainable", "text_backbone_classifier"]
+           "set_backbone_trainable", "text_backbone_classifier", "text_lengths"]

@@ -98,7 +98,10 @@ def text_backbone_classifier(backbone, num_classes, sequence_length=64, trainabl
     Args:
         backbone: the backbone string (see above).
         num_classes: number of classes (logits).
-        sequence_length: tokens per text, with `[CLS]` and `[SEP]`.
+        sequence_length: tokens per text, with `[CLS]` and `[SEP]`. A text of more
+            wordpieces keeps its first `sequence_length - 2` (the BERT convention), so choose
+            it from the longest texts of the data (with `trim_padding`, a longer length costs
+            nothing on batches of short texts).
         trainable: whether the encoder is fine-tuned (False: a frozen feature extractor and a
             trained linear head).
         dropout: the head's dropout rate (the encoder keeps its own).
@@ -180,6 +183,43 @@ def text_backbone_classifier(backbone, num_classes, sequence_length=64, trainabl
     return model
 
 
+def text_lengths(model, texts):
+    """Tokens per text, `[CLS]` and `[SEP]` included, as a `text_backbone_classifier` counts them.
+
+    A text longer than the classifier's `sequence_length` keeps only its first tokens; compare
+    these lengths with it to see which texts are cut (e.g. to choose `sequence_length`).
+    keras-hub presets count every word piece; a TF Hub preprocessor pads or cuts to its own
+    length first, so its lengths are at most that.
+
+    Args:
+        model: a model from `text_backbone_classifier`.
+        texts: strings `(batch,)`.
+
+    Returns:
+        An int numpy array `(batch,)`.
+
+    Example:
+
+    >>> model = text_backbone_classifier("preset:" + minilm_preset_dir(), 2)  # doctest: +SKIP
+    >>> text_lengths(model, tf.constant(["a gripping film"]))  # doctest: +SKIP
+    array([5])
+    """
+    preprocessor = getattr(model, "preprocessor", None)
+    texts = tf.convert_to_tensor(texts)
+    if isinstance(preprocessor, HubLayer):
+        mask = preprocessor(texts)["input_mask"]  # (batch, the preprocessor's length)
+        return tf.reduce_sum(tf.cast(mask, tf.int32), axis=1).numpy()
+    tokenizer = getattr(preprocessor, "tokenizer", None)
+    if tokenizer is None:
+        raise ValueError("`model` must come from `text_backbone_classifier` (a model with a "
+                         "keras-hub or TF Hub `preprocessor`). Received: "
+                         f"{type(model).__name__} with preprocessor {preprocessor!r}")
+    pieces = tokenizer(texts)  # (batch, None): ragged, or lists when keras-hub runs eagerly
+    lengths = pieces.row_lengths() if isinstance(pieces, tf.RaggedTensor) else tf.constant(
+        [len(p) for p in pieces], tf.int64)
+    return (lengths + 2).numpy()  # + [CLS] and [SEP]
+
+
 def _encoder_model(backbone):
     """Wraps a keras-hub text backbone with the TF Hub text-encoder inputs and outputs."""
     inputs = {key: keras.Input(shape=(None,), dtype="int32", name=key) for key in ENCODER_INPUTS}
@@ -217,7 +257,8 @@ def export_text_encoder(backbone_dir_or_model, export_dir, sequence_length=128, 
             `text_backbone_classifier` on a preset (its fine-tuned encoder is exported), or a
             keras-hub `BertBackbone` (then pass `tokenizer`).
         export_dir: the directory to write.
-        sequence_length: the preprocessor's padded length.
+        sequence_length: the preprocessor's padded length; a longer text keeps its first
+            `sequence_length - 2` wordpieces.
         tokenizer: the keras-hub `WordPieceTokenizer` when `backbone_dir_or_model` is a bare
             backbone.
 

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import os
+import re
 
 import keras
 import numpy as np
@@ -138,6 +139,26 @@ def test_too_short_sequence_length_is_an_error_not_a_truncation(fixture_data):
     with pytest.raises(ValueError, match=r"more than sequence_length=3 allows; raise "
                                          r"sequence_length \(e\.g\. --override="):
         build_task(config, tf.distribute.get_strategy())
+
+
+@pytest.mark.parametrize("backbone, length, longest", [(None, 5, 7), ("preset", 6, 9)])
+def test_text_classification_says_how_many_texts_it_cuts(backbone, length, longest,
+                                                          fixture_data, tiny_preset, capsys):
+    """Every fixture review has 7 words ("review 0 of movie 3 is fresh"); 9 word pieces."""
+    kwargs = dict(data_dir=str(fixture_data))
+    if backbone:
+        kwargs["backbone"] = "preset:" + tiny_preset
+    build_task(make_config("text_classification", "tiny", ["sequence_length=12"], **kwargs),
+               tf.distribute.get_strategy())
+    assert "texts have more than" not in capsys.readouterr().out
+    build_task(make_config("text_classification", "tiny", [f"sequence_length={length}"],
+                           **kwargs), tf.distribute.get_strategy())
+    out = capsys.readouterr().out
+    for split in ("train", "validation", "test"):
+        assert re.search(rf"(\d+) of \1 {split} texts have more than sequence_length={length} "
+                         rf"tokens \(the longest {longest}\): the model reads their first "
+                         rf"{length}; --override=sequence_length={longest} keeps every one "
+                         r"whole\.", out), out
 
 
 def test_unknown_model_of_a_task_is_a_clear_error(fixture_data):

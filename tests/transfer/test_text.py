@@ -110,6 +110,23 @@ def test_trim_padding_cuts_to_the_longest_text_and_keeps_the_logits(kind, tiny_p
                                           trim_padding="yes")
 
 
+def test_text_lengths_count_the_tokens_a_classifier_cuts(tiny_preset, tiny_hub):
+    texts = tf.constant(SENTENCES)
+    preset = transfer.text_backbone_classifier("preset:" + tiny_preset, 2, sequence_length=32)
+    expected = np.sum(preset.preprocessor(texts)["padding_mask"], axis=1)  # at the preset's 32
+    lengths = transfer.text_lengths(preset, texts)
+    np.testing.assert_array_equal(lengths, expected)
+    assert lengths[4] == 23 and lengths[5] == 2  # the long review; "" is [CLS] [SEP]
+    assert lengths.max() > SEQUENCE_LENGTH
+    # The exported preprocessor pads and cuts to its own length (SEQUENCE_LENGTH) first.
+    hub = transfer.text_backbone_classifier("hub:" + tiny_hub, 2, sequence_length=SEQUENCE_LENGTH)
+    np.testing.assert_array_equal(transfer.text_lengths(hub, SENTENCES),
+                                  np.minimum(expected, SEQUENCE_LENGTH))
+    with pytest.raises(ValueError, match="`model` must come from `text_backbone_classifier` .*"
+                                         "Received: Sequential with preprocessor None"):
+        transfer.text_lengths(keras.Sequential([keras.layers.Dense(1)]), ["a"])
+
+
 def test_trim_padding_errors():
     with pytest.raises(ValueError, match="`mask_key` must be a non-empty string. Received: "
                                          "mask_key=None"):
