@@ -470,7 +470,12 @@ def test_remote_handle_refused_fails_at_once(hub_cache, monkeypatch):
 
 def test_remote_handle_without_name_service_times_out(hub_cache, monkeypatch):
     # A name lookup that never answers (a network that drops packets) is cut at the timeout.
-    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: time.sleep(30))
+    # When it finally gives up, it fails as a real one would, inside the probe's daemon thread.
+    def silent_name_service(*args, **kwargs):
+        time.sleep(30)
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", silent_name_service)
     monkeypatch.setenv("SEQMODELS_HUB_CONNECT_TIMEOUT", "0.5")
     start = time.monotonic()
     with pytest.raises(ConnectionError, match=re.escape(
