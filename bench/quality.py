@@ -106,10 +106,11 @@ def _training_seconds(metrics):
 
 
 def _shown(config, names):
-    """The config fields in `names` (all with `names=None`)."""
+    """The config fields (of the run and of the task) in `names` (all with `names=None`)."""
     import dataclasses
 
-    return {k: v for k, v in dataclasses.asdict(config).items() if names is None or k in names}
+    fields = {**dataclasses.asdict(config.run), **dataclasses.asdict(config.task_config)}
+    return {k: v for k, v in fields.items() if names is None or k in names}
 
 
 def images():
@@ -128,7 +129,7 @@ def images():
                ">= 0.90" if label.startswith("Vision") else "(baseline)",
                f"preset `default`{' + ' + str(fields) if fields else ''}: "
                f"{_shown(config, names)}, AdamW warm-up + cosine, "
-               f"{'flips and 2-px shifts' if config.augment else 'no augmentation'}, best "
+               f"{'flips and 2-px shifts' if config.task_config.augment else 'no augmentation'}, best "
                "validation epoch", _training_seconds(metrics))
 
 
@@ -227,8 +228,8 @@ def translation():
             print("examples:", *[f"{en.decode()} -> {detokenize(row)}"
                                  for (en, _), row in zip(test[:5], decoded[:5])], sep="\n  ")
         record("translation", "en_es_verses",
-               f"Translator ({config.num_layers}+{config.num_layers} blocks, width "
-               f"{config.hidden_dim})",
+               f"Translator ({config.task_config.num_layers}+{config.task_config.num_layers} "
+               f"blocks, width {config.task_config.hidden_dim})",
                f"test BLEU, {'greedy' if beam == 1 else f'beam {beam}'}",
                f"{float(bleu.result()) * 100:.1f}", "(reported)",
                f"preset `default`: {shown}, AdamW warm-up + cosine, best validation epoch; "

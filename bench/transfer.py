@@ -36,6 +36,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from bench.results import RESULTS_PATH, markdown_table, write_section  # noqa: E402
 from seqmodels import data, transfer  # noqa: E402
+from seqmodels.training.optimizers import make_optimizer  # noqa: E402
 
 SEED = 0
 SMOKE = False  # --smoke: tiny sizes, nothing recorded (checks that a part runs)
@@ -154,8 +155,8 @@ def _fine_tune_text(backbone, label, part):
                                               seed=SEED)
     train = _text_split("train", shuffle=True)
     steps = sum(1 for _ in train) * c["epochs"]  # bucketing leaves the number of batches unknown
-    model.compile(transfer.fine_tuning_optimizer(c["learning_rate"], steps, c["warmup_fraction"],
-                                                 c["weight_decay"]),
+    model.compile(make_optimizer(c["learning_rate"], steps, c["warmup_fraction"],
+                                 c["weight_decay"], schedule="linear"),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
     timer = EpochTimer()

@@ -18,27 +18,34 @@ Run with --helpfull for every flag. Killed and started again with the same comma
 
 from absl import app, flags, logging
 
-from seqmodels.training.config import MIXED_PRECISION, TASKS, make_config
+from seqmodels.tasks import registry
+from seqmodels.training.config import MIXED_PRECISION, make_config
 from seqmodels.training.distribute import STRATEGIES
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum("task", "text_classification", list(TASKS), "Sequence-modelling task.")
-flags.DEFINE_string("config", "default", "Named preset of the task (see PRESETS), e.g. tiny.")
-flags.DEFINE_multi_string("override", [], "key=value overriding a config field; repeatable.")
+flags.DEFINE_enum("task", "text_classification", list(registry.BUILT_IN),
+                  "Sequence-modelling task.")
+flags.DEFINE_string("config", "default", "Named preset of the task, e.g. tiny.")
+flags.DEFINE_multi_string("override", [], "key=value setting a config field (of the run or the "
+                          "task); repeatable. A field set by a flag cannot be overridden too.")
+flags.DEFINE_string("model_dir", None, "Run directory (checkpoints, logs, metrics); resumes.")
+flags.mark_flag_as_required("model_dir")
+# Config fields with a flag of their own (the rest through --override). Each defaults to the
+# preset's value; a flag counts only when given.
 flags.DEFINE_string("model", None, "Model family of the task (e.g. transformer, lstm, gru).")
 flags.DEFINE_string("dataset", None, "seqmodels.data name or tfds:<name>.")
-flags.DEFINE_enum("strategy", "default", list(STRATEGIES), "tf.distribute strategy.")
-flags.DEFINE_string("tpu", "", "TPU address for --strategy=tpu.")
-flags.DEFINE_integer("num_cpu_devices", 0, "Split the CPU into this many logical devices.")
-flags.DEFINE_string("model_dir", None, "Run directory (checkpoints, logs, metrics); resumes.")
+flags.DEFINE_enum("strategy", None, list(STRATEGIES), "tf.distribute strategy (default: default).")
+flags.DEFINE_string("tpu", None, "TPU address for --strategy=tpu.")
+flags.DEFINE_integer("num_cpu_devices", None, "Split the CPU into this many logical devices.")
 flags.DEFINE_integer("epochs", None, "Epochs (default: the preset's).")
 flags.DEFINE_integer("global_batch_size", None, "Examples per step over all replicas.")
 flags.DEFINE_float("learning_rate", None, "Peak learning rate.")
-flags.DEFINE_enum("mixed_precision", "float32", list(MIXED_PRECISION), "Dtype policy.")
+flags.DEFINE_enum("mixed_precision", None, list(MIXED_PRECISION), "Dtype policy (default: "
+                  "float32).")
 flags.DEFINE_boolean("jit_compile", None, "Compile the train and eval steps with XLA "
                      "(default: the preset's; --nojit_compile turns it off).")
-flags.DEFINE_integer("seed", 0, "Seed of weights, shuffles and dropout.")
-flags.DEFINE_string("export_dir", "", "Where to export the servable model ('' for none).")
+flags.DEFINE_integer("seed", None, "Seed of weights, shuffles and dropout (default: 0).")
+flags.DEFINE_string("export_dir", None, "Where to export the servable model (default: none).")
 flags.DEFINE_string("backbone", None,
                     "Pretrained backbone instead of --model (text and image classification): "
                     "preset:<keras-hub preset or dir>, hub:<handle>, keras_app:<Name>.")
@@ -50,20 +57,26 @@ flags.DEFINE_integer("head_epochs", None,
 flags.DEFINE_integer("unfreeze_top", None,
                      "Top backbone layers the fine-tune phase unfreezes (-1: all).")
 flags.DEFINE_float("fine_tune_learning_rate", None, "Peak learning rate of the fine-tune phase.")
-flags.mark_flag_as_required("model_dir")
+FIELD_FLAGS = ("model", "dataset", "strategy", "tpu", "num_cpu_devices", "epochs",
+               "global_batch_size", "learning_rate", "mixed_precision", "jit_compile", "seed",
+               "export_dir", "backbone", "backbone_weights", "head_epochs", "unfreeze_top",
+               "fine_tune_learning_rate")
 
 
 def config_from_flags():
-    """The frozen TrainConfig the flags describe (preset, then flags, then --override)."""
-    return make_config(
-        FLAGS.task, FLAGS.config, FLAGS.override, model=FLAGS.model, dataset=FLAGS.dataset,
-        strategy=FLAGS.strategy, tpu=FLAGS.tpu, num_cpu_devices=FLAGS.num_cpu_devices,
-        epochs=FLAGS.epochs, global_batch_size=FLAGS.global_batch_size,
-        learning_rate=FLAGS.learning_rate, mixed_precision=FLAGS.mixed_precision,
-        jit_compile=FLAGS.jit_compile, seed=FLAGS.seed, export_dir=FLAGS.export_dir,
-        backbone=FLAGS.backbone, backbone_weights=FLAGS.backbone_weights,
-        head_epochs=FLAGS.head_epochs, unfreeze_top=FLAGS.unfreeze_top,
-        fine_tune_learning_rate=FLAGS.fine_tune_learning_rate)
+    """The frozen TrainConfig the flags describe (the preset, then the flags and --override).
+
+    Raises:
+        ValueError: a field given twice, by its flag and by an --override, naming both; or
+            what `make_config` rejects.
+    """
+    given = {name: FLAGS[name].value for name in FIELD_FLAGS if FLAGS[name].present}
+    for item in FLAGS.override:
+        key = item.partition("=")[0].strip()
+        if key in given:
+            raise ValueError(f"`{key}` is given twice: --{key}={given[key]} and "
+                             f"--override={item}. Give it once.")
+    return make_config(FLAGS.task, FLAGS.config, FLAGS.override, **given)
 
 
 def main(argv):

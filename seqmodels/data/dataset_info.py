@@ -25,6 +25,10 @@ class DatasetInfo:
         license: the data's license.
         source: where the real data comes from.
         fetch: the command that installs the data where it is missing.
+        class_names: the name of each class in label order, where the data names them
+            (empty: the labels are their own names, "0", "1", ...).
+        scaled: `load` standardises the series by its training range's statistics
+            (`seqmodels.data.normalization` gives them, to serve forecasts in real units).
 
     Example:
 
@@ -42,3 +46,5 @@ class DatasetInfo:
     license: str
     source: str
     fetch: str = "make data"
+    class_names: tuple = ()
+    scaled: bool = False

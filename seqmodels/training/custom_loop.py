@@ -12,7 +12,6 @@ epoch every time it is called (shuffle with a seed that depends on the epoch); o
 skips the batches the checkpoint already trained on.
 """
 
-import json
 import math
 import os
 import shutil
@@ -20,8 +19,9 @@ import tempfile
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
+
+from seqmodels.training.run_dir import RunDir
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -39,7 +39,7 @@ def _is_chief(strategy):
 
 def _checkpoint_dir(strategy, model_dir):
     """Chief writes to `model_dir/checkpoints`; other workers to a private temporary dir."""
-    directory = os.path.join(model_dir, "checkpoints")
+    directory = RunDir(model_dir).checkpoints
     if _is_chief(strategy):
         return directory
     resolver = strategy.cluster_resolver
@@ -222,7 +222,7 @@ class CustomTrainingLoop:
             ValueError: when the latest checkpoint is older than `initial_step` (the earlier
                 loop did not finish).
         """
-        latest = tf.train.latest_checkpoint(os.path.join(self.model_dir, "checkpoints"))
+        latest = RunDir(self.model_dir).latest_checkpoint()
         saved = _step_of(latest) if latest else 0
         if not latest:
             self.step.assign(initial_step)
@@ -357,15 +357,6 @@ def saved_step(model_dir):
     Returns:
         The step as an int.
     """
-    latest = tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints"))
+    latest = RunDir(model_dir).latest_checkpoint()
     return _step_of(latest) if latest else 0
 
-
-def write_json(path, payload):
-    """Writes `payload` as indented JSON (numpy scalars converted)."""
-    def default(o):
-        if isinstance(o, np.generic):
-            return o.item()
-        raise TypeError(f"not JSON serializable: {type(o).__name__}")
-    with open(path, "w") as f:
-        json.dump(payload, f, indent=2, sort_keys=True, default=default)

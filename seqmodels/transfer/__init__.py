@@ -20,13 +20,11 @@ from seqmodels.transfer.images import (feature_extractor, fine_tune, image_backb
                                       set_backbone_trainable)
 from seqmodels.transfer.preset_preprocessing import PresetPreprocessing
 from seqmodels.transfer.trim_padding import TrimPadding
-from seqmodels.transfer.text import (export_text_encoder, fine_tuning_optimizer,
-                                    text_backbone_classifier, text_lengths)
-from seqmodels.transfer.warm_up_linear_decay import WarmUpLinearDecay
+from seqmodels.transfer.text import export_text_encoder, text_backbone_classifier, text_lengths
 from seqmodels.transfer.word_piece_preprocessor import WordPiecePreprocessor
 
-__all__ = ["ApplicationPreprocessing", "PresetPreprocessing", "TrimPadding", "WarmUpLinearDecay",
+__all__ = ["ApplicationPreprocessing", "PresetPreprocessing", "TrimPadding",
            "WordPiecePreprocessor",
-           "export_text_encoder", "feature_extractor", "fine_tune", "fine_tuning_optimizer",
+           "export_text_encoder", "feature_extractor", "fine_tune",
            "image_backbone_classifier", "minilm_preset_dir", "parse_backbone",
            "set_backbone_trainable", "text_backbone_classifier", "text_lengths"]

@@ -8,6 +8,7 @@ from seqmodels.hub import HubLayer
 from seqmodels.transfer.application_preprocessing import (ApplicationPreprocessing,
                                                           application_module)
 from seqmodels.transfer.backbones import parse_backbone
+from seqmodels.training.optimizers import make_optimizer
 
 BACKBONE_LAYER = "backbone"
 # Smallest input side each application accepts (include_top=False); others take 32.
@@ -206,8 +207,9 @@ def fine_tune(model, train, validation, head_epochs, fine_tune_epochs, unfreeze_
     the lower `fine_tune_learning_rate`): `set_backbone_trainable(model, unfreeze_top)` unfreezes
     the top `unfreeze_top` backbone layers (all for None) while every BatchNormalization layer
     stays frozen and in inference mode, so its moving statistics do not change. Each phase
-    compiles the model with a fresh Adam optimizer (Keras needs a compile after `trainable`
-    changes); epochs are numbered on through both phases.
+    compiles the model with a fresh Adam optimizer (the package's one recipe,
+    `seqmodels.training.optimizers.make_optimizer`, at a constant rate; Keras needs a compile
+    after `trainable` changes); epochs are numbered on through both phases.
 
     Args:
         model: a model from `image_backbone_classifier` (a layer named `"backbone"`) or
@@ -246,16 +248,21 @@ def fine_tune(model, train, validation, head_epochs, fine_tune_epochs, unfreeze_
     history = {"head": {}, "fine_tune": {}}
     if head_epochs:
         backbone.trainable = False
-        model.compile(keras.optimizers.Adam(learning_rate), loss, metrics=list(metrics))
+        model.compile(_adam(learning_rate), loss, metrics=list(metrics))
         history["head"] = model.fit(train, validation_data=validation, epochs=head_epochs,
                                     callbacks=callbacks, verbose=verbose).history
     if fine_tune_epochs:
         set_backbone_trainable(model, unfreeze_top)
-        model.compile(keras.optimizers.Adam(fine_tune_learning_rate), loss, metrics=list(metrics))
+        model.compile(_adam(fine_tune_learning_rate), loss, metrics=list(metrics))
         history["fine_tune"] = model.fit(
             train, validation_data=validation, initial_epoch=head_epochs,
             epochs=head_epochs + fine_tune_epochs, callbacks=callbacks, verbose=verbose).history
     return history
+
+
+def _adam(learning_rate):
+    """The package's one optimizer recipe at a constant rate without weight decay: Adam."""
+    return make_optimizer(learning_rate, schedule="constant", weight_decay=0.0)
 
 
 def feature_extractor(classifier, name="feature_extractor"):

@@ -305,33 +305,3 @@ def export_text_encoder(backbone_dir_or_model, export_dir, sequence_length=128, 
                     input_signature=tf.TensorSpec([None], tf.string))
     return paths
 
-
-def fine_tuning_optimizer(learning_rate, total_steps, warmup_fraction=0.1, weight_decay=0.01):
-    """AdamW with linear warm-up and decay, no weight decay on biases and LayerNorm: BERT's recipe.
-
-    Args:
-        learning_rate: the peak learning rate (e.g. 5e-5 for a MiniLM/BERT encoder).
-        total_steps: optimizer steps of the whole run (epochs x batches per epoch).
-        warmup_fraction: the share of `total_steps` spent warming up.
-        weight_decay: AdamW's decoupled weight decay.
-
-    Returns:
-        A `keras.optimizers.AdamW`.
-
-    Example:
-
-    >>> optimizer = fine_tuning_optimizer(5e-5, total_steps=960)
-    >>> round(float(optimizer.learning_rate), 8)  # step 0 of the warm-up
-    0.0
-    """
-    if not isinstance(warmup_fraction, (int, float)) or not 0 <= warmup_fraction < 1:
-        raise ValueError("`warmup_fraction` must be a number in [0, 1). "
-                         f"Received: warmup_fraction={warmup_fraction!r}")
-    from seqmodels.transfer.warm_up_linear_decay import WarmUpLinearDecay
-
-    schedule = WarmUpLinearDecay(learning_rate, total_steps,
-                                 warmup_steps=int(warmup_fraction * total_steps))
-    optimizer = keras.optimizers.AdamW(schedule, weight_decay=weight_decay)
-    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta", "layer_norm",
-                                                   "layernorm"])
-    return optimizer

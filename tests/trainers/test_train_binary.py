@@ -22,15 +22,16 @@ def test_flags_become_the_config():
     config = _parse(["--model_dir=/tmp/x", "--config=tiny", "--override=hidden_dim=16",
                      "--override=epochs=3", "--strategy=mirrored", "--num_cpu_devices=2",
                      "--mixed_precision=mixed_bfloat16", "--learning_rate=0.01", "--seed=7"])
-    assert (config.hidden_dim, config.epochs, config.strategy, config.num_cpu_devices,
-            config.mixed_precision, config.learning_rate, config.seed) == (
+    run = config.run
+    assert (config.task_config.hidden_dim, run.epochs, run.strategy, run.num_cpu_devices,
+            run.mixed_precision, run.learning_rate, run.seed) == (
         16, 3, "mirrored", 2, "mixed_bfloat16", 0.01, 7)
 
 
 def test_fine_tune_schedule_flags_become_the_config():
     config = _parse(["--model_dir=/tmp/x", "--task=image_classification", "--config=tiny",
                      "--backbone=keras_app:MobileNetV3Small", "--epochs=4", "--head_epochs=2",
-                     "--unfreeze_top=20", "--fine_tune_learning_rate=2e-5"])
+                     "--unfreeze_top=20", "--fine_tune_learning_rate=2e-5"]).task_config
     assert (config.head_epochs, config.unfreeze_top, config.fine_tune_learning_rate) == (
         2, 20, 2e-5)
     with pytest.raises(ValueError, match="`head_epochs` must be less than `epochs`"):
@@ -40,10 +41,10 @@ def test_fine_tune_schedule_flags_become_the_config():
 
 def test_jit_compile_flag_keeps_the_presets_choice_unless_given():
     image = ["--model_dir=/tmp/x", "--task=image_classification"]
-    assert _parse(image).jit_compile is True  # the ViT preset compiles with XLA
-    assert _parse(image + ["--nojit_compile"]).jit_compile is False
-    assert _parse(["--model_dir=/tmp/x"]).jit_compile is False  # the text preset does not
-    assert _parse(["--model_dir=/tmp/x", "--jit_compile"]).jit_compile is True
+    assert _parse(image).run.jit_compile is True  # the ViT preset compiles with XLA
+    assert _parse(image + ["--nojit_compile"]).run.jit_compile is False
+    assert _parse(["--model_dir=/tmp/x"]).run.jit_compile is False  # the text preset does not
+    assert _parse(["--model_dir=/tmp/x", "--jit_compile"]).run.jit_compile is True
 
 
 def test_bad_override_is_rejected():
@@ -60,3 +61,17 @@ def test_helpfull_documents_every_flag():
                  "--export_dir", "--backbone", "--head_epochs", "--unfreeze_top",
                  "--fine_tune_learning_rate", "--flagfile"):
         assert flag in result.stdout, flag
+
+
+def test_a_field_given_by_its_flag_and_an_override_is_an_error_naming_both():
+    with pytest.raises(ValueError, match=r"^`epochs` is given twice: --epochs=2 and "
+                                         r"--override=epochs=1\. Give it once\.$"):
+        _parse(["--model_dir=/tmp/x", "--epochs=2", "--override=epochs=1"])
+    # A flag left at its default is not given: the override alone sets the field.
+    assert _parse(["--model_dir=/tmp/x", "--override=seed=3"]).run.seed == 3
+
+
+def test_a_field_of_another_task_names_the_tasks_that_have_it():
+    with pytest.raises(ValueError, match=r"`window_length` applies to forecasting\. Received: "
+                                         r"task='text_classification', window_length='5'"):
+        _parse(["--model_dir=/tmp/x", "--override=window_length=5"])

@@ -5,24 +5,28 @@ import re
 
 import pytest
 
-from seqmodels.training.config import PRESETS, TASKS, TrainConfig, make_config
+from seqmodels import tasks
+from seqmodels.training.config import RunConfig, TrainConfig, make_config
 
 
 def test_overrides_are_parsed_to_the_field_types():
     config = make_config("text_classification", "tiny",
                          ["hidden_dim=16", "dropout=0.25", "jit_compile=true", "dataset=tfds:imdb"])
-    assert (config.hidden_dim, config.dropout, config.jit_compile, config.dataset) == (
+    assert (config.task_config.hidden_dim, config.task_config.dropout, config.run.jit_compile,
+            config.run.dataset) == (
         16, 0.25, True, "tfds:imdb")
 
 
 def test_later_sources_win():
     config = make_config("text_classification", "tiny", ["epochs=3"], epochs=2, hidden_dim=12)
-    assert (config.epochs, config.hidden_dim) == (3, 12)
+    assert (config.run.epochs, config.task_config.hidden_dim) == (3, 12)
 
 
 def test_config_is_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
-        make_config().epochs = 2
+        make_config().run.epochs = 2
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        make_config().task_config.hidden_dim = 2
 
 
 @pytest.mark.parametrize("override, message", [
@@ -48,8 +52,8 @@ def test_unknown_preset_names_the_choices():
 
 
 def test_every_preset_builds_a_valid_config():
-    for task, presets in PRESETS.items():
-        assert task in TASKS
+    for task in tasks.names():
+        presets = tasks.get(task).presets
         assert "tiny" in presets, f"task {task!r} has no tiny preset"
         for name in presets:
             assert isinstance(make_config(task, name), TrainConfig)
@@ -61,11 +65,11 @@ def _fine_tune_config(overrides, backbone="keras_app:MobileNetV3Small"):
 
 
 def test_fine_tune_schedule_fields_default_off_and_parse_from_overrides():
-    config = make_config("image_classification", "tiny")
+    config = make_config("image_classification", "tiny").task_config
     assert (config.head_epochs, config.unfreeze_top, config.fine_tune_learning_rate) == (
         0, -1, 1e-5)
     config = _fine_tune_config(["head_epochs=2", "unfreeze_top=20",
-                                "fine_tune_learning_rate=3e-5"])
+                                "fine_tune_learning_rate=3e-5"]).task_config
     assert (config.head_epochs, config.unfreeze_top, config.fine_tune_learning_rate) == (
         2, 20, 3e-5)
 
@@ -97,3 +101,33 @@ def test_fine_tune_schedule_fields_default_off_and_parse_from_overrides():
 def test_fine_tune_schedule_errors(overrides, backbone, message):
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         _fine_tune_config(overrides, backbone)
+
+
+def test_config_json_round_trip_keeps_both_parts():
+    config = make_config("translation", "tiny", ["hidden_dim=16", "epochs=2"])
+    payload = config.to_json()
+    assert set(payload) == {"task", "run", "task_config"}
+    assert payload["run"]["epochs"] == 2 and payload["task_config"]["hidden_dim"] == 16
+    assert TrainConfig.from_json(payload) == config
+
+
+def test_a_flat_config_json_of_the_earlier_layout_still_loads():
+    """Before the split, config.json held every field of every task in one dict."""
+    flat = {"task": "forecasting", "model": "lstm", "dataset": "sunspots", "epochs": 150,
+            "global_batch_size": 16, "learning_rate": 0.003, "weight_decay": 0.0,
+            "window_length": 22, "horizon": 1, "hidden_dim": 32, "sequence_length": 64,
+            "vocab_size": 20000, "backbone": "", "augment": True, "patch_size": 4}
+    config = TrainConfig.from_json(flat)
+    assert config.run == RunConfig(dataset="sunspots", epochs=150, global_batch_size=16,
+                                   learning_rate=0.003, weight_decay=0.0)
+    assert (config.task_config.window_length, config.task_config.hidden_dim) == (22, 32)
+    with pytest.raises(ValueError, match=re.escape(
+            "config.json has fields no task knows: warp_factor. It was written by another "
+            "version of seqmodels; train in a new model_dir.")):
+        TrainConfig.from_json({**flat, "warp_factor": 9})
+
+
+def test_task_config_must_be_the_tasks_own_class():
+    with pytest.raises(TypeError, match="`task_config` of task 'forecasting' must be a "
+                                        "ForecastingConfig. Received: TranslationConfig"):
+        TrainConfig("forecasting", RunConfig(), make_config("translation", "tiny").task_config)

@@ -18,7 +18,7 @@ import tensorflow as tf
 from seqmodels.training.config import make_config
 from seqmodels.training.custom_loop import CustomTrainingLoop, saved_step
 from seqmodels.training.train import train_and_evaluate
-from tests.training.test_tasks import data_files  # noqa: F401  (a fixture: the data files)
+from tests.tasks.conftest import data_files  # noqa: F401  (a fixture: the data files)
 
 HEAD = {"logits/kernel", "logits/bias"}
 UNFREEZE_TOP = 12

@@ -37,7 +37,7 @@ def test_tiny_run_writes_metrics_checkpoints_logs_and_export(tiny_corpus, tmp_pa
     assert tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints"))
     assert os.listdir(os.path.join(model_dir, "logs"))
     saved = json.load(open(os.path.join(model_dir, "config.json")))
-    assert saved["hidden_dim"] == 8 and saved["task"] == "text_classification"
+    assert saved["task_config"]["hidden_dim"] == 8 and saved["task"] == "text_classification"
     # The export takes raw text and agrees with the Keras model.
     assert metrics["export_path"].endswith(os.path.join("export", "1"))
     served = tf.saved_model.load(metrics["export_path"]).signatures["serving_default"]

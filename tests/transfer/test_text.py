@@ -218,21 +218,6 @@ def test_word_piece_preprocessor_errors(tmp_path):
         transfer.WordPiecePreprocessor(str(vocab), sequence_length=2)
 
 
-def test_fine_tuning_optimizer():
-    schedule = transfer.WarmUpLinearDecay(1e-4, total_steps=100, warmup_steps=10)
-    np.testing.assert_allclose([float(schedule(s)) for s in (0, 5, 10, 55, 100, 150)],
-                               [0, 5e-5, 1e-4, 5e-5, 0, 0], atol=1e-10)
-    assert transfer.WarmUpLinearDecay.from_config(schedule.get_config()).get_config() == \
-        schedule.get_config()
-    optimizer = transfer.fine_tuning_optimizer(5e-5, total_steps=100)
-    assert optimizer.learning_rate.numpy() == 0.0
-    assert optimizer.weight_decay == 0.01
-    with pytest.raises(ValueError, match="`warmup_steps` must be an integer in"):
-        transfer.WarmUpLinearDecay(1e-4, total_steps=10, warmup_steps=10)
-    with pytest.raises(ValueError, match="`warmup_fraction` must be a number in"):
-        transfer.fine_tuning_optimizer(5e-5, 100, warmup_fraction=1.5)
-
-
 def test_minilm_preset_dir(monkeypatch):
     import importlib.util
 

@@ -1,4 +1,7 @@
-"""Every task of the training binary: its tiny preset trains one epoch on fixture data."""
+"""Every task of the training binary: its tiny preset trains one epoch on fixture data.
+
+The fixture data (`data_files`, `fixture_data`) come from tests/tasks/conftest.py.
+"""
 
 import dataclasses
 import json
@@ -10,29 +13,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from seqmodels.data import mnist_sequences, verses
-from seqmodels.training.config import PRESETS, TASKS, make_config
-from seqmodels.training.tasks import MODELS, build_task
+from seqmodels import tasks
+from seqmodels.tasks import build_task
+from seqmodels.training.config import make_config
 from seqmodels.training.train import train_and_evaluate
 from tests.transfer.conftest import tiny_preset  # noqa: F401  (a fixture: a tiny BERT preset)
-from tests.data.fixtures import (write_digits_csv, write_fashion_idx, write_rotten_tomatoes,
-                                 write_series)
-
-WORDS = ["light", "water", "king", "people", "land", "house", "day", "word"]
-PALABRAS = ["luz", "agua", "rey", "pueblo", "tierra", "casa", "día", "palabra"]
-
-
-def _verse_pairs(chapters=80, per_chapter=3):
-    """Synthetic aligned verses over enough chapters that every split gets some."""
-    pairs = []
-    for c in range(1, chapters + 1):
-        for v in range(1, per_chapter + 1):
-            words = [(c * v + i) % len(WORDS) for i in range(1 + (c + v) % 5)]
-            english = "the " + " ".join(WORDS[w] for w in words) + f" {c} {v}."
-            spanish = "el " + " ".join(PALABRAS[w] for w in words) + f" {c} {v}."
-            pairs.append((f"Gen.{c}.{v}", english, spanish))
-    return pairs
-
 
 def _png():
     return {"images": tf.io.encode_png(np.zeros((28, 28, 1), np.uint8))[None]}
@@ -56,37 +41,15 @@ SERVED_OUTPUTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def data_files(tmp_path_factory):
-    """The small stand-ins of every dataset's raw files, written once for the module."""
-    directory = tmp_path_factory.mktemp("data")
-    write_series(directory)
-    write_rotten_tomatoes(directory, movies=40, per_movie=4)
-    write_fashion_idx(directory, train=55_010, test=8)  # validation: the last 5,000 + 10
-    write_digits_csv(directory, "mnist_5k.csv.gz", 5000, 28)  # splits of 4,000/500/500
-    return directory
-
-
-@pytest.fixture()
-def fixture_data(data_files, monkeypatch):
-    """Points every loader at the stand-ins; returns their directory."""
-    pairs = _verse_pairs()
-    monkeypatch.setattr(verses, "read_verse_pairs", lambda sword_dir=None: pairs)
-    monkeypatch.setattr(verses, "read_english_verses",
-                        lambda sword_dir=None: [(key, en) for key, en, _ in pairs])
-    # mnist_sequences builds every canvas of a split: keep the fixture's splits small.
-    monkeypatch.setattr(mnist_sequences, "SIZES", {"train": 64, "validation": 8, "test": 8})
-    return data_files
-
-
 def test_every_task_has_a_tiny_and_a_default_preset():
-    for task in TASKS:
-        assert {"tiny", "default"} <= set(PRESETS[task]), task
+    for task in tasks.names():
+        spec = tasks.get(task)
+        assert {"tiny", "default"} <= set(spec.presets), task
         for name in ("tiny", "default"):
-            assert make_config(task, name).model in MODELS[task]
+            assert make_config(task, name).task_config.model in spec.config_class.MODELS
 
 
-@pytest.mark.parametrize("task", TASKS)
+@pytest.mark.parametrize("task", tasks.registry.BUILT_IN)
 def test_tiny_preset_trains_one_epoch_and_writes_the_run(task, fixture_data, tmp_path):
     config = make_config(task, "tiny", data_dir=str(fixture_data),
                          export_dir=str(tmp_path / "export"))
@@ -162,10 +125,10 @@ def test_text_classification_says_how_many_texts_it_cuts(backbone, length, longe
 
 
 def test_unknown_model_of_a_task_is_a_clear_error(fixture_data):
-    config = dataclasses.replace(make_config("forecasting", "tiny"), model="vit")
+    config = make_config("forecasting", "tiny")
     with pytest.raises(ValueError, match=r"`model` must be one of lstm, rnn, transformer for "
                                          r"task 'forecasting'. Received: model='vit'"):
-        build_task(config, tf.distribute.get_strategy())
+        dataclasses.replace(config.task_config, model="vit")  # fails before any data loads
 
 
 def test_mixed_float16_trains_with_loss_scaling(fixture_data, tmp_path):

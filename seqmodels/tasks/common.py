@@ -1,0 +1,113 @@
+"""What several task modules do the same way: splits, epochs of batches, losses, length checks.
+
+Every function takes the whole `TrainConfig` (`config.run` for the shared fields,
+`config.task_config` for the task's own).
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from seqmodels import data
+from seqmodels.tasks.task import Task
+
+
+def load(config, split, **options):
+    """The unbatched `split` of the run's dataset (`seqmodels.data.load`)."""
+    return data.load(config.run.dataset, split, data_dir=config.run.data_dir or None, **options)
+
+
+def count(dataset):
+    """The number of elements of a finite `tf.data.Dataset`."""
+    return int(dataset.reduce(np.int64(0), lambda n, *_: n + 1))
+
+
+def train_split(config, **options):
+    """The cached training split, cut to `max_examples` when set."""
+    train = load(config, "train", **options)
+    if config.run.max_examples:
+        train = train.take(config.run.max_examples)
+    return train.cache()
+
+
+def class_names(config):
+    """The class names of the run's dataset, in label order ("0", "1", ... where it has none)."""
+    info = data.info(config.run.dataset)
+    return list(info.class_names) or [str(i) for i in range(info.num_classes)]
+
+
+def steps_per_epoch(config, num_train):
+    """`steps_per_epoch`, or one pass over `num_train` examples in global batches."""
+    batch = config.run.global_batch_size
+    steps = config.run.steps_per_epoch or num_train // batch
+    if steps < 1:
+        raise ValueError(f"The training split has {num_train} examples, fewer than one global "
+                         f"batch of {batch}; lower global_batch_size or set steps_per_epoch.")
+    return steps
+
+
+def epochs_of(config, train, batches):
+    """`dataset_fn(epoch)`: `train` shuffled by (seed, epoch), repeated, batched by `batches`.
+
+    The same epoch gives the same batches every time, which exact resume relies on.
+    """
+    def dataset_fn(epoch):
+        shuffled = train.shuffle(16384, seed=config.run.seed * 1000 + epoch,
+                                 reshuffle_each_iteration=False).repeat()
+        return batches(shuffled, epoch)
+    return dataset_fn
+
+
+def sparse_loss(label_smoothing=0.0):
+    """Unreduced cross-entropy from logits of integer labels, with optional label smoothing."""
+    if not label_smoothing:
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
+
+    def loss(y_true, logits):
+        one_hot = tf.one_hot(tf.cast(y_true, tf.int32), tf.shape(logits)[-1], dtype=logits.dtype)
+        return keras.losses.categorical_crossentropy(one_hot, logits, from_logits=True,
+                                                     label_smoothing=label_smoothing)
+    return loss
+
+
+def make_task(config, model, train, num_train, batches, validation, test, loss=None, **fields):
+    """The `Task` of `model` whose splits `batches(dataset, epoch=None)` turns into batches.
+
+    The loss defaults to the (label-smoothed) sparse cross-entropy of the classification tasks;
+    `fields` are the other `Task` attributes.
+    """
+    if loss is None:
+        loss = sparse_loss(config.task_config.label_smoothing)
+    return Task(model=model, loss=loss, dataset_fn=epochs_of(config, train, batches),
+                steps_per_epoch=steps_per_epoch(config, num_train),
+                validation=batches(validation), test=batches(test), num_train=num_train,
+                **fields)
+
+
+def check_lengths(name, lengths, limit, field="sequence_length"):
+    """Fails when a text has more tokens than the model takes: nothing is truncated silently."""
+    longest = int(max(lengths, default=0))
+    if longest > limit:
+        raise ValueError(f"A {name} has {longest} tokens, more than {field}={limit} allows; "
+                         f"raise {field} (e.g. --override={field}={longest}).")
+
+
+def weighted_batches(encode):
+    """Batch-level `encode(*example) -> (inputs, labels)`, plus the weight `labels != 0`."""
+    def with_weight(*example):
+        inputs, labels = encode(*example)
+        return inputs, labels, tf.cast(tf.not_equal(labels, 0), tf.float32)
+    return with_weight
+
+
+def sequence_batches(config, encode):
+    """`batches(dataset, epoch=None)` of a sequence task: batch, encode with weights, prefetch.
+
+    Training epochs (`epoch` given) drop the last partial batch, so every step has the same
+    global batch; evaluation keeps it.
+    """
+    def batches(dataset, epoch=None):
+        return (dataset.batch(config.run.global_batch_size, drop_remainder=epoch is not None)
+                .map(weighted_batches(encode), num_parallel_calls=tf.data.AUTOTUNE)
+                .prefetch(tf.data.AUTOTUNE))
+    return batches
