@@ -141,9 +141,19 @@ def export_reusable(obj, export_dir, input_signature=None, track=(), serving_sig
 
     Example:
 
-    >>> backbone = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4)])
-    >>> export_reusable(backbone, "/tmp/backbone")  # doctest: +SKIP
-    >>> layer = HubLayer("/tmp/backbone", trainable=True)  # doctest: +SKIP
+    A Keras layer, loaded back without Keras as TF Hub's `hub.load` would:
+
+    >>> import tempfile
+    >>> directory = tempfile.TemporaryDirectory()
+    >>> dense = keras.layers.Dense(4, kernel_regularizer=keras.regularizers.L2(0.01))
+    >>> dense.build((None, 8))
+    >>> loaded = tf.saved_model.load(export_reusable(dense, directory.name,
+    ...                                              input_signature=tf.TensorSpec([None, 8])))
+    >>> [tuple(v.shape) for v in loaded.trainable_variables], len(loaded.regularization_losses)
+    ([(8, 4), (4,)], 1)
+    >>> tuple(loaded(tf.ones((2, 8)), training=False).shape)
+    (2, 4)
+    >>> directory.cleanup()
 
     References:
         TF Hub, "Reusable SavedModels", https://www.tensorflow.org/hub/reusable_saved_models.

@@ -4,205 +4,17 @@
 (tensorflow/hub#903). `HubLayer` is the Keras 3 replacement: it loads the SavedModel, adopts its
 variables as Keras variables (on the TensorFlow backend `keras.Variable(tf_variable)` wraps the
 loaded variable without copying it, so the optimizer updates the loaded variables themselves) and
-calls the loaded `__call__` (or a named signature) on the layer's inputs.
+calls the loaded `__call__` (or a named signature) on the layer's inputs. Handles are resolved
+and loaded by `seqmodels.hub.handles`.
 """
 
-import hashlib
-import http.client
 import json
 import os
-import socket
-import sys
-import threading
-import types
-import urllib.error
-import urllib.parse
-import urllib.request
 
 import keras
 import tensorflow as tf
 
-# Seconds to wait for the name lookup and the TCP connection of a remote handle before deciding
-# that the network is unreachable (a download itself is not bounded by this).
-CONNECT_TIMEOUT_ENV = "SEQMODELS_HUB_CONNECT_TIMEOUT"
-DEFAULT_CONNECT_TIMEOUT_S = 2.0
-
-_REMOTE_PREFIXES = ("http://", "https://", "gs://")
-_SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
-
-
-def _import_tensorflow_hub():
-    """Imports `tensorflow_hub`, working around its import of the removed `pkg_resources`.
-
-    tensorflow_hub 0.16.1 runs `from pkg_resources import parse_version` at import time;
-    setuptools >= 82 no longer ships `pkg_resources` (tensorflow/hub#934), so the import fails.
-    When `pkg_resources` is missing, a stand-in exposing only `parse_version` (from `packaging`)
-    is visible for the duration of the import and removed afterwards.
-    """
-    if "tensorflow_hub" in sys.modules:
-        return sys.modules["tensorflow_hub"]
-    try:
-        import pkg_resources  # noqa: F401
-        shim = None
-    except ImportError:
-        from packaging.version import parse as parse_version
-
-        shim = types.ModuleType("pkg_resources")
-        shim.parse_version = parse_version
-        sys.modules["pkg_resources"] = shim
-    try:
-        import tensorflow_hub
-    finally:
-        if shim is not None and sys.modules.get("pkg_resources") is shim:
-            del sys.modules["pkg_resources"]
-    return tensorflow_hub
-
-
-def _connect_timeout():
-    value = os.environ.get(CONNECT_TIMEOUT_ENV, "")
-    try:
-        return float(value) if value else DEFAULT_CONNECT_TIMEOUT_S
-    except ValueError:
-        raise ValueError(f"{CONNECT_TIMEOUT_ENV} must be a number of seconds. "
-                         f"Received: {CONNECT_TIMEOUT_ENV}={value!r}") from None
-
-
-def _hub_cache_entry(handle):
-    """The directory where tensorflow_hub caches `handle`, or None when it does not cache it.
-
-    Mirrors `tensorflow_hub.compressed_module_resolver._module_dir`: the SHA-1 of the handle under
-    `TFHUB_CACHE_DIR` (default: `<tmp>/tfhub_modules`). With `TFHUB_MODEL_LOAD_FORMAT=UNCOMPRESSED`
-    tensorflow_hub reads the model from its remote location every time, without a cache.
-    """
-    from tensorflow_hub import resolver
-
-    load_format = resolver.model_load_format()
-    if load_format not in (resolver.ModelLoadFormat.COMPRESSED.value,
-                           resolver.ModelLoadFormat.AUTO.value):
-        return None
-    cache_dir = resolver.tfhub_cache_dir(use_temp=True)
-    return os.path.join(cache_dir, hashlib.sha1(handle.encode("utf8")).hexdigest())
-
-
-def _probe_connection(url, timeout):
-    """Raises OSError unless a TCP connection to `url`'s host (or its proxy) opens in `timeout` s.
-
-    The name lookup runs in a daemon thread so that a resolver that never answers cannot hang the
-    caller; urllib's proxy settings (`https_proxy`, `no_proxy`, ...) are honoured.
-    """
-    parsed = urllib.parse.urlsplit(url)
-    host = parsed.hostname
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    proxy = urllib.request.getproxies().get(parsed.scheme)
-    if proxy and not urllib.request.proxy_bypass(host):
-        proxy_url = urllib.parse.urlsplit(proxy if "://" in proxy else "http://" + proxy)
-        host, port = proxy_url.hostname, proxy_url.port or 80
-    outcome = {}
-
-    def connect():
-        try:
-            socket.create_connection((host, port), timeout=timeout).close()
-        except OSError as error:
-            outcome["error"] = error
-
-    thread = threading.Thread(target=connect, name="seqmodels-hub-probe", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        raise TimeoutError(f"no connection to {host}:{port} within {timeout:g} s")
-    if "error" in outcome:
-        raise outcome["error"]
-
-
-def _offline_error(handle, cause, cache_entry):
-    where = (f", or put the unpacked SavedModel in tensorflow_hub's cache at {cache_entry}"
-             if cache_entry else "")
-    return ConnectionError(
-        f"Could not download the hub handle {handle!r}: it needs network access or a local copy. "
-        f"Pass the directory of a downloaded copy of the SavedModel (or a file:// URL) as "
-        f"`handle`{where}. Cause: {cause}")
-
-
-def resolve_handle(handle):
-    """Resolves a TF Hub / Kaggle Models handle to a local SavedModel directory.
-
-    Local directories and `file://` URLs are used in place. `http(s)://` handles
-    (`https://tfhub.dev/...`, `https://www.kaggle.com/models/...`, or a URL of a `.tar.gz`) and
-    `gs://` handles go through tensorflow_hub's own resolver (`hub.resolve`), which downloads
-    them once into its cache (`TFHUB_CACHE_DIR`). A remote handle that is not cached is checked
-    first with a bounded connection attempt (`SEQMODELS_HUB_CONNECT_TIMEOUT`, default 2 s), so
-    that without network it fails at once with a `ConnectionError` instead of hanging.
-
-    Args:
-        handle: a path, a `file://` URL, or a remote handle.
-
-    Returns:
-        The path of the local directory that holds the SavedModel.
-
-    Raises:
-        ConnectionError: a remote handle that is not cached and the network is unreachable.
-        FileNotFoundError: a local handle that does not exist.
-        ValueError: a directory that holds no SavedModel.
-    """
-    if not isinstance(handle, (str, os.PathLike)) or not str(handle):
-        raise ValueError("`handle` must be a non-empty string: a directory, a file:// URL or a "
-                         f"TF Hub / Kaggle Models URL. Received: handle={handle!r}")
-    handle = os.fspath(handle)
-    if handle.startswith(_REMOTE_PREFIXES):
-        hub = _import_tensorflow_hub()
-        cache_entry = _hub_cache_entry(handle)
-        cached = bool(cache_entry and os.path.isdir(cache_entry) and os.listdir(cache_entry))
-        if not cached and handle.startswith(("http://", "https://")):
-            try:
-                _probe_connection(handle, _connect_timeout())
-            except OSError as error:
-                raise _offline_error(handle, error, cache_entry) from error
-        try:
-            path = hub.resolve(handle)
-        except urllib.error.HTTPError as error:
-            raise OSError(f"Could not download the hub handle {handle!r}: the server answered "
-                          f"HTTP {error.code} ({error.reason}).") from error
-        except urllib.error.URLError as error:
-            raise _offline_error(handle, error.reason, cache_entry) from error
-        except (ConnectionError, TimeoutError, socket.gaierror, http.client.HTTPException) as error:
-            raise _offline_error(handle, error, cache_entry) from error
-    elif handle.startswith("file://"):
-        path = urllib.request.url2pathname(urllib.parse.urlsplit(handle).path)
-    else:
-        path = handle
-    path = os.fspath(path)
-    if not os.path.isdir(path):
-        raise FileNotFoundError(f"The hub handle {handle!r} points to {path}, which is not a "
-                                "directory holding a SavedModel.")
-    if not any(os.path.exists(os.path.join(path, name)) for name in _SAVED_MODEL_FILES):
-        raise ValueError(f"The hub handle {handle!r} points to {path}, which holds no "
-                         "saved_model.pb: it is not a SavedModel.")
-    if os.path.exists(os.path.join(path, "tfhub_module.pb")):
-        raise ValueError(f"The hub handle {handle!r} is in the TF1 Hub format (hub.Module), "
-                         "which HubLayer does not load. Use the TF2 SavedModel version of the "
-                         "model.")
-    return path
-
-
-def _load_saved_model(path, handle):
-    """`tf.saved_model.load`, importing tensorflow_text when the graph needs its ops.
-
-    Text preprocessors (BERT tokenizers) use ops that exist only once `tensorflow_text` is
-    imported; TF Hub's instructions tell users to import it by hand.
-    """
-    try:
-        return tf.saved_model.load(path)
-    except (RuntimeError, tf.errors.NotFoundError) as error:
-        if "Op type not registered" not in str(error):
-            raise
-        try:
-            import tensorflow_text  # noqa: F401  (registers the ops)
-        except ImportError:
-            raise RuntimeError(
-                f"The SavedModel at {handle!r} uses TensorFlow ops this process does not "
-                "have; text preprocessors need `pip install tensorflow-text` (matching the "
-                f"TensorFlow version). Cause: {str(error).splitlines()[0]}") from error
-        return tf.saved_model.load(path)
+from seqmodels.hub.handles import load_saved_model, resolve_handle
 
 
 def _variable_name(variable):
@@ -274,6 +86,23 @@ class HubLayer(keras.layers.Layer):
 
     Example:
 
+    A backbone written as a reusable SavedModel, loaded back and fine-tuned:
+
+    >>> import tempfile
+    >>> from seqmodels.hub import export_reusable
+    >>> directory = tempfile.TemporaryDirectory()
+    >>> backbone = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    >>> handle = export_reusable(backbone, os.path.join(directory.name, "backbone"))
+    >>> layer = HubLayer(handle, trainable=True)
+    >>> [tuple(w.shape) for w in layer.trainable_weights]
+    [(4, 3), (3,)]
+    >>> model = keras.Sequential([keras.Input((4,)), layer, keras.layers.Dense(1)])
+    >>> model.output_shape
+    (None, 1)
+    >>> directory.cleanup()
+
+    A text encoder from TF Hub (needs network access the first time):
+
     >>> handle = "https://tfhub.dev/tensorflow/small_bert/bert_en_uncased_L-2_H-128_A-2/2"
     >>> encoder = HubLayer(handle, trainable=True, output_key="pooled_output")  # doctest: +SKIP
     >>> inputs = {k: keras.Input((64,), dtype="int32")
@@ -311,7 +140,7 @@ class HubLayer(keras.layers.Layer):
         self.arguments = dict(arguments or {})
 
         path = resolve_handle(self.handle)
-        self._loaded = _load_saved_model(path, self.handle)
+        self._loaded = load_saved_model(path, self.handle)
         loaded = self._loaded
         if signature is None:
             if not callable(loaded):

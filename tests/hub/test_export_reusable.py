@@ -10,12 +10,12 @@ import pytest
 import tensorflow as tf
 
 from seqmodels.hub import HubLayer, export_reusable
-from seqmodels.hub.hub_layer import _import_tensorflow_hub
+from seqmodels.hub.handles import import_tensorflow_hub
 from tests.hub.saved_models import ENCODER_KEYS, REGULARIZATION, VocabPreprocessor, build_backbone
 
 
 def test_keras_backbone_loads_with_hub_load(tmp_path):
-    hub = _import_tensorflow_hub()
+    hub = import_tensorflow_hub()
     # The stand-in for the pkg_resources that tensorflow_hub imports does not outlive the import.
     pkg_resources = sys.modules.get("pkg_resources")
     assert pkg_resources is None or hasattr(pkg_resources, "working_set")  # absent, or the real one
