@@ -4,6 +4,6 @@
 docstring for the signatures of each kind.
 """
 
-from seqmodels.export.serving import export_for_serving, export_text_classifier, next_version
+from seqmodels.export.serving import export_for_serving, next_version
 from seqmodels.export.tf_serving import (predict_request, read_warmup, run_predict_request,
                                          write_models_config, write_warmup)

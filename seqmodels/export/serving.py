@@ -200,33 +200,3 @@ def _servable(model, directory, **arguments):
                     "functional classifier with one string (batch,) or image (batch, h, w, c) "
                     f"input. Received: a {type(model).__name__}")
 
-
-def export_text_classifier(model, vectorizer, class_names, export_dir, version=None):
-    """Exports a text classifier whose `serving_default` takes raw UTF-8 text.
-
-    Kept for the training binary; `export_for_serving(model, export_dir, vectorizer=...,
-    class_names=...)` does the same. Signature `serving_default(text: tf.string [batch])`
-    returns `probabilities` float32 [batch, classes], `label` int64 [batch] and `class_name`
-    string [batch].
-
-    Args:
-        model: a `TextClassifier` from token ids (batch, seq) to logits (batch, classes).
-        vectorizer: the `TextVectorization` layer the model was trained with.
-        class_names: names of the classes, in label order.
-        export_dir: the model's base directory (TF Serving's `model_base_path`).
-        version: the integer version (default: the next free one).
-
-    Returns:
-        The path of the written version directory.
-
-    Example:
-
-    >>> path = export_text_classifier(model, vectorizer, ["rotten", "fresh"],
-    ...                               "saved_models/sentiment")  # doctest: +SKIP
-    """
-    if class_names is None:
-        raise ValueError("`class_names` is required. Received: class_names=None")
-    # Any Keras model from token ids to logits, not only a TextClassifier.
-    with tempfile.TemporaryDirectory(prefix="seqmodels_assets_") as directory:
-        servable = signatures.text_classifier_servable(model, vectorizer, class_names, directory)
-        return _write(servable, export_dir, version, warmup=True)
