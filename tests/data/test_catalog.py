@@ -21,13 +21,13 @@ PACKAGED = [name for name in NAMES if name != "bouncing_ball"]
 def clear_caches():
     caches = [rotten_tomatoes.read_reviews, images.fashion_mnist_arrays, images.mnist_arrays,
               images.digits_arrays, timeseries.sunspots, timeseries.co2, timeseries.stocks]
-    caches += [getattr(verses, name) for name in dir(verses)
-               if hasattr(getattr(verses, name), "cache_clear")]
     for cache in caches:
         cache.cache_clear()
+    verses.clear_caches()
     yield
     for cache in caches:
         cache.cache_clear()
+    verses.clear_caches()
 
 
 def test_every_name_is_listed_and_described():

@@ -60,3 +60,22 @@ def test_running_again_resumes_instead_of_restarting(tiny_corpus, tmp_path):
 def test_config_must_be_a_train_config(tmp_path):
     with pytest.raises(TypeError, match="`config` must be a TrainConfig. Received: dict"):
         train_and_evaluate({"task": "captioning"}, str(tmp_path))
+
+
+def test_a_run_directory_with_the_earlier_flat_config_json_still_exports(tiny_corpus, tmp_path):
+    from seqmodels.training.train import export_trained
+
+    model_dir = str(tmp_path / "run")
+    metrics = train_and_evaluate(make_config("text_classification", "tiny"), model_dir)
+    path = os.path.join(model_dir, "config.json")
+    saved = json.load(open(path))
+    with open(path, "w") as f:  # the layout before the config had a run and a task part
+        json.dump({"task": saved["task"], **saved["run"], **saved["task_config"],
+                   "window_length": 22, "patch_size": 4}, f)
+    exported = export_trained(model_dir, str(tmp_path / "export"))
+    served = tf.saved_model.load(exported).signatures["serving_default"]
+    texts = tf.constant(["review 1 of movie 3 is fresh"])
+    vectorizer = metrics["task"].export_kwargs["vectorizer"]
+    np.testing.assert_allclose(served(text=texts)["probabilities"].numpy(),
+                               tf.nn.softmax(metrics["model"](vectorizer(texts))).numpy(),
+                               atol=1e-6)
