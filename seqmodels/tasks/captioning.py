@@ -14,25 +14,22 @@ import tensorflow as tf
 from seqmodels.data import mnist_sequences
 from seqmodels.models.captioner import Captioner
 from seqmodels.tasks import common
-from seqmodels.tasks.task_config import TaskConfig
+from seqmodels.tasks.task_config import ModelFields, TaskConfig
 from seqmodels.tasks.task_spec import TaskSpec
 
 START, END = "starttoken", "endtoken"
 
 
 @dataclasses.dataclass(frozen=True)
-class CaptioningConfig(TaskConfig):
+class CaptioningConfig(ModelFields, TaskConfig):
     """The model and data fields of captioning.
 
     Attributes:
         model: the image encoder, `cnn` or `vit`.
         sequence_length: tokens per caption, start and end included.
         patch_size: ViT patch side (`model=vit`).
-        hidden_dim: model width.
-        num_layers: decoder blocks.
-        num_heads: attention heads.
-        intermediate_dim: feed-forward width.
-        dropout: dropout rate.
+        hidden_dim, num_layers, num_heads, intermediate_dim, dropout: the network's size (see
+            `seqmodels.tasks.task_config.ModelFields`).
         label_smoothing: cross-entropy label smoothing.
 
     Example:
@@ -43,18 +40,12 @@ class CaptioningConfig(TaskConfig):
 
     TASK: typing.ClassVar[str] = "captioning"
     MODELS: typing.ClassVar[tuple] = ("cnn", "vit")
-    POSITIVE: typing.ClassVar[tuple] = ("sequence_length", "patch_size", "hidden_dim",
-                                        "num_layers", "num_heads", "intermediate_dim")
-    RATES: typing.ClassVar[tuple] = ("dropout", "label_smoothing")
+    POSITIVE: typing.ClassVar[tuple] = ("sequence_length", "patch_size")
+    RATES: typing.ClassVar[tuple] = ("label_smoothing",)
 
     model: str = "cnn"
     sequence_length: int = 64
     patch_size: int = 4
-    hidden_dim: int = 64
-    num_layers: int = 1
-    num_heads: int = 2
-    intermediate_dim: int = 128
-    dropout: float = 0.1
     label_smoothing: float = 0.0
 
 

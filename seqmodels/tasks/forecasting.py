@@ -14,23 +14,20 @@ import numpy as np
 from seqmodels import data
 from seqmodels.models.forecaster import Forecaster
 from seqmodels.tasks import common
-from seqmodels.tasks.task_config import TaskConfig
+from seqmodels.tasks.task_config import ModelFields, TaskConfig
 from seqmodels.tasks.task_spec import TaskSpec
 
 
 @dataclasses.dataclass(frozen=True)
-class ForecastingConfig(TaskConfig):
+class ForecastingConfig(ModelFields, TaskConfig):
     """The model and data fields of forecasting.
 
     Attributes:
         model: the encoder family, one of `MODELS`.
         window_length: past steps per window.
         horizon: future steps each forecast predicts.
-        hidden_dim: model width.
-        num_layers: recurrent layers or encoder blocks.
-        num_heads: attention heads (`transformer`).
-        intermediate_dim: feed-forward width (`transformer`).
-        dropout: dropout rate.
+        hidden_dim, num_layers, num_heads, intermediate_dim, dropout: the network's size (see
+            `seqmodels.tasks.task_config.ModelFields`).
 
     Example:
 
@@ -40,18 +37,11 @@ class ForecastingConfig(TaskConfig):
 
     TASK: typing.ClassVar[str] = "forecasting"
     MODELS: typing.ClassVar[tuple] = ("lstm", "rnn", "transformer")
-    POSITIVE: typing.ClassVar[tuple] = ("window_length", "horizon", "hidden_dim", "num_layers",
-                                        "num_heads", "intermediate_dim")
-    RATES: typing.ClassVar[tuple] = ("dropout",)
+    POSITIVE: typing.ClassVar[tuple] = ("window_length", "horizon")
 
     model: str = "lstm"
     window_length: int = 22
     horizon: int = 1
-    hidden_dim: int = 64
-    num_layers: int = 1
-    num_heads: int = 2
-    intermediate_dim: int = 128
-    dropout: float = 0.1
 
 
 PRESETS = {

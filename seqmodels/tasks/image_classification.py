@@ -14,7 +14,7 @@ from seqmodels.models.cnn_classifier import CNNClassifier
 from seqmodels.models.vision_transformer import VisionTransformer
 from seqmodels.tasks import common
 from seqmodels.tasks.backbone import BackboneFields
-from seqmodels.tasks.task_config import TaskConfig, check_choice
+from seqmodels.tasks.task_config import ModelFields, TaskConfig, check_choice
 from seqmodels.tasks.task_spec import TaskSpec
 
 # Datasets whose pictures survive a mirror (clothes do; digits do not).
@@ -22,7 +22,7 @@ FLIPPABLE = ("fashion_mnist",)
 
 
 @dataclasses.dataclass(frozen=True)
-class ImageClassificationConfig(BackboneFields, TaskConfig):
+class ImageClassificationConfig(BackboneFields, ModelFields, TaskConfig):
     """The model and data fields of image classification.
 
     Attributes:
@@ -30,11 +30,8 @@ class ImageClassificationConfig(BackboneFields, TaskConfig):
         patch_size: ViT patch side.
         pooling: ViT head input, `token` (class token) or `mean` (average of the patches).
         stem: ViT tokens from `patch` projections or a `conv` stem (the hybrid ViT).
-        hidden_dim: ViT width.
-        num_layers: ViT encoder blocks.
-        num_heads: attention heads.
-        intermediate_dim: feed-forward width.
-        dropout: dropout rate (the CNN's and the backbone head's too).
+        hidden_dim, num_layers, num_heads, intermediate_dim, dropout: the network's size (see
+            `seqmodels.tasks.task_config.ModelFields`).
         augment: random shifts (and, for Fashion-MNIST, flips) of the training images.
         label_smoothing: cross-entropy label smoothing.
         backbone_weights: Keras Applications weights: "" (random), a file, or `imagenet`.
@@ -49,19 +46,13 @@ class ImageClassificationConfig(BackboneFields, TaskConfig):
 
     TASK: typing.ClassVar[str] = "image_classification"
     MODELS: typing.ClassVar[tuple] = ("vit", "cnn")
-    POSITIVE: typing.ClassVar[tuple] = ("patch_size", "hidden_dim", "num_layers", "num_heads",
-                                        "intermediate_dim")
-    RATES: typing.ClassVar[tuple] = ("dropout", "label_smoothing")
+    POSITIVE: typing.ClassVar[tuple] = ("patch_size",)
+    RATES: typing.ClassVar[tuple] = ("label_smoothing",)
 
     model: str = "vit"
     patch_size: int = 4
     pooling: str = "token"
     stem: str = "patch"
-    hidden_dim: int = 64
-    num_layers: int = 1
-    num_heads: int = 2
-    intermediate_dim: int = 128
-    dropout: float = 0.1
     augment: bool = True
     label_smoothing: float = 0.0
     backbone_weights: str = ""

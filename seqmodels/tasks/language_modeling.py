@@ -14,22 +14,19 @@ import tensorflow as tf
 
 from seqmodels.models.mini_gpt import MiniGPT
 from seqmodels.tasks import common
-from seqmodels.tasks.task_config import TaskConfig
+from seqmodels.tasks.task_config import ModelFields, TaskConfig
 from seqmodels.tasks.task_spec import TaskSpec
 
 
 @dataclasses.dataclass(frozen=True)
-class LanguageModelingConfig(TaskConfig):
+class LanguageModelingConfig(ModelFields, TaskConfig):
     """The model and data fields of language modelling.
 
     Attributes:
         model: `transformer`.
         sequence_length: characters per window (the model's context).
-        hidden_dim: model width.
-        num_layers: decoder blocks.
-        num_heads: attention heads.
-        intermediate_dim: feed-forward width.
-        dropout: dropout rate.
+        hidden_dim, num_layers, num_heads, intermediate_dim, dropout: the network's size (see
+            `seqmodels.tasks.task_config.ModelFields`).
         label_smoothing: cross-entropy label smoothing.
 
     Example:
@@ -40,17 +37,11 @@ class LanguageModelingConfig(TaskConfig):
 
     TASK: typing.ClassVar[str] = "language_modeling"
     MODELS: typing.ClassVar[tuple] = ("transformer",)
-    POSITIVE: typing.ClassVar[tuple] = ("sequence_length", "hidden_dim", "num_layers",
-                                        "num_heads", "intermediate_dim")
-    RATES: typing.ClassVar[tuple] = ("dropout", "label_smoothing")
+    POSITIVE: typing.ClassVar[tuple] = ("sequence_length",)
+    RATES: typing.ClassVar[tuple] = ("label_smoothing",)
 
     model: str = "transformer"
     sequence_length: int = 64
-    hidden_dim: int = 64
-    num_layers: int = 1
-    num_heads: int = 2
-    intermediate_dim: int = 128
-    dropout: float = 0.1
     label_smoothing: float = 0.0
 
 

@@ -41,6 +41,14 @@ def check_choice(name, value, choices, where=""):
                          f"Received: {name}={value!r}")
 
 
+def _inherited(config, name):
+    """The union of the class attribute `name` over the config's classes (mixins included)."""
+    names = []
+    for klass in reversed(type(config).__mro__):
+        names.extend(n for n in klass.__dict__.get(name, ()) if n not in names)
+    return tuple(names)
+
+
 @dataclasses.dataclass(frozen=True)
 class TaskConfig:
     """The model and data fields of one task; subclasses add theirs.
@@ -48,8 +56,9 @@ class TaskConfig:
     Class attributes a subclass sets:
         TASK: the task's registry name (used in error messages).
         MODELS: the model families `model` may name, the first one the default.
-        POSITIVE: fields that must be positive integers.
-        RATES: fields that must lie in [0, 1).
+        POSITIVE: fields that must be positive integers (mixins such as `ModelFields` add
+            theirs: the lists of all the config's classes are checked).
+        RATES: fields that must lie in [0, 1) (likewise).
 
     Attributes:
         model: the model family (one of `MODELS`).
@@ -80,8 +89,8 @@ class TaskConfig:
 
     def __post_init__(self):
         check_choice("model", self.model, self.MODELS, f" for task {self.TASK!r}")
-        check_positive(self, self.POSITIVE)
-        check_rate(self, self.RATES)
+        check_positive(self, _inherited(self, "POSITIVE"))
+        check_rate(self, _inherited(self, "RATES"))
         self.validate()
 
     def validate(self):
@@ -89,3 +98,34 @@ class TaskConfig:
 
     def check_run(self, run):
         """Checks the task's fields against the shared `RunConfig` (e.g. epochs); no-op here."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelFields:
+    """The width and depth of a task's network: what every built-in task's model takes.
+
+    Mixed into a task config before `TaskConfig` (`class Config(ModelFields, TaskConfig)`);
+    its fields are checked with the config's own.
+
+    Attributes:
+        hidden_dim: model width.
+        num_layers: encoder/decoder blocks or recurrent layers.
+        num_heads: attention heads.
+        intermediate_dim: feed-forward width of transformer blocks.
+        dropout: dropout rate.
+
+    Example:
+
+    >>> ModelFields().hidden_dim, ModelFields.POSITIVE[0]
+    (64, 'hidden_dim')
+    """
+
+    POSITIVE: typing.ClassVar[tuple] = ("hidden_dim", "num_layers", "num_heads",
+                                        "intermediate_dim")
+    RATES: typing.ClassVar[tuple] = ("dropout",)
+
+    hidden_dim: int = 64
+    num_layers: int = 1
+    num_heads: int = 2
+    intermediate_dim: int = 128
+    dropout: float = 0.1

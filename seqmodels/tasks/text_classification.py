@@ -17,23 +17,20 @@ from seqmodels import data
 from seqmodels.models.text_classifier import TextClassifier
 from seqmodels.tasks import common
 from seqmodels.tasks.backbone import BackboneFields
-from seqmodels.tasks.task_config import TaskConfig
+from seqmodels.tasks.task_config import ModelFields, TaskConfig
 from seqmodels.tasks.task_spec import TaskSpec
 
 
 @dataclasses.dataclass(frozen=True)
-class TextClassificationConfig(BackboneFields, TaskConfig):
+class TextClassificationConfig(BackboneFields, ModelFields, TaskConfig):
     """The model and data fields of text classification.
 
     Attributes:
         model: the encoder family, one of `MODELS`.
         sequence_length: tokens per text (longer texts are cut, and the binary says so).
         vocab_size: vocabulary size learned from the training split.
-        hidden_dim: model width.
-        num_layers: encoder blocks or recurrent layers.
-        num_heads: attention heads.
-        intermediate_dim: feed-forward width of transformer blocks.
-        dropout: dropout rate.
+        hidden_dim, num_layers, num_heads, intermediate_dim, dropout: the network's size (see
+            `seqmodels.tasks.task_config.ModelFields`).
         label_smoothing: cross-entropy label smoothing.
         backbone, backbone_trainable, head_epochs, unfreeze_top, fine_tune_learning_rate: see
             `seqmodels.tasks.backbone.BackboneFields`.
@@ -46,18 +43,12 @@ class TextClassificationConfig(BackboneFields, TaskConfig):
 
     TASK: typing.ClassVar[str] = "text_classification"
     MODELS: typing.ClassVar[tuple] = ("transformer", "lstm", "gru", "bilstm", "simple_rnn")
-    POSITIVE: typing.ClassVar[tuple] = ("sequence_length", "vocab_size", "hidden_dim",
-                                        "num_layers", "num_heads", "intermediate_dim")
-    RATES: typing.ClassVar[tuple] = ("dropout", "label_smoothing")
+    POSITIVE: typing.ClassVar[tuple] = ("sequence_length", "vocab_size")
+    RATES: typing.ClassVar[tuple] = ("label_smoothing",)
 
     model: str = "transformer"
     sequence_length: int = 64
     vocab_size: int = 20000
-    hidden_dim: int = 64
-    num_layers: int = 1
-    num_heads: int = 2
-    intermediate_dim: int = 128
-    dropout: float = 0.1
     label_smoothing: float = 0.0
 
 

@@ -13,14 +13,14 @@ import tensorflow as tf
 from seqmodels import data
 from seqmodels.models.translator import Translator
 from seqmodels.tasks import common
-from seqmodels.tasks.task_config import TaskConfig
+from seqmodels.tasks.task_config import ModelFields, TaskConfig
 from seqmodels.tasks.task_spec import TaskSpec
 
 START, END = "starttoken", "endtoken"
 
 
 @dataclasses.dataclass(frozen=True)
-class TranslationConfig(TaskConfig):
+class TranslationConfig(ModelFields, TaskConfig):
     """The model and data fields of translation.
 
     Attributes:
@@ -28,11 +28,8 @@ class TranslationConfig(TaskConfig):
         sequence_length: tokens per source sentence (the target gets one more, for the start
             and end tokens of teacher forcing).
         vocab_size: largest vocabulary learned per language.
-        hidden_dim: model width.
-        num_layers: encoder blocks, and as many decoder blocks.
-        num_heads: attention heads.
-        intermediate_dim: feed-forward width.
-        dropout: dropout rate.
+        hidden_dim, num_layers, num_heads, intermediate_dim, dropout: the network's size (see
+            `seqmodels.tasks.task_config.ModelFields`).
         label_smoothing: cross-entropy label smoothing.
 
     Example:
@@ -43,18 +40,12 @@ class TranslationConfig(TaskConfig):
 
     TASK: typing.ClassVar[str] = "translation"
     MODELS: typing.ClassVar[tuple] = ("transformer",)
-    POSITIVE: typing.ClassVar[tuple] = ("sequence_length", "vocab_size", "hidden_dim",
-                                        "num_layers", "num_heads", "intermediate_dim")
-    RATES: typing.ClassVar[tuple] = ("dropout", "label_smoothing")
+    POSITIVE: typing.ClassVar[tuple] = ("sequence_length", "vocab_size")
+    RATES: typing.ClassVar[tuple] = ("label_smoothing",)
 
     model: str = "transformer"
     sequence_length: int = 64
     vocab_size: int = 20000
-    hidden_dim: int = 64
-    num_layers: int = 1
-    num_heads: int = 2
-    intermediate_dim: int = 128
-    dropout: float = 0.1
     label_smoothing: float = 0.0
 
 
