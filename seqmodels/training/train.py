@@ -14,6 +14,7 @@ import tensorflow as tf
 from seqmodels import tasks
 from seqmodels.training import distribute
 from seqmodels.training.config import TrainConfig
+from seqmodels.training.config_guard import check_same_run
 from seqmodels.training.custom_loop import CustomTrainingLoop, saved_step
 from seqmodels.training.optimizers import make_optimizer
 from seqmodels.training.run_dir import RunDir
@@ -69,6 +70,10 @@ def train_and_evaluate(config, model_dir):
     Returns:
         The metrics dict also written to `metrics.json`, plus `model` and `task` (the `Task`).
 
+    Raises:
+        ConfigMismatchError: `model_dir` holds a run of another model or data
+            (`seqmodels.training.config_guard`); raised before anything is written.
+
     Example:
 
     >>> metrics = train_and_evaluate(make_config("forecasting", "tiny"), "/tmp/run")  # doctest: +SKIP
@@ -78,6 +83,7 @@ def train_and_evaluate(config, model_dir):
     if not isinstance(config, TrainConfig):
         raise TypeError(f"`config` must be a TrainConfig. Received: {type(config).__name__}")
     run, run_dir = config.run, RunDir(model_dir)
+    check_same_run(run_dir, config)  # before anything is written into model_dir
     run_dir.create()
     strategy = distribute.get_strategy(run.strategy, run.tpu, run.num_cpu_devices)
     keras.utils.set_random_seed(run.seed)

@@ -1,4 +1,7 @@
-"""train_and_evaluate: a one-step run of the tiny preset writes everything and exports."""
+"""train_and_evaluate: a one-step run of the tiny preset writes everything and exports.
+
+(`tiny_corpus` is in conftest.py.)
+"""
 
 import json
 import os
@@ -7,22 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from seqmodels.data import rotten_tomatoes
 from seqmodels.training.config import make_config
 from seqmodels.training.train import train_and_evaluate
-from tests.data.fixtures import write_rotten_tomatoes
-
-
-@pytest.fixture()
-def tiny_corpus(tmp_path, monkeypatch):
-    """Points the rotten_tomatoes loader at a small corpus the test writes."""
-    write_rotten_tomatoes(tmp_path, movies=40, per_movie=4)
-    rotten_tomatoes.read_reviews.cache_clear()
-    original = rotten_tomatoes.load
-    monkeypatch.setattr(rotten_tomatoes, "load",
-                        lambda split, data_dir=None, seed=0: original(split, str(tmp_path), seed))
-    yield tmp_path
-    rotten_tomatoes.read_reviews.cache_clear()
 
 
 def test_tiny_run_writes_metrics_checkpoints_logs_and_export(tiny_corpus, tmp_path):
