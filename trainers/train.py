@@ -13,7 +13,9 @@ Examples:
     TF_CONFIG=... seqmodels-train --strategy=multi_worker_mirrored --model_dir=gs://...
 
 Run with --helpfull for every flag. Killed and started again with the same command (the same
---model_dir), a run resumes from its last checkpoint.
+--model_dir), a run resumes from its last checkpoint. Exit statuses:
+`seqmodels.training.exit_status` (2: refused before anything was written, e.g. a --model_dir
+that is a file, --strategy=tpu without --tpu, or a model_dir of another config).
 """
 
 from absl import app, flags, logging
@@ -83,9 +85,10 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
     logging.set_verbosity(logging.WARNING)  # TF's per-checkpoint INFO lines drown the progress bars
-    from seqmodels.training.train import train_and_evaluate  # after flags: TF starts here
+    from seqmodels.training.exit_status import run_refusing  # after flags: TF starts here
+    from seqmodels.training.train import train_and_evaluate
 
-    metrics = train_and_evaluate(config_from_flags(), FLAGS.model_dir)
+    metrics = run_refusing(train_and_evaluate, config_from_flags(), FLAGS.model_dir)
     print({k: v for k, v in metrics.items() if k.startswith("test_") or k == "export_path"})
 
 

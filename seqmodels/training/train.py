@@ -12,7 +12,7 @@ import keras
 import tensorflow as tf
 
 from seqmodels import tasks
-from seqmodels.training import distribute
+from seqmodels.training import distribute, preflight
 from seqmodels.training.config import TrainConfig
 from seqmodels.training.config_guard import check_same_run
 from seqmodels.training.custom_loop import CustomTrainingLoop, saved_step
@@ -71,8 +71,14 @@ def train_and_evaluate(config, model_dir):
         The metrics dict also written to `metrics.json`, plus `model` and `task` (the `Task`).
 
     Raises:
+        PreflightError: `model_dir` or `export_dir` is a file or not writable, `--strategy=tpu`
+            has no `--tpu`, or TF_CONFIG does not fit a cluster strategy
+            (`seqmodels.training.preflight`).
         ConfigMismatchError: `model_dir` holds a run of another model or data
-            (`seqmodels.training.config_guard`); raised before anything is written.
+            (`seqmodels.training.config_guard`).
+        DataNotFoundError: the dataset is not on this machine.
+
+        Each is raised before anything is written into `model_dir`.
 
     Example:
 
@@ -83,8 +89,10 @@ def train_and_evaluate(config, model_dir):
     if not isinstance(config, TrainConfig):
         raise TypeError(f"`config` must be a TrainConfig. Received: {type(config).__name__}")
     run, run_dir = config.run, RunDir(model_dir)
-    check_same_run(run_dir, config)  # before anything is written into model_dir
-    run_dir.create()
+    # Validate before writing: the paths and the cluster, the saved config, then the data
+    # (building the task reads every split).
+    preflight.check(config, model_dir)
+    check_same_run(run_dir, config)
     strategy = distribute.get_strategy(run.strategy, run.tpu, run.num_cpu_devices)
     keras.utils.set_random_seed(run.seed)
     keras.mixed_precision.set_global_policy(run.mixed_precision)
@@ -98,6 +106,7 @@ def train_and_evaluate(config, model_dir):
     finally:
         # The policy is process-wide: models built later in this process must not inherit it.
         keras.mixed_precision.set_global_policy("float32")
+    run_dir.create()
 
     def make_loop(optimizer):
         return CustomTrainingLoop(task.model, optimizer, task.loss, strategy, model_dir,

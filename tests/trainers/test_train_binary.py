@@ -75,3 +75,18 @@ def test_a_field_of_another_task_names_the_tasks_that_have_it():
     with pytest.raises(ValueError, match=r"`window_length` applies to forecasting\. Received: "
                                          r"task='text_classification', window_length='5'"):
         _parse(["--model_dir=/tmp/x", "--override=window_length=5"])
+
+
+def test_a_refused_run_exits_2_with_one_line_naming_the_flag(tmp_path):
+    """(The other refusals, in process: tests/training/test_preflight.py, test_config_guard.py.)"""
+    from seqmodels.training.exit_status import REFUSED
+
+    model_dir = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", "trainers.train", f"--model_dir={model_dir}", "--config=tiny",
+         "--strategy=tpu"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert result.returncode == REFUSED == 2, result.stderr[-2000:]
+    assert "PreflightError: `--strategy=tpu` needs `--tpu`" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not model_dir.exists()
