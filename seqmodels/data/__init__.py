@@ -9,22 +9,34 @@ A missing source raises `DataNotFoundError` naming the command that fetches it (
 
 Example:
 
+>>> import tensorflow as tf
 >>> from seqmodels import data
->>> data.list_datasets()  # doctest: +SKIP
+>>> data.list_datasets()
 ['bouncing_ball', 'co2', 'digits', 'en_es_verses', 'fashion_mnist', 'mnist', ...]
->>> train = data.load("rotten_tomatoes", "train")  # doctest: +SKIP
->>> vectorizer = data.text_vectorizer(train.map(lambda text, label: text), 20000)  # doctest: +SKIP
->>> batches = data.text_classification_pipeline(train, vectorizer, 32, shuffle=True)  # doctest: +SKIP
+>>> windows = data.load("bouncing_ball", "train", window_length=8, horizon=2,
+...                     num_trajectories=2)
+>>> window, target = next(iter(data.forecasting_pipeline(windows, batch_size=4)))
+>>> tuple(window.shape), tuple(target.shape)  # (batch, steps, x and y)
+((4, 8, 2), (4, 2, 2))
+
+Text goes through a tokenizer learned on the training texts; here two sentences stand in for
+Rotten Tomatoes (`data.load("rotten_tomatoes", "train")`, which needs `make data`):
+
+>>> train = tf.data.Dataset.from_tensor_slices((["a good film", "a dull plot"], [1, 0]))
+>>> vectorizer = data.text_vectorizer(train.map(lambda text, label: text), 20000)
+>>> ids, labels = next(iter(data.text_classification_pipeline(train, vectorizer, 2)))
+>>> tuple(ids.shape), labels.numpy().tolist()  # (batch, tokens of the longest text)
+((2, 3), [1, 0])
 """
 
 from seqmodels.data import timeseries
 from seqmodels.data.catalog import info, list_datasets, load, normalization
-from seqmodels.data.dataset_info import DataNotFoundError, DatasetInfo
+from seqmodels.data.dataset_info import BadDataError, DataNotFoundError, DatasetInfo
 from seqmodels.data.pipelines import (forecasting_pipeline, image_pipeline, padding_mask,
                                       split_punctuation, text_classification_pipeline,
                                       text_vectorizer, windows_from_array, word_piece_tokenizer)
 
-__all__ = ["DataNotFoundError", "DatasetInfo", "forecasting_pipeline", "image_pipeline", "info",
+__all__ = ["BadDataError", "DataNotFoundError", "DatasetInfo", "forecasting_pipeline", "image_pipeline", "info",
            "list_datasets", "load", "normalization", "padding_mask", "split_punctuation",
            "text_classification_pipeline", "text_vectorizer", "timeseries", "windows_from_array",
            "word_piece_tokenizer"]

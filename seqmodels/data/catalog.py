@@ -10,7 +10,7 @@ fetches it.
 import inspect
 
 from seqmodels.data import (bouncing_ball, images, mnist_sequences, rotten_tomatoes, tfds_source,
-                            timeseries, verses)
+                            timeseries, user, verses)
 
 SPLITS = ("train", "validation", "test")
 TFDS_PREFIX = "tfds:"
@@ -68,7 +68,7 @@ def _check_options(name, options):
                         f"{allowed}.")
 
 
-def info(name):
+def info(name, data_dir=None, **options):
     """What a dataset is: a `DatasetInfo` (task, features, classes, split sizes, license, source).
 
     For the forecasting names, `splits` counts the time steps each split's targets cover (the
@@ -76,7 +76,9 @@ def info(name):
     own metadata, read offline.
 
     Args:
-        name: one of `list_datasets()`, or `tfds:<name>`.
+        name: one of `list_datasets()`, or `tfds:<name>`, or your own files (`csv:<glob>`, ...,
+            see `seqmodels.data.user`).
+        data_dir, **options: for your own files, those of `load` (the column options).
 
     Raises:
         ValueError: an unknown name.
@@ -86,6 +88,8 @@ def info(name):
     >>> info("rotten_tomatoes").num_classes
     2
     """
+    if user.is_file_spec(name):  # your own files: the options of `load`
+        return user.info(name, data_dir=data_dir, **options)
     if isinstance(name, str) and name.startswith(TFDS_PREFIX):
         return tfds_source.info(name[len(TFDS_PREFIX):])
     _check_name(name)
@@ -110,7 +114,10 @@ def load(name, split, data_dir=None, **options):
     - `tfds:<name>`: whatever TFDS yields (`(features, label)` with `as_supervised=True`).
 
     Args:
-        name: one of `list_datasets()`, or `tfds:<name>` (TensorFlow Datasets).
+        name: one of `list_datasets()`, or `tfds:<name>` (TensorFlow Datasets), or your own
+            files: `csv:`, `tsv:`, `jsonl:`, `tfrecord:`, `dir:` or `lines:<glob>` (see
+            `seqmodels.data.user`; e.g. `csv:reviews/{split}.csv` with `text_column=` and
+            `label_column=`).
         split: `"train"`, `"validation"` or `"test"` (any TFDS split string for `tfds:`).
         data_dir: where the raw files lie, when not in the installed data packages (tests point
             it at small fixtures); the TFDS data directory for `tfds:`.
@@ -132,10 +139,26 @@ def load(name, split, data_dir=None, **options):
 
     Example:
 
+    >>> windows = load("bouncing_ball", "test", window_length=10, horizon=3,
+    ...                num_trajectories=1)
+    >>> [tuple(t.shape) for t in next(iter(windows))]
+    [(10, 2), (3, 2)]
+    >>> load("rotten_tomatoes", "train", data_dir="nowhere")
+    Traceback (most recent call last):
+    ...
+    seqmodels.data.dataset_info.DataNotFoundError: Dataset 'rotten_tomatoes': file
+    nowhere/rotten_tomatoes_corpus_full.csv.bz2 not found. Run `make data`, or pass data_dir=
+    pointing at your own copy.
+
+    The real data needs `make data` (which `make test` does not run), and `download=True` the
+    internet:
+
     >>> train = load("rotten_tomatoes", "train")  # doctest: +SKIP
     >>> windows = load("sunspots", "test", window_length=22, horizon=3)  # doctest: +SKIP
     >>> mnist = load("tfds:mnist", "train", download=True)  # doctest: +SKIP
     """
+    if user.is_file_spec(name):  # your own files (seqmodels.data.user)
+        return user.load(name, split, data_dir=data_dir, **options)
     if isinstance(name, str) and name.startswith(TFDS_PREFIX):
         return tfds_source.load(name[len(TFDS_PREFIX):], split, data_dir=data_dir, **options)
     _check_name(name)
@@ -173,8 +196,22 @@ def normalization(name, data_dir=None, **options):
 
     Example:
 
+    Ten years of a sunspot file in statsmodels' format stand in for the real one:
+
+    >>> import os, tempfile
+    >>> directory = tempfile.mkdtemp()
+    >>> with open(os.path.join(directory, "sunspots.csv"), "w") as f:
+    ...     _ = f.write('"YEAR","SUNACTIVITY"\\n' + "".join(f"{1700 + i},{i}\\n" for i in range(10)))
+    >>> mean, std = normalization("sunspots", data_dir=directory)  # of the first 7 years
+    >>> float(mean[0]), round(float(std[0]), 6)
+    (3.0, 2.0)
+
+    The real series comes with statsmodels (`make data`):
+
     >>> mean, std = normalization("sunspots")  # doctest: +SKIP
     """
+    if user.is_file_spec(name):
+        return user.normalization(name, data_dir=data_dir, **options)
     if name not in ("sunspots", "co2", "stocks"):
         raise ValueError(f"`name` must be one of sunspots, co2, stocks (the real series). "
                          f"Received: name={name!r}")

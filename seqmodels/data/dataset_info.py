@@ -7,6 +7,13 @@ class DataNotFoundError(FileNotFoundError):
     """A dataset's files are not on this machine; the message names the command that fetches them."""
 
 
+class BadDataError(ValueError):
+    """A data file holds what cannot be trained on.
+
+    The message names the file, the line or record, and the column (where there is one).
+    """
+
+
 @dataclasses.dataclass(frozen=True)
 class DatasetInfo:
     """Describes one dataset of `seqmodels.data`.
@@ -29,6 +36,7 @@ class DatasetInfo:
             (empty: the labels are their own names, "0", "1", ...).
         scaled: `load` standardises the series by its training range's statistics
             (`seqmodels.data.normalization` gives them, to serve forecasts in real units).
+        skipped: data file -> records skipped as bad (`on_bad_record="skip"`, own files).
 
     Example:
 
@@ -48,3 +56,4 @@ class DatasetInfo:
     fetch: str = "make data"
     class_names: tuple = ()
     scaled: bool = False
+    skipped: dict = dataclasses.field(default_factory=dict)

@@ -1,0 +1,126 @@
+"""Bad data fails the validation pass with the file, the line or record, and the column."""
+
+import json
+import re
+
+import pytest
+
+from seqmodels import data
+from seqmodels.data import BadDataError, DataNotFoundError
+from tests.data.user.files import (REVIEWS, png, write_csv, write_jsonl, write_split_csvs,
+                                   write_tfrecord)
+
+HINT = re.escape(" Fix the data, or skip such records with --data_option=on_bad_record=skip "
+                 "(on_bad_record=\"skip\" in Python).")
+TEXT = dict(text_column="review", label_column="score")
+
+
+def _load(name, directory, split="train", **options):
+    return list(data.load(name, split, data_dir=str(directory), **{**TEXT, **options}))
+
+
+def test_a_row_with_the_wrong_field_count(tmp_path):
+    write_split_csvs(tmp_path)
+    with open(tmp_path / "train.csv", "a") as f:
+        f.write("one,two,three\n")
+    with pytest.raises(BadDataError, match=rf"^{tmp_path}/train.csv, line 6: expected 2 fields "
+                                           rf"\(the header's review, score\), found 3\.{HINT}$"):
+        _load("csv:{split}.csv", tmp_path)
+
+
+def test_an_unparsable_number_and_a_nan_in_a_series(tmp_path):
+    write_csv(tmp_path / "s.csv", ["t", "y"], [(i, i * 0.5) for i in range(5)] + [(5, "n/a")])
+    with pytest.raises(BadDataError, match=rf"^{tmp_path}/s.csv, line 7, column 'y': 'n/a' is "
+                                           rf"not a number\.{HINT}$"):
+        data.info("csv:s.csv", data_dir=str(tmp_path), target_columns="y", time_column="t")
+    write_csv(tmp_path / "s.csv", ["t", "y"], [(0, 1.0), (1, "nan"), (2, 3.0)])
+    with pytest.raises(BadDataError, match=rf"^{tmp_path}/s.csv, line 3, column 'y': 'nan' in a "
+                                           r"series \(NaN and infinity cannot be trained on; "
+                                           r"fill or drop the row\)\."):
+        data.info("csv:s.csv", data_dir=str(tmp_path), target_columns="y")
+
+
+def test_a_missing_column_lists_the_columns_found(tmp_path):
+    write_split_csvs(tmp_path, header=("text", "score"))
+    with pytest.raises(BadDataError, match=rf"^{tmp_path}/train.csv: no column 'review' "
+                                           r"\(text_column\)\. Columns found: text, score\.$"):
+        _load("csv:{split}.csv", tmp_path)
+
+
+def test_an_empty_file_and_a_header_without_records(tmp_path):
+    write_split_csvs(tmp_path)
+    (tmp_path / "validation.csv").write_text("")
+    with pytest.raises(BadDataError, match=rf"^{tmp_path}/validation.csv: the file is empty "
+                                           r"\(expected a header line naming the columns"):
+        _load("csv:{split}.csv", tmp_path)
+    (tmp_path / "validation.csv").write_text("review,score\n")
+    with pytest.raises(BadDataError, match=rf"^{tmp_path}/validation.csv: the file is empty "
+                                           r"\(no records after the header\)\.$"):
+        _load("csv:{split}.csv", tmp_path)
+
+
+def test_a_glob_that_matches_nothing(tmp_path):
+    with pytest.raises(DataNotFoundError, match=r"no file matches .*/parts-\*\.jsonl\.$"):
+        _load("jsonl:parts-*.jsonl", tmp_path)
+
+
+def test_a_label_that_train_never_had(tmp_path):
+    write_split_csvs(tmp_path, {"test": REVIEWS + [("so so", "meh")]})
+    with pytest.raises(BadDataError, match=rf"^{tmp_path}/test.csv, line 6, column 'score': "
+                                           r"label 'meh' \(in the test split\) is not among the "
+                                           rf"training split's labels \(bad, good\)\.{HINT}$"):
+        _load("csv:{split}.csv", tmp_path)
+
+
+def test_an_image_that_does_not_decode(tmp_path):
+    (tmp_path / "a.png").write_bytes(png(1))
+    (tmp_path / "b.png").write_bytes(b"not a png")
+    write_csv(tmp_path / "images.csv", ["file", "kind"], [("a.png", "x"), ("b.png", "y")])
+    with pytest.raises(BadDataError, match=rf"^{tmp_path}/images.csv, line 3, column 'file': "
+                                           rf"{tmp_path}/b.png does not decode as an image"):
+        data.info("csv:images.csv", data_dir=str(tmp_path), image_column="file",
+                  label_column="kind")
+
+
+def test_non_utf8_text(tmp_path):
+    write_split_csvs(tmp_path)
+    with open(tmp_path / "train.csv", "ab") as f:
+        f.write(b"caf\xe9 cr\xe8me,good\n")
+    with pytest.raises(BadDataError, match=rf"^{tmp_path}/train.csv, line 6, column 'review': "
+                                           r"not UTF-8 text \(byte 0xe9 at position 3\)\."):
+        _load("csv:{split}.csv", tmp_path)
+    (tmp_path / "t.jsonl").write_bytes(b'{"review": "caf\xe9", "score": "good"}\n')
+    with pytest.raises(BadDataError, match=rf"^{tmp_path}/t.jsonl, line 1: not UTF-8 text"):
+        _load("jsonl:t.jsonl", tmp_path)
+
+
+def test_a_tfrecord_without_the_named_feature(tmp_path):
+    write_tfrecord(tmp_path / "r.tfrecord", [{"review": "good film", "score": 1},
+                                             {"text": "bad film", "score": 0}])
+    with pytest.raises(BadDataError, match=rf"^{tmp_path}/r.tfrecord, record 1, column "
+                                           r"'review': no column 'review' \(text_column\)\. "
+                                           r"Columns found: score, text\."):
+        _load("tfrecord:r.tfrecord", tmp_path)
+
+
+def test_skipping_counts_the_skipped_records_of_each_file(tmp_path, capsys):
+    write_split_csvs(tmp_path)
+    with open(tmp_path / "train.csv", "a") as f:
+        f.write("one,two,three\n\"ok again\",good\nx,\n")
+    rows = _load("csv:{split}.csv", tmp_path, on_bad_record="skip")
+    assert [text.numpy().decode() for text, _ in rows] == [t for t, _ in REVIEWS] + ["ok again"]
+    info = data.info("csv:{split}.csv", data_dir=str(tmp_path), on_bad_record="skip", **TEXT)
+    assert info.skipped == {str(tmp_path / "train.csv"): 2}
+    assert info.splits["train"] == 5
+    assert f"Skipped 2 bad records of {tmp_path}/train.csv (on_bad_record=skip)." in \
+        capsys.readouterr().out
+
+
+def test_skipping_a_bad_json_line_keeps_the_others(tmp_path):
+    path = write_jsonl(tmp_path / "t.jsonl", [{"review": t, "score": s} for t, s in REVIEWS])
+    with open(path, "a") as f:
+        f.write("{broken\n" + json.dumps({"review": "fine", "score": "good"}) + "\n")
+    with pytest.raises(BadDataError, match=rf"{path}, line 5: not a JSON object"):
+        _load("jsonl:t.jsonl", tmp_path, split_fractions="1,0,0")
+    rows = _load("jsonl:t.jsonl", tmp_path, split_fractions="1,0,0", on_bad_record="skip")
+    assert [t.numpy().decode() for t, _ in rows][-1] == "fine" and len(rows) == 5
