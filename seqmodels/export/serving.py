@@ -6,11 +6,17 @@ version's `assets/`, read by lookup tables when it loads, so serving needs neith
 pre-tokenised tensors. Each version carries
 `assets.extra/tf_serving_warmup_requests`, and `export_dir/models.config` is the server's
 `--model_config_file`.
+
+A version is written whole into a temporary sibling (`export_dir/.partial-<version>-<pid>-...`,
+a name TF Serving ignores, as it is not a number) and renamed into place, so that whatever
+moment a kill lands, the server never sees half a version (the Estimator exporters' pattern).
+A partial directory left by a killed process is removed by the next export.
 """
 
 import os
 import shutil
 import tempfile
+import uuid
 
 import keras
 import tensorflow as tf
@@ -24,6 +30,53 @@ def next_version(export_dir):
         return 1
     versions = [int(d) for d in os.listdir(export_dir) if d.isdigit()]
     return max(versions, default=0) + 1
+
+
+PARTIAL_PREFIX = ".partial-"
+
+
+def _check_export_dir(export_dir):
+    """`export_dir` must be, or be able to become, a directory (checked before writing)."""
+    if not isinstance(export_dir, (str, os.PathLike)) or not str(export_dir):
+        raise ValueError(f"`export_dir` must name a directory. Received: export_dir={export_dir!r}")
+    existing = os.path.abspath(export_dir)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        where = "is" if existing == os.path.abspath(export_dir) else "lies under"
+        raise NotADirectoryError(f"`export_dir` must be a directory, but it {where} the file "
+                                 f"{existing}. Received: export_dir={str(export_dir)!r}")
+
+
+def _check_vectorizer(model, vectorizer):
+    """A vectorizer's ids must be ids the model has an embedding for."""
+    size = getattr(model, "vocab_size", None) or getattr(model, "source_vocab_size", None)
+    if vectorizer is None or size is None or not hasattr(vectorizer, "vocabulary_size"):
+        return
+    tokens = vectorizer.vocabulary_size()
+    if tokens > size:
+        raise ValueError(f"`vectorizer` yields ids up to {tokens - 1}, but the model embeds "
+                         f"{size} ids (its vocab_size): pass the vectorizer it was trained "
+                         f"with. Received: a vectorizer of {tokens} tokens")
+
+
+def _remove_partials(export_dir):
+    """Removes the partial versions that killed processes left (their process is gone)."""
+    for name in os.listdir(export_dir):
+        parts = name[len(PARTIAL_PREFIX):].split("-")  # version, pid, random
+        if (name.startswith(PARTIAL_PREFIX) and len(parts) == 3 and parts[1].isdigit()
+                and not _alive(int(parts[1]))):
+            shutil.rmtree(os.path.join(export_dir, name), ignore_errors=True)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _version_dir(export_dir, version):
@@ -96,7 +149,10 @@ def export_for_serving(model, export_dir, *, version=None, vectorizer=None, clas
         The path of the written version directory.
 
     Raises:
-        ValueError: an argument the model kind needs is missing or does not fit the model.
+        ValueError: an argument the model kind needs is missing or does not fit the model
+            (class names that do not match its outputs, a vectorizer of more tokens than its
+            `vocab_size`), before anything is written.
+        NotADirectoryError: `export_dir` is a file, or lies under one.
         TypeError: `model` is not one of the exportable models.
 
     Example:
@@ -106,6 +162,8 @@ def export_for_serving(model, export_dir, *, version=None, vectorizer=None, clas
     >>> path                                                        # doctest: +SKIP
     'saved_models/sentiment/1'
     """
+    _check_export_dir(export_dir)
+    _check_vectorizer(model, vectorizer)
     with tempfile.TemporaryDirectory(prefix="seqmodels_assets_") as directory:
         servable = _servable(model, directory, vectorizer=vectorizer, class_names=class_names,
                              vocabulary=vocabulary, start_id=start_id, end_id=end_id,
@@ -115,13 +173,18 @@ def export_for_serving(model, export_dir, *, version=None, vectorizer=None, clas
 
 def _write(servable, export_dir, version, warmup):
     path = _version_dir(export_dir, version)
+    os.makedirs(export_dir, exist_ok=True)
+    _remove_partials(export_dir)
+    partial = os.path.join(export_dir, f"{PARTIAL_PREFIX}{os.path.basename(path)}-{os.getpid()}-"
+                                       f"{uuid.uuid4().hex[:8]}")
     try:
         root, signatures = _saveable(servable)
-        tf.saved_model.save(root, path, signatures=signatures)
+        tf.saved_model.save(root, partial, signatures=signatures)
         if warmup:
-            tf_serving.write_warmup(path, _model_name(export_dir), servable.warmup)
+            tf_serving.write_warmup(partial, _model_name(export_dir), servable.warmup)
+        os.rename(partial, path)  # atomic: TF Serving sees the whole version or none
     except BaseException:
-        shutil.rmtree(path, ignore_errors=True)  # no half-written version for TF Serving to load
+        shutil.rmtree(partial, ignore_errors=True)
         raise
     tf_serving.write_models_config(export_dir)
     return path

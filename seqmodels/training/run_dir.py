@@ -8,6 +8,8 @@ model_dir/
   best.weights.h5    the weights of the best validation epoch
   history.json       per-epoch logs, across resumed sessions
   metrics.json       test metrics and where the pictures and the export went
+  export.json        the version this run exports (written before the export, so a rerun
+                     after a kill finishes that version instead of writing another)
   *.png              training curves and the task's pictures
 ```
 """
@@ -70,6 +72,7 @@ class RunDir:
         self.best_weights = os.path.join(path, "best.weights.h5")
         self.history = os.path.join(path, "history.json")
         self.metrics = os.path.join(path, "metrics.json")
+        self.export = os.path.join(path, "export.json")
 
     def create(self):
         """Makes the directory (and its parents) if it does not exist."""
@@ -110,6 +113,17 @@ class RunDir:
     def write_history(self, history):
         """Writes the per-epoch history to `history.json`."""
         write_json(self.history, history)
+
+    def read_export(self):
+        """The export record (`export_dir`, `version`, `step`), or None before any export."""
+        if not os.path.exists(self.export):
+            return None
+        with open(self.export) as f:
+            return json.load(f)
+
+    def write_export(self, record):
+        """Writes the export record to `export.json`."""
+        write_json(self.export, record)
 
     def write_metrics(self, metrics):
         """Writes the final metrics to `metrics.json`."""

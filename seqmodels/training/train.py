@@ -7,6 +7,7 @@ tests call it directly with a tiny config.
 """
 
 import math
+import os
 
 import keras
 import tensorflow as tf
@@ -150,10 +151,13 @@ def train_and_evaluate(config, model_dir):
                "num_train_examples": task.num_train, "best_epoch_metric": monitor,
                f"best_{monitor}": sign * best["value"] if history.get(monitor) else math.nan}
     metrics.update({f"test_{k}": v for k, v in loop.evaluate(task.test).items()})
+    if task.skipped_records:  # bad records skipped under on_bad_record=skip, per data file
+        metrics["skipped_records"] = task.skipped_records
     if loop.is_chief:
         metrics["pictures"] = _pictures(config, task, history, run_dir)
     if run.export_dir and loop.is_chief:
-        metrics["export_path"] = _export(task, run.export_dir)
+        metrics["export_path"] = _export_once(task, run.export_dir, run_dir,
+                                              int(loop.step.numpy()))
     if loop.is_chief:
         run_dir.write_metrics(metrics)
     metrics["model"] = task.model
@@ -185,6 +189,29 @@ def _export(task, export_dir, version=None):
     from seqmodels.export import export_for_serving
 
     return export_for_serving(task.model, export_dir, version=version, **task.export_kwargs)
+
+
+def _export_once(task, export_dir, run_dir, step):
+    """Exports the run's model once: rerun, a run that exported at `step` adds no version.
+
+    The version is chosen and recorded in `export.json` before the export starts; a rerun after
+    a kill mid-export writes that same version (the export's rename makes it appear whole), and
+    a rerun after the export finds it and returns its path. A run trained further (more epochs)
+    exports a new version.
+    """
+    from seqmodels.export import next_version
+
+    record = run_dir.read_export()
+    if not (record and record["export_dir"] == os.path.abspath(export_dir)
+            and record["step"] == step):
+        record = {"export_dir": os.path.abspath(export_dir), "step": step,
+                  "version": next_version(export_dir)}
+        run_dir.write_export(record)
+    path = os.path.join(export_dir, str(record["version"]))
+    if os.path.exists(os.path.join(path, "saved_model.pb")):
+        print(f"{path} was exported by this run already (export.json); not exported again.")
+        return path
+    return _export(task, export_dir, record["version"])
 
 
 def export_trained(model_dir, export_dir, version=None):

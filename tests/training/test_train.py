@@ -5,6 +5,7 @@
 
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from seqmodels.training.config import make_config
 from seqmodels.training.train import train_and_evaluate
 
 
-def test_tiny_run_writes_metrics_checkpoints_logs_and_export(tiny_corpus, tmp_path):
+def test_tiny_run_writes_metrics_checkpoints_logs_and_one_export(tiny_corpus, tmp_path):
     config = make_config("text_classification", "tiny",
                          export_dir=str(tmp_path / "export"))
     model_dir = str(tmp_path / "run")
@@ -36,6 +37,15 @@ def test_tiny_run_writes_metrics_checkpoints_logs_and_export(tiny_corpus, tmp_pa
     expected = tf.nn.softmax(metrics["model"](vectorizer(texts)))
     np.testing.assert_allclose(outputs["probabilities"].numpy(), expected.numpy(), atol=1e-6)
     assert outputs["class_name"].numpy()[0] in (b"rotten", b"fresh")
+    # One run exports one version: rerun after the export, it finds it in the run directory;
+    # after a kill mid-export (export.json names the version, which never appeared), it writes
+    # that version.
+    first = metrics["export_path"]
+    assert train_and_evaluate(config, model_dir)["export_path"] == first
+    shutil.rmtree(first)
+    assert train_and_evaluate(config, model_dir)["export_path"] == first
+    assert sorted(os.listdir(tmp_path / "export")) == ["1", "models.config"]
+    assert json.load(open(os.path.join(model_dir, "export.json")))["version"] == 1
 
 
 def test_running_again_resumes_instead_of_restarting(tiny_corpus, tmp_path):
@@ -68,3 +78,4 @@ def test_a_run_directory_with_the_earlier_flat_config_json_still_exports(tiny_co
     np.testing.assert_allclose(served(text=texts)["probabilities"].numpy(),
                                tf.nn.softmax(metrics["model"](vectorizer(texts))).numpy(),
                                atol=1e-6)
+
