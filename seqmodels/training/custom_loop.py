@@ -21,6 +21,7 @@ import time
 import keras
 import tensorflow as tf
 
+from seqmodels.training import checkpoints
 from seqmodels.training.run_dir import RunDir
 
 
@@ -92,7 +93,8 @@ class CustomTrainingLoop:
         global_batch_size: the batch size of the batches `dataset_fn` yields.
         accuracy: whether to also report the accuracy of `argmax(y_pred, -1)` against `y_true`.
         checkpoint_every: save a checkpoint every this many steps (0: at each epoch end only).
-        max_to_keep: how many checkpoints to keep.
+        max_to_keep: how many checkpoints to keep (when the newest is unreadable, the loop
+            resumes from the newest one that is not).
         jit_compile: compile the step with XLA.
         verbose: show a Keras progress bar (chief only).
 
@@ -106,7 +108,7 @@ class CustomTrainingLoop:
     """
 
     def __init__(self, model, optimizer, loss_fn, strategy, model_dir, global_batch_size,
-                 accuracy=False, checkpoint_every=0, max_to_keep=2, jit_compile=False,
+                 accuracy=False, checkpoint_every=0, max_to_keep=3, jit_compile=False,
                  verbose=1):
         if not isinstance(global_batch_size, int) or global_batch_size < 1:
             raise ValueError("`global_batch_size` must be a positive integer. "
@@ -134,6 +136,10 @@ class CustomTrainingLoop:
         self.checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=self.step,
                                               seeds=self._seeds)
         self._checkpoint_dir = _checkpoint_dir(strategy, model_dir)
+        if self.is_chief:  # an empty or garbled `checkpoint` file would stop the manager
+            note = checkpoints.repair_state(self._checkpoint_dir)
+            if note:
+                print(note)
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, self._checkpoint_dir, max_to_keep=max_to_keep)
         unsupported = [layer.name for layer in model._flatten_layers()
@@ -215,6 +221,9 @@ class CustomTrainingLoop:
         Args:
             initial_step: the global step this loop's optimizer starts at.
 
+        The checkpoint is the newest that reads back whole (`checkpoints.newest_readable`):
+        each newer one that is missing, truncated or corrupt is reported with its file name.
+
         Returns:
             The global step training continues from.
 
@@ -222,7 +231,11 @@ class CustomTrainingLoop:
             ValueError: when the latest checkpoint is older than `initial_step` (the earlier
                 loop did not finish).
         """
-        latest = RunDir(self.model_dir).latest_checkpoint()
+        latest, _, problems = checkpoints.newest_readable(RunDir(self.model_dir).checkpoints)
+        if problems and self.is_chief:
+            for problem in problems:
+                print(problem)
+            print(f"Resuming from {latest}." if latest else "No readable checkpoint is left.")
         saved = _step_of(latest) if latest else 0
         if not latest:
             self.step.assign(initial_step)

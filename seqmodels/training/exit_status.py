@@ -4,7 +4,7 @@
 |---|---|---|
 | 0 | the run finished | nothing |
 | 1 | an error with a traceback (a bug, or a failure not foreseen) | read it |
-| 2 | `REFUSED`: a flag, the environment or `model_dir` makes the run impossible (preflight, the config guard, missing data); nothing was written | fix what the one-line message names |
+| 2 | `REFUSED`: a flag, the environment or `model_dir` makes the run impossible (preflight, the config guard, missing data, history without a readable checkpoint); nothing was written | fix what the one-line message names |
 
 `run_refusing` turns the refusals into one line on stderr and status 2 instead of a traceback.
 """
@@ -12,11 +12,12 @@
 import sys
 
 from seqmodels.data import DataNotFoundError
+from seqmodels.training.checkpoints import CheckpointsLostError
 from seqmodels.training.config_guard import ConfigMismatchError
 from seqmodels.training.preflight import PreflightError
 
 REFUSED = 2
-REFUSALS = (PreflightError, ConfigMismatchError, DataNotFoundError)
+REFUSALS = (PreflightError, ConfigMismatchError, DataNotFoundError, CheckpointsLostError)
 
 
 def run_refusing(function, *args, **kwargs):

@@ -19,7 +19,8 @@ import os
 import tempfile
 
 import numpy as np
-import tensorflow as tf
+
+from seqmodels.training import checkpoints
 
 
 def write_json(path, payload):
@@ -83,8 +84,12 @@ class RunDir:
         return os.path.join(self.path, name)
 
     def latest_checkpoint(self):
-        """The prefix of the newest checkpoint in `checkpoints/`, or None."""
-        return tf.train.latest_checkpoint(self.checkpoints)
+        """The prefix of the newest checkpoint in `checkpoints/` that reads back whole, or None.
+
+        (`seqmodels.training.checkpoints.newest_readable` also says what was wrong with newer
+        ones.)
+        """
+        return checkpoints.newest_readable(self.checkpoints)[0]
 
     def read_config(self):
         """The JSON payload of `config.json`.

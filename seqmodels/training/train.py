@@ -13,7 +13,7 @@ import keras
 import tensorflow as tf
 
 from seqmodels import tasks
-from seqmodels.training import distribute, preflight
+from seqmodels.training import checkpoints, distribute, preflight
 from seqmodels.training.config import TrainConfig
 from seqmodels.training.config_guard import check_same_run
 from seqmodels.training.custom_loop import CustomTrainingLoop, saved_step
@@ -78,6 +78,7 @@ def train_and_evaluate(config, model_dir):
         ConfigMismatchError: `model_dir` holds a run of another model or data
             (`seqmodels.training.config_guard`).
         DataNotFoundError: the dataset is not on this machine.
+        CheckpointsLostError: `model_dir` logs epochs but holds no readable checkpoint.
 
         Each is raised before anything is written into `model_dir`.
 
@@ -107,6 +108,7 @@ def train_and_evaluate(config, model_dir):
     finally:
         # The policy is process-wide: models built later in this process must not inherit it.
         keras.mixed_precision.set_global_policy("float32")
+    history = _resumable_history(run_dir, task.steps_per_epoch)
     run_dir.create()
 
     def make_loop(optimizer):
@@ -120,7 +122,6 @@ def train_and_evaluate(config, model_dir):
         run_dir.write_config(config.to_json())
     writer = tf.summary.create_file_writer(run_dir.logs) if loop.is_chief \
         else tf.summary.create_noop_writer()
-    history = run_dir.read_history()  # a resumed run keeps the epochs it already logged
     monitor, sign = _monitor(task)
     best = {"value": max((sign * v for v in history.get(monitor, [])), default=-math.inf)}
 
@@ -163,6 +164,34 @@ def train_and_evaluate(config, model_dir):
     metrics["model"] = task.model
     metrics["task"] = task
     return metrics
+
+
+def _resumable_history(run_dir, steps_per_epoch):
+    """The history a resumed run continues: the epochs its newest readable checkpoint covers.
+
+    When newer checkpoints are unreadable, the epochs logged after the one the run resumes in
+    are dropped (they are trained again), so that the history never holds two runs' epochs.
+
+    Raises:
+        CheckpointsLostError: the run directory holds history but no readable checkpoint (the
+            run would start over and mix two histories).
+    """
+    history = run_dir.read_history()
+    logged = len(history.get("loss", []))
+    prefix, step, problems = checkpoints.newest_readable(run_dir.checkpoints)
+    if logged and prefix is None:
+        raise checkpoints.CheckpointsLostError(
+            f"{run_dir.history} logs {logged} epochs, but no checkpoint in {run_dir.checkpoints} "
+            f"reads back ({'; '.join(problems) or 'there is none'}). Restarting would mix two "
+            "runs' histories: train in another --model_dir, or delete history.json, "
+            "best.weights.h5 and checkpoints/ to start this run over.")
+    done = step // steps_per_epoch
+    if logged > done:
+        print(f"{run_dir.history} logs {logged} epochs, but the newest readable checkpoint "
+              f"({prefix}) is in epoch {done + 1}: the log of epochs {done + 1}-{logged} is "
+              "dropped; they are trained again.")
+        history = {name: values[:done] for name, values in history.items()}
+    return history
 
 
 def _fine_tune_loop(config, task, strategy, make_loop):
