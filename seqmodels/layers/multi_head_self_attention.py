@@ -22,16 +22,65 @@ def large_negative(dtype):
     return -3e4 if keras.backend.standardize_dtype(dtype) == "float16" else -1e9
 
 
+def clone_initializer(initializer, offset=0):
+    """A fresh copy of `initializer` for one weight, so that no two weights draw the same values.
+
+    One initializer object called twice gives the same values (its seed is fixed when it is
+    made, even when none is passed), so every weight gets its own copy, as keras-hub does. An
+    integer seed becomes `seed + offset`: weights stay reproducible but differ from each other
+    (Keras' own copies keep the seed, and seeded query, key and value kernels come out equal).
+    An initializer seeded by a `keras.random.SeedGenerator` advances on every call and is
+    returned as it is, and so are plain functions.
+
+    Example:
+
+    >>> init = keras.initializers.GlorotUniform(seed=3)
+    >>> clone_initializer(init, offset=2).seed
+    5
+    """
+    if not isinstance(initializer, keras.initializers.Initializer):
+        return initializer
+    config = initializer.get_config()
+    seed = config.get("seed")
+    if seed is not None and not isinstance(seed, int):
+        return initializer
+    if seed is not None:
+        config["seed"] = seed + offset
+    return initializer.__class__.from_config(config)
+
+
+def known_int(value):
+    """`value` as a Python int when it is known now (an int, or a tensor in eager execution).
+
+    Inside a traced function (`tf.function`, `jax.jit`, a symbolic Keras call) a tensor has no
+    value yet: None.
+
+    Example:
+
+    >>> known_int(np.int64(4)), known_int(keras.ops.convert_to_tensor(7))
+    (4, 7)
+    """
+    try:
+        return int(value)
+    except TypeError:
+        return None
+
+
 @keras.saving.register_keras_serializable(package="seqmodels")
 class MultiHeadSelfAttention(keras.layers.Layer):
     """Self-attention with several heads: `softmax(Q K^T / sqrt(d_k)) V`, per head, then mixed.
 
     Each position's query is compared with every position's key; the softmax of the scaled
     scores weights the values. `num_heads` heads do this in parallel on their own projections and
-    an output projection mixes them. Weights are interchangeable with
-    `keras.layers.MultiHeadAttention` used as self-attention (`mha(x, x)`): query, key and value
-    kernels (d, heads, key_dim) with biases (heads, key_dim), output kernel
-    (heads, value_dim, output_dim) with bias (output_dim,), in that order.
+    an output projection mixes them. The four projections are `keras.layers.EinsumDense`
+    sublayers named as Keras' (`query`, `key`, `value`, `attention_output`; attributes
+    `query_dense`, `key_dense`, `value_dense`, `output_dense`), so weights are interchangeable
+    with `keras.layers.MultiHeadAttention` used as self-attention (`mha(x, x)`): query, key and
+    value kernels (d, heads, key_dim) with biases (heads, key_dim), output kernel
+    (heads, value_dim, output_dim) with bias (output_dim,), in that order, at the same paths
+    (`.../query/kernel`, ...). Keras' `enable_lora(rank)` works on each projection, and
+    `model.quantize("int8")` quantizes them. Each weight gets its own copy of the initializer
+    (see `clone_initializer`): query, key and value kernels differ, even with a seeded one.
 
     Masking: a Keras padding mask (batch, seq) hides padded keys and padded queries, as Keras
     does; `attention_mask` (batch, seq, seq) and `causal=True` are ANDed with it. Masked logits
@@ -48,7 +97,12 @@ class MultiHeadSelfAttention(keras.layers.Layer):
     are written into the cache at that index, its queries (positions `cache_update_index`
     onwards) attend to every cache position up to their own, and the call returns
     `(output, new_cache)`. With a cache the Keras `mask` is ignored; hide padded cache positions
-    with `attention_mask` (batch, seq, max_length).
+    with `attention_mask` (batch, seq, max_length). `cache_update_index` + seq must fit in
+    max_length: checked when the index is an int or an eager tensor; inside a traced function
+    an index beyond the cache is not an error (the backends clamp the write).
+
+    Masks whose shape does not fit the inputs are errors where the shapes are known: `mask`
+    must be (batch, seq) and `attention_mask` (batch, seq, keys), a dimension of 1 broadcasting.
 
     Args:
         num_heads: number of heads.
@@ -59,10 +113,12 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         use_bias: whether the projections have biases.
         output_dim: size of the output (default: the input's last dimension).
         causal: mask future positions (each position attends to itself and the past).
-        kernel_initializer: initializer of the four projection kernels.
-        bias_initializer: initializer of their biases.
+        kernel_initializer: initializer of the four projection kernels (copied per weight).
+        bias_initializer: initializer of their biases (copied per weight).
         kernel_regularizer: regularizer of the kernels.
         bias_regularizer: regularizer of the biases.
+        kernel_constraint: constraint of the kernels.
+        bias_constraint: constraint of the biases.
         seed: seed of the attention dropout.
         **kwargs: base layer arguments.
 
@@ -94,7 +150,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True,
                  output_dim=None, causal=False, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 seed=None, **kwargs):
+                 kernel_constraint=None, bias_constraint=None, seed=None, **kwargs):
         for name, value, optional in (("num_heads", num_heads, False),
                                       ("key_dim", key_dim, False),
                                       ("value_dim", value_dim, True),
@@ -116,6 +172,8 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+        self.kernel_constraint = keras.constraints.get(kernel_constraint)
+        self.bias_constraint = keras.constraints.get(bias_constraint)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.supports_masking = True
@@ -124,34 +182,35 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         if len(input_shape) != 3:
             raise ValueError("MultiHeadSelfAttention expects inputs of shape (batch, seq, "
                              f"features). Received: inputs.shape={tuple(input_shape)}")
-        d = input_shape[-1]
-        out = d if self.output_dim is None else self.output_dim
-
-        def weight(name, shape, bias=False):
-            return self.add_weight(
-                shape=shape, name=name,
-                initializer=self.bias_initializer if bias else self.kernel_initializer,
-                regularizer=self.bias_regularizer if bias else self.kernel_regularizer)
-
-        # Created in keras.layers.MultiHeadAttention's order so that weight lists interchange.
+        out = input_shape[-1] if self.output_dim is None else self.output_dim
         heads = self.num_heads
-        self.query_kernel = weight("query_kernel", (d, heads, self.key_dim))
-        self.query_bias = (weight("query_bias", (heads, self.key_dim), True)
-                           if self.use_bias else None)
-        self.key_kernel = weight("key_kernel", (d, heads, self.key_dim))
-        self.key_bias = (weight("key_bias", (heads, self.key_dim), True)
-                         if self.use_bias else None)
-        self.value_kernel = weight("value_kernel", (d, heads, self.value_dim))
-        self.value_bias = (weight("value_bias", (heads, self.value_dim), True)
-                           if self.use_bias else None)
-        self.output_kernel = weight("output_kernel", (heads, self.value_dim, out))
-        self.output_bias = weight("output_bias", (out,), True) if self.use_bias else None
 
-    def _project(self, x, kernel, bias):
-        y = ops.einsum("btd,dhk->bthk", x, kernel)  # (batch, seq, heads, head_dim)
-        return y if bias is None else y + bias
+        def projection(name, equation, output_shape, bias_axes, offset, projection_input):
+            layer = keras.layers.EinsumDense(
+                equation, output_shape, bias_axes=bias_axes if self.use_bias else None,
+                kernel_initializer=clone_initializer(self.kernel_initializer, offset),
+                bias_initializer=clone_initializer(self.bias_initializer, offset),
+                kernel_regularizer=self.kernel_regularizer,
+                bias_regularizer=self.bias_regularizer, kernel_constraint=self.kernel_constraint,
+                bias_constraint=self.bias_constraint, dtype=self.dtype_policy, name=name)
+            # Our call hands the projections the masked inputs; they keep (and never read) it.
+            layer.supports_masking = True
+            layer.build(projection_input)
+            return layer
 
-    def _check_cache(self, cache, cache_update_index):
+        # Built in keras.layers.MultiHeadAttention's order, under its names, so that weight
+        # lists and paths interchange. Kernels (d, heads, key_dim) and (heads, value_dim, out).
+        self.query_dense = projection("query", "btd,dhk->bthk", (None, heads, self.key_dim),
+                                      "hk", 0, input_shape)
+        self.key_dense = projection("key", "btd,dhk->bthk", (None, heads, self.key_dim),
+                                    "hk", 1, input_shape)
+        self.value_dense = projection("value", "btd,dhv->bthv", (None, heads, self.value_dim),
+                                      "hv", 2, input_shape)
+        self.output_dense = projection(
+            "attention_output", "bthv,hvo->bto", (None, out), "o", 3,
+            tuple(input_shape[:-1]) + (heads, self.value_dim))
+
+    def _check_cache(self, cache, cache_update_index, length):
         if cache_update_index is None:
             raise ValueError("`cache_update_index` is required when `cache` is given. "
                              "Received: cache_update_index=None")
@@ -164,6 +223,43 @@ class MultiHeadSelfAttention(keras.layers.Layer):
                 f"`cache` must have shape (batch, 2, max_length, {self.num_heads}, "
                 f"{self.key_dim}), i.e. (batch, key/value, position, num_heads, key_dim). "
                 f"Received: cache.shape={shape}")
+        index, max_length = known_int(cache_update_index), shape[2]
+        if index is None:
+            return
+        known = isinstance(length, int) and isinstance(max_length, int)
+        if index < 0 or (known and index + length > max_length):
+            last = f"{max_length - length}" if known else "max_length - seq"
+            raise ValueError(
+                f"`cache_update_index` must be in [0, {last}]: this call writes {length} "
+                f"positions into a cache of max_length={max_length}. "
+                f"Received: cache_update_index={index}")
+
+    def _check_masks(self, inputs, mask, attention_mask, key_length):
+        """Named errors for masks whose (known) shape does not fit the inputs."""
+        batch, seq = inputs.shape[0], inputs.shape[1]
+
+        def fits(actual, expected, broadcast):
+            return (actual is None or expected is None or actual == expected
+                    or (broadcast and actual == 1))
+
+        if mask is not None:
+            shape = tuple(mask.shape)
+            if len(shape) != 2 or not all(map(fits, shape, (batch, seq), (False, False))):
+                raise ValueError(
+                    f"`mask` must have shape (batch, seq) = ({batch}, {seq}), the first two "
+                    f"dimensions of the inputs. Received: mask.shape={shape}")
+        if attention_mask is not None:
+            shape = tuple(attention_mask.shape)
+            if len(shape) != 3:
+                raise ValueError(
+                    "`attention_mask` must have shape (batch, query_length, key_length). "
+                    f"Received: attention_mask.shape={shape}")
+            expected = (batch, seq, key_length)
+            if not all(map(fits, shape, expected, (True, True, True))):
+                raise ValueError(
+                    "`attention_mask` must have shape (batch, query_length, key_length) = "
+                    f"({batch}, {seq}, {key_length}) (a dimension of 1 broadcasts). "
+                    f"Received: attention_mask.shape={shape}")
 
     def _attention_mask(self, mask, attention_mask, query_length, key_length, query_start):
         """(batch or 1, 1, q, k) bool, True where a query sees a key; None when all see all.
@@ -176,10 +272,6 @@ class MultiHeadSelfAttention(keras.layers.Layer):
             mask = ops.cast(mask, "bool")
             combined = ops.expand_dims(mask, -1) & ops.expand_dims(mask, -2)  # (batch, q, k)
         if attention_mask is not None:
-            if len(attention_mask.shape) != 3:
-                raise ValueError(
-                    "`attention_mask` must have shape (batch, query_length, key_length). "
-                    f"Received: attention_mask.shape={tuple(attention_mask.shape)}")
             attention_mask = ops.cast(attention_mask, "bool")
             combined = attention_mask if combined is None else combined & attention_mask
         if self.causal or query_start is not None:
@@ -196,12 +288,14 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         if cache is None and cache_update_index is not None:
             raise ValueError("`cache_update_index` needs a `cache`. Received: cache=None, "
                              f"cache_update_index={cache_update_index!r}")
-        # (batch, seq, heads, key_dim), (batch, seq, heads, key_dim), (batch, seq, heads, value_dim)
-        query = self._project(inputs, self.query_kernel, self.query_bias)
-        key = self._project(inputs, self.key_kernel, self.key_bias)
-        value = self._project(inputs, self.value_kernel, self.value_bias)
         if cache is not None:
-            self._check_cache(cache, cache_update_index)
+            self._check_cache(cache, cache_update_index, inputs.shape[1])
+        self._check_masks(inputs, mask, attention_mask,
+                          inputs.shape[1] if cache is None else cache.shape[2])
+        query = self.query_dense(inputs)  # (batch, seq, heads, key_dim)
+        key = self.key_dense(inputs)  # (batch, seq, heads, key_dim)
+        value = self.value_dense(inputs)  # (batch, seq, heads, value_dim)
+        if cache is not None:
             update = ops.stack([key, value], axis=1)  # (batch, 2, seq, heads, key_dim)
             update = ops.cast(update, cache.dtype)
             cache = ops.slice_update(cache, [0, 0, cache_update_index, 0, 0], update)
@@ -222,9 +316,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         else:
             context, scores = self._explicit_attention(query, key, value, visible, scale,
                                                        use_dropout)
-        output = ops.einsum("bqhv,hvo->bqo", context, self.output_kernel)  # (batch, q, out)
-        if self.output_bias is not None:
-            output = output + self.output_bias
+        output = self.output_dense(context)  # (batch, q, out)
         results = (output,) + ((scores,) if return_attention_scores else ()) + (
             (cache,) if cache is not None else ())
         return results if len(results) > 1 else output
@@ -248,6 +340,11 @@ class MultiHeadSelfAttention(keras.layers.Layer):
 
     def compute_output_spec(self, inputs, mask=None, attention_mask=None, training=None,
                             return_attention_scores=False, cache=None, cache_update_index=None):
+        # A functional model whose masks or cache do not fit fails as it is built.
+        if cache is not None:
+            self._check_cache(cache, cache_update_index, inputs.shape[1])
+        self._check_masks(inputs, mask, attention_mask,
+                          inputs.shape[1] if cache is None else cache.shape[2])
         output = keras.KerasTensor(self.compute_output_shape(inputs.shape), self.compute_dtype)
         results = [output]
         if return_attention_scores:
@@ -276,6 +373,8 @@ class MultiHeadSelfAttention(keras.layers.Layer):
             "bias_initializer": keras.initializers.serialize(self.bias_initializer),
             "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": keras.constraints.serialize(self.kernel_constraint),
+            "bias_constraint": keras.constraints.serialize(self.bias_constraint),
             "seed": self.seed,
         })
         return config

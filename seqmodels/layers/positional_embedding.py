@@ -4,6 +4,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from seqmodels.layers.multi_head_self_attention import clone_initializer, known_int
+
 KINDS = ("sinusoidal", "learned")
 
 
@@ -47,6 +49,14 @@ class PositionalEmbedding(keras.layers.Layer):
     encoding is the one keras-hub's `SinePositionEncoding` computes; the learned table loads
     into `keras_hub.layers.PositionEmbedding`, and `[token_embeddings, position_embeddings]`
     into `keras_hub.layers.TokenAndPositionEmbedding`.
+
+    Token ids must be integers in [0, vocab_size). Float ids are an error. Ids outside the
+    range are an error where their values are known at call time (eager calls, `run_eagerly`,
+    the torch backend); inside a traced function (`fit`, `tf.function`, XLA, `jax.jit`) they
+    cannot be checked: for ids >= vocab_size TensorFlow on CPU raises its own
+    `InvalidArgumentError`, XLA clamps them to the last row and a GPU gather returns zeros; a
+    negative id counts from the end of the table (`keras.ops.take`). Each table gets its own
+    copy of `embeddings_initializer`.
 
     Args:
         kind: `"sinusoidal"` or `"learned"`.
@@ -108,7 +118,7 @@ class PositionalEmbedding(keras.layers.Layer):
                     f"(batch, seq). Received: inputs.shape={tuple(input_shape)}")
             self.token_embeddings = self.add_weight(
                 shape=(self.vocab_size, self.output_dim), name="token_embeddings",
-                initializer=self.embeddings_initializer)
+                initializer=clone_initializer(self.embeddings_initializer, 0))
             dim = self.output_dim
         else:
             if len(input_shape) != 3:
@@ -119,16 +129,34 @@ class PositionalEmbedding(keras.layers.Layer):
         if self.kind == "learned":
             self.position_embeddings = self.add_weight(
                 shape=(self.max_length, dim), name="position_embeddings",
-                initializer=self.embeddings_initializer)
+                initializer=clone_initializer(self.embeddings_initializer, 1))
+
+    def _check_token_dtype(self, dtype):
+        dtype = keras.backend.standardize_dtype(dtype)
+        if self.vocab_size is not None and "int" not in dtype:
+            raise ValueError("PositionalEmbedding with `vocab_size` expects integer token ids. "
+                             f"Received: inputs.dtype={dtype}")
+
+    def _check_token_ids(self, inputs):
+        """Named errors for float ids, and for ids outside [0, vocab_size) when they are known."""
+        self._check_token_dtype(inputs.dtype)
+        if 0 in tuple(inputs.shape):
+            return
+        low, high = known_int(ops.min(inputs)), known_int(ops.max(inputs))  # None when traced
+        if low is not None and (low < 0 or high >= self.vocab_size):
+            raise ValueError(
+                f"PositionalEmbedding token ids must be in [0, vocab_size) = [0, "
+                f"{self.vocab_size}). Received: ids from {low} to {high}.")
 
     def call(self, inputs, mask=None, start_index=0):
-        length = inputs.shape[1]
-        if (self.max_length is not None and isinstance(length, int)
-                and isinstance(start_index, int) and start_index + length > self.max_length):
+        length, start = inputs.shape[1], known_int(start_index)
+        if (self.max_length is not None and isinstance(length, int) and start is not None
+                and start + length > self.max_length):
             raise ValueError(
                 f"PositionalEmbedding covers sequences up to max_length={self.max_length}. "
-                f"Received: a sequence of length {start_index + length}.")
+                f"Received: a sequence of length {start + length}.")
         if self.vocab_size is not None:
+            self._check_token_ids(inputs)
             x = ops.take(self.token_embeddings, ops.cast(inputs, "int32"), axis=0)  # (b, s, dim)
         else:
             x = inputs
@@ -145,6 +173,10 @@ class PositionalEmbedding(keras.layers.Layer):
         if self.vocab_size is not None:
             return ops.not_equal(inputs, 0) if self.mask_zero else None
         return mask
+
+    def compute_output_spec(self, inputs, mask=None, start_index=0):
+        self._check_token_dtype(inputs.dtype)  # a model with float ids fails as it is built
+        return super().compute_output_spec(inputs, mask=mask, start_index=start_index)
 
     def compute_output_shape(self, input_shape):
         if self.vocab_size is not None:

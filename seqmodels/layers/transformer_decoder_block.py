@@ -7,7 +7,8 @@ from keras.src.backend import get_keras_mask
 
 from seqmodels.layers.hashed_dropout import HashedDropout
 from seqmodels.layers.multi_head_self_attention import MultiHeadSelfAttention
-from seqmodels.layers.transformer_encoder_block import check_block_arguments, head_size, residual
+from seqmodels.layers.transformer_encoder_block import (check_block_arguments, head_size, residual,
+                                                        sublayer_initializers)
 
 
 @keras.saving.register_keras_serializable(package="seqmodels")
@@ -102,13 +103,27 @@ class TransformerDecoderBlock(keras.layers.Layer):
                              "`encoder_outputs`. Received: encoder_outputs of shape "
                              f"{tuple(encoder_outputs_shape)}")
 
+    @staticmethod
+    def _check_encoder_mask(mask_shape, encoder_outputs_shape):
+        expected = tuple(encoder_outputs_shape[:2])
+        if len(mask_shape) != 2 or any(
+                a is not None and b is not None and a != b for a, b in zip(mask_shape, expected)):
+            raise ValueError(
+                f"`encoder_mask` must have shape (batch, source_seq) = {expected}, the first two "
+                f"dimensions of `encoder_outputs`. Received: encoder_mask.shape="
+                f"{tuple(mask_shape)}")
+
     def build(self, inputs_shape, encoder_outputs_shape=None):
         input_shape = inputs_shape
         self._check_encoder_outputs(encoder_outputs_shape)
         key_dim = head_size("TransformerDecoderBlock", input_shape, self.num_heads, self.key_dim)
         hidden = input_shape[-1]
-        initializers = dict(kernel_initializer=self.kernel_initializer,
-                            bias_initializer=self.bias_initializer)
+
+        def initializers(offset):
+            # The self-attention copies its initializers per weight (seed offsets 0-3); Keras'
+            # cross-attention copies its one per weight but keeps the seed (seeded, its query,
+            # key and value kernels come out equal, as in keras.layers.MultiHeadAttention).
+            return sublayer_initializers(self.kernel_initializer, self.bias_initializer, offset)
 
         def norm(name):
             layer = keras.layers.LayerNormalization(
@@ -118,22 +133,22 @@ class TransformerDecoderBlock(keras.layers.Layer):
 
         self.self_attention = MultiHeadSelfAttention(
             self.num_heads, key_dim, dropout=self.dropout, causal=True, dtype=self.dtype_policy,
-            name="self_attention", **initializers)
+            name="self_attention", **initializers(0))
         self.self_attention.build(input_shape)
         self.self_attention_norm = norm("self_attention_norm")
         if self.cross_attention:
             self.cross_attention_layer = keras.layers.MultiHeadAttention(
                 self.num_heads, key_dim, dropout=self.dropout, dtype=self.dtype_policy,
-                name="cross_attention", **initializers)
+                name="cross_attention", **initializers(4))
             self.cross_attention_layer.build(input_shape, encoder_outputs_shape)
             self.cross_attention_norm = norm("cross_attention_norm")
         self.feedforward_norm = norm("feedforward_norm")
         self.intermediate_dense = keras.layers.Dense(
             self.intermediate_dim, activation=self.activation, dtype=self.dtype_policy,
-            name="intermediate_dense", **initializers)
+            name="intermediate_dense", **initializers(5))
         self.intermediate_dense.build(input_shape)
         self.output_dense = keras.layers.Dense(hidden, dtype=self.dtype_policy,
-                                               name="output_dense", **initializers)
+                                               name="output_dense", **initializers(6))
         self.output_dense.build(tuple(input_shape[:-1]) + (self.intermediate_dim,))
         self.residual_dropout = HashedDropout(self.dropout, dtype=self.dtype_policy)
 
@@ -151,6 +166,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
             if encoder_mask is None:
                 encoder_mask = get_keras_mask(encoder_outputs)
             if encoder_mask is not None:
+                self._check_encoder_mask(encoder_mask.shape, encoder_outputs.shape)
                 # (batch, 1, source_seq): every target position sees the real source positions.
                 source_mask = keras.ops.expand_dims(keras.ops.cast(encoder_mask, "bool"), 1)
         new_cache = None

@@ -3,7 +3,7 @@
 import keras
 
 from seqmodels.layers.hashed_dropout import HashedDropout
-from seqmodels.layers.multi_head_self_attention import MultiHeadSelfAttention
+from seqmodels.layers.multi_head_self_attention import MultiHeadSelfAttention, clone_initializer
 
 
 def check_block_arguments(num_heads, intermediate_dim, key_dim, dropout, layer_norm_epsilon):
@@ -32,6 +32,12 @@ def head_size(block_name, input_shape, num_heads, key_dim):
             f"{block_name} needs an input width divisible by `num_heads` when `key_dim` is "
             f"None. Received: input width={hidden}, num_heads={num_heads}")
     return hidden // num_heads
+
+
+def sublayer_initializers(kernel_initializer, bias_initializer, offset):
+    """Initializer arguments for one sublayer: its own copies (seed + `offset` when seeded)."""
+    return dict(kernel_initializer=clone_initializer(kernel_initializer, offset),
+                bias_initializer=clone_initializer(bias_initializer, offset))
 
 
 def residual(x, sublayer, norm, dropout, norm_first, training):
@@ -103,11 +109,14 @@ class TransformerEncoderBlock(keras.layers.Layer):
     def build(self, input_shape):
         key_dim = head_size("TransformerEncoderBlock", input_shape, self.num_heads, self.key_dim)
         hidden = input_shape[-1]
-        initializers = dict(kernel_initializer=self.kernel_initializer,
-                            bias_initializer=self.bias_initializer)
+
+        def initializers(offset):
+            # The attention copies its initializers per weight (seed offsets 0-3).
+            return sublayer_initializers(self.kernel_initializer, self.bias_initializer, offset)
+
         self.attention = MultiHeadSelfAttention(
             self.num_heads, key_dim, dropout=self.dropout, dtype=self.dtype_policy,
-            name="self_attention", **initializers)
+            name="self_attention", **initializers(0))
         self.attention.build(input_shape)
         self.attention_norm = keras.layers.LayerNormalization(
             epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="attention_norm")
@@ -117,10 +126,10 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.feedforward_norm.build(input_shape)
         self.intermediate_dense = keras.layers.Dense(
             self.intermediate_dim, activation=self.activation, dtype=self.dtype_policy,
-            name="intermediate_dense", **initializers)
+            name="intermediate_dense", **initializers(4))
         self.intermediate_dense.build(input_shape)
         self.output_dense = keras.layers.Dense(hidden, dtype=self.dtype_policy,
-                                               name="output_dense", **initializers)
+                                               name="output_dense", **initializers(5))
         self.output_dense.build(tuple(input_shape[:-1]) + (self.intermediate_dim,))
         self.residual_dropout = HashedDropout(self.dropout, dtype=self.dtype_policy)
 

@@ -53,9 +53,11 @@ def err(a, b):
 def test_weights_have_keras_shapes_and_order():
     ours, reference = paired()
     assert [w.shape for w in ours.weights] == [w.shape for w in reference.weights]
-    assert [w.name for w in ours.weights] == [
-        "query_kernel", "query_bias", "key_kernel", "key_bias", "value_kernel", "value_bias",
-        "output_kernel", "output_bias"]
+    # The same paths below the layer as Keras' (its sublayers' names), so weights interchange.
+    paths = [w.path.split("/", 1)[1] for w in ours.weights]
+    assert paths == [w.path.split("/", 1)[1] for w in reference.weights] == [
+        "query/kernel", "query/bias", "key/kernel", "key/bias", "value/kernel", "value/bias",
+        "attention_output/kernel", "attention_output/bias"]
     ours = MultiHeadSelfAttention(2, 3, use_bias=False, value_dim=5, output_dim=7)
     reference = keras.layers.MultiHeadAttention(2, 3, use_bias=False, value_dim=5,
                                                 output_shape=7)
@@ -198,18 +200,25 @@ def test_dropout_only_in_training_and_layer_contract(tmp_path):
                    X, (3, 6, 5), tmp_path=tmp_path)
 
 
-def test_cached_step_by_step_equals_full_causal_pass(path):
-    layer = MultiHeadSelfAttention(2, 3, causal=True)
-    full = np.asarray(layer(X))
+def step_by_step(layer):
+    """`layer` on X one position at a time through a key/value cache: (outputs, cache)."""
     cache = np.zeros((3, 2, 6, 2, 3), "float32")
     steps = []
     for t in range(6):
         out, cache = layer(X[:, t:t + 1], cache=cache, cache_update_index=t)
         steps.append(np.asarray(out))
-    assert err(np.concatenate(steps, axis=1), full) <= 1e-5
+    return np.concatenate(steps, axis=1), cache
+
+
+def test_cached_step_by_step_equals_full_causal_pass(path):
+    layer = MultiHeadSelfAttention(2, 3, causal=True)
+    full = np.asarray(layer(X))
+    outputs, cache = step_by_step(layer)
+    assert err(outputs, full) <= 1e-5
     # The cache holds every position's keys and values, as a full pass computes them.
-    keys = np.einsum("btd,dhk->bthk", X, layer.key_kernel.numpy())  # (batch, seq, heads, key_dim)
-    assert err(np.asarray(cache)[:, 0], keys + layer.key_bias.numpy()) <= 1e-5
+    kernel, bias = (np.asarray(w) for w in layer.key_dense.weights)
+    keys = np.einsum("btd,dhk->bthk", X, kernel)  # (batch, seq, heads, key_dim)
+    assert err(np.asarray(cache)[:, 0], keys + bias) <= 1e-5
     # A prefix of 3 at once, then one step, also agrees; scores cover the whole cache.
     cache = np.zeros((3, 2, 6, 2, 3), "float32")
     prefix, cache = layer(X[:, :3], cache=cache, cache_update_index=0)
@@ -297,6 +306,130 @@ def test_bad_inputs():
             "`attention_mask` must have shape (batch, query_length, key_length). "
             "Received: attention_mask.shape=(3, 6)")):
         layer(X, attention_mask=PAD)
+
+
+def test_masks_that_do_not_fit_the_inputs_are_named_errors():
+    layer = MultiHeadSelfAttention(2, 3)
+    with pytest.raises(ValueError, match=re.escape(
+            "`mask` must have shape (batch, seq) = (3, 6), the first two dimensions of the "
+            "inputs. Received: mask.shape=(3, 5)")):
+        layer(X, mask=PAD[:, :5])
+    with pytest.raises(ValueError, match=re.escape(
+            "`mask` must have shape (batch, seq) = (3, 6), the first two dimensions of the "
+            "inputs. Received: mask.shape=(3, 6, 6)")):
+        layer(X, mask=ATTENTION_MASK)
+    with pytest.raises(ValueError, match=re.escape(
+            "`attention_mask` must have shape (batch, query_length, key_length) = (3, 6, 6) "
+            "(a dimension of 1 broadcasts). Received: attention_mask.shape=(3, 6, 5)")):
+        layer(X, attention_mask=ATTENTION_MASK[:, :, :5])
+    with pytest.raises(ValueError, match=re.escape(
+            "`attention_mask` must have shape (batch, query_length, key_length) = (2, 6, 6) "
+            "(a dimension of 1 broadcasts). Received: attention_mask.shape=(3, 6, 6)")):
+        layer(X[:2], attention_mask=ATTENTION_MASK)
+    # With a cache the keys are the cache's positions.
+    cache = np.zeros((3, 2, 9, 2, 3), "float32")
+    with pytest.raises(ValueError, match=re.escape(
+            "`attention_mask` must have shape (batch, query_length, key_length) = (3, 1, 9) "
+            "(a dimension of 1 broadcasts). Received: attention_mask.shape=(3, 1, 6)")):
+        layer(X[:, :1], cache=cache, cache_update_index=0,
+              attention_mask=np.ones((3, 1, 6), bool))
+    # A functional model fails as it is built.
+    with pytest.raises(ValueError, match=re.escape(
+            "`attention_mask` must have shape (batch, query_length, key_length) = (None, 6, 6) "
+            "(a dimension of 1 broadcasts). Received: attention_mask.shape=(None, 6, 4)")):
+        layer(keras.Input((6, 8)), attention_mask=keras.Input((6, 4), dtype="bool"))
+    # A dimension of 1 broadcasts, as it does in Keras' layer.
+    shared = ATTENTION_MASK[:1]
+    np.testing.assert_allclose(np.asarray(layer(X, attention_mask=shared)),
+                               np.asarray(layer(X, attention_mask=np.repeat(shared, 3, 0))),
+                               atol=1e-6)
+
+
+def test_cache_update_index_beyond_the_cache_is_a_named_error():
+    layer = MultiHeadSelfAttention(2, 3, causal=True)
+    cache = np.zeros((3, 2, 6, 2, 3), "float32")
+    message = ("`cache_update_index` must be in [0, 4]: this call writes 2 positions into a "
+               "cache of max_length=6. Received: cache_update_index={}")
+    for index in (5, -1, tf.constant(5)):  # an int, a negative one, an eager tensor
+        with pytest.raises(ValueError, match=re.escape(message.format(int(index)))):
+            layer(X[:, :2], cache=cache, cache_update_index=index)
+    _, new_cache = layer(X[:, :2], cache=cache, cache_update_index=4)  # the last that fits
+    assert np.abs(np.asarray(new_cache)[:, :, 4:]).max() > 0
+
+
+def test_initializers_are_copied_per_weight():
+    def kernels(initializer):
+        layer = MultiHeadSelfAttention(2, 3, kernel_initializer=initializer)
+        layer(X)
+        return [np.asarray(dense.kernel) for dense in (
+            layer.query_dense, layer.key_dense, layer.value_dense, layer.output_dense)]
+
+    for initializer in (keras.initializers.GlorotUniform(seed=0), "glorot_uniform"):
+        query, key, value, _ = kernels(initializer)
+        assert not np.allclose(query, key) and not np.allclose(key, value)
+        assert not np.allclose(query, value)
+    # A seeded initializer stays reproducible, and is not consumed by the layer.
+    seeded = keras.initializers.GlorotUniform(seed=0)
+    for a, b in zip(kernels(seeded), kernels(keras.initializers.GlorotUniform(seed=0))):
+        np.testing.assert_array_equal(a, b)
+    assert seeded.seed == 0
+
+
+def test_kernel_and_bias_constraints_hold_after_training(tmp_path):
+    kwargs = dict(num_heads=2, key_dim=3, kernel_constraint="non_neg",
+                  bias_constraint=keras.constraints.MaxNorm(0.01, axis=None),
+                  bias_initializer="ones")
+    run_layer_test(MultiHeadSelfAttention, kwargs, X, (3, 6, 8), tmp_path=tmp_path)
+    layer = MultiHeadSelfAttention(**kwargs)
+    inputs = keras.Input((6, 8))
+    model = keras.Model(inputs, layer(inputs))
+    model.compile("sgd", "mse")
+    model.fit(X, np.zeros((3, 6, 8), "float32"), epochs=1, verbose=0)
+    for dense in (layer.query_dense, layer.key_dense, layer.value_dense, layer.output_dense):
+        assert dense.kernel_constraint is layer.kernel_constraint
+        assert float(np.asarray(dense.kernel).min()) >= 0.0  # glorot drew negatives
+        assert float(np.linalg.norm(np.asarray(dense.bias))) <= 0.01 + 1e-6  # was >= 1
+
+
+def test_lora_on_the_projections_trains_only_the_low_rank_weights():
+    layer = MultiHeadSelfAttention(2, 3, causal=True)
+    inputs = keras.Input((6, 8))
+    model = keras.Model(inputs, layer(inputs))
+    projections = [layer.query_dense, layer.key_dense, layer.value_dense, layer.output_dense]
+    assert all(isinstance(p, keras.layers.EinsumDense) for p in projections)
+    for weight in layer.weights:
+        weight.trainable = False
+    for projection in projections:
+        projection.enable_lora(2)
+    lora = [w for p in projections for w in (p.lora_kernel_a, p.lora_kernel_b)]
+    assert [w.path for w in model.trainable_weights] == [w.path for w in lora]
+    frozen = [np.asarray(w) for w in layer.weights if not w.trainable]
+    model.compile(keras.optimizers.Adam(0.05), "mse")
+    model.fit(X, np.asarray(model(X)) + 1.0, epochs=3, verbose=0)
+    after = [np.asarray(w) for w in layer.weights if not w.trainable]
+    assert all(np.array_equal(a, b) for a, b in zip(frozen, after))
+    assert all(np.abs(np.asarray(p.lora_kernel_b)).max() > 0 for p in projections)  # from 0
+    # The layer computes with the merged kernels: a plain layer holding them agrees.
+    plain = MultiHeadSelfAttention(2, 3, causal=True)
+    plain(X)
+    plain.set_weights([np.asarray(w) for p in projections for w in (p.kernel, p.bias)])
+    assert err(layer(X), plain(X)) <= 1e-5
+
+
+@pytest.mark.filterwarnings("ignore:Layer InputLayer does not have a `quantize`")
+def test_int8_quantization_reaches_the_projections(path):
+    layer = MultiHeadSelfAttention(2, 3, causal=True)
+    inputs = keras.Input((6, 8))
+    model = keras.Model(inputs, layer(inputs))
+    reference = np.asarray(model(X))
+    model.quantize("int8")
+    for projection in (layer.query_dense, layer.key_dense, layer.value_dense,
+                       layer.output_dense):
+        assert projection.quantization_mode == "int8"
+        assert keras.backend.standardize_dtype(projection._kernel.dtype) == "int8"
+    quantized = np.asarray(model(X))
+    assert 0 < err(quantized, reference) <= 0.02 * np.abs(reference).max()
+    assert err(step_by_step(layer)[0], quantized) <= 1e-5  # the cache works quantized too
 
 
 def test_docstring_examples_run():

@@ -126,6 +126,45 @@ def test_start_index_continues_the_positions(kind):
         layer(ids, start_index=8)
 
 
+def test_token_ids_that_are_floats_or_out_of_range_are_named_errors():
+    layer = PositionalEmbedding(kind="learned", max_length=8, vocab_size=10, output_dim=4)
+    with pytest.raises(ValueError, match=re.escape(
+            "PositionalEmbedding with `vocab_size` expects integer token ids. "
+            "Received: inputs.dtype=float32")):
+        layer(np.array([[1.0, 2.0]], "float32"))
+    with pytest.raises(ValueError, match=re.escape(
+            "PositionalEmbedding with `vocab_size` expects integer token ids. "
+            "Received: inputs.dtype=float32")):
+        layer(keras.Input((3,), dtype="float32"))  # known from the dtype alone
+    for ids, low, high in (([[1, 10]], 1, 10), ([[-1, 3]], -1, 3), ([[12, 0], [3, 4]], 0, 12)):
+        with pytest.raises(ValueError, match=re.escape(
+                "PositionalEmbedding token ids must be in [0, vocab_size) = [0, 10). "
+                f"Received: ids from {low} to {high}.")):
+            layer(np.array(ids))
+    np.asarray(layer(np.array([[0, 9]])))  # both ends of the range are fine
+
+
+def test_start_index_as_an_eager_tensor_is_checked():
+    import tensorflow as tf
+
+    layer = PositionalEmbedding(kind="learned", max_length=6, vocab_size=10, output_dim=4)
+    with pytest.raises(ValueError, match=re.escape(
+            "PositionalEmbedding covers sequences up to max_length=6. "
+            "Received: a sequence of length 7.")):
+        layer(np.array([[1, 2]]), start_index=tf.constant(5))
+
+
+def test_token_and_position_tables_are_drawn_apart():
+    # One initializer object drew the same values for both tables (the position table was
+    # the first rows of the token table); each table now gets its own copy.
+    for initializer in ("uniform", keras.initializers.RandomUniform(seed=3)):
+        layer = PositionalEmbedding(kind="learned", max_length=8, vocab_size=20, output_dim=4,
+                                    embeddings_initializer=initializer)
+        layer(np.array([[1, 2]]))
+        tokens, positions = layer.get_weights()
+        assert not np.allclose(tokens[:8], positions)
+
+
 def test_docstring_examples_run():
     results = doctest.testmod(module_under_test, extraglobs={"np": np})
     assert results.attempted > 0 and results.failed == 0

@@ -168,6 +168,40 @@ def test_bad_inputs():
         TransformerDecoderBlock(5, 16, cross_attention=False)(X)
 
 
+def test_masks_and_cache_indices_that_do_not_fit_are_named_errors():
+    block = TransformerDecoderBlock(2, 16)
+    with pytest.raises(ValueError, match=re.escape(
+            "`encoder_mask` must have shape (batch, source_seq) = (3, 5), the first two "
+            "dimensions of `encoder_outputs`. Received: encoder_mask.shape=(3, 6)")):
+        block(X, ENC, encoder_mask=PAD)
+    with pytest.raises(ValueError, match=re.escape(
+            "`mask` must have shape (batch, seq) = (3, 6), the first two dimensions of the "
+            "inputs. Received: mask.shape=(3, 5)")):
+        block(X, ENC, mask=ENC_PAD)
+    cache = np.zeros((3, 2, 6, 2, 6), "float32")
+    with pytest.raises(ValueError, match=re.escape(
+            "`cache_update_index` must be in [0, 5]: this call writes 1 positions into a "
+            "cache of max_length=6. Received: cache_update_index=6")):
+        block(X[:, :1], ENC, self_attention_cache=cache, self_attention_cache_update_index=6)
+
+
+@pytest.mark.filterwarnings("ignore:Layer .* does not have a `quantize`")
+def test_int8_reaches_self_attention_cross_attention_and_feedforward():
+    block = TransformerDecoderBlock(2, 16)
+    target, source = keras.Input((6, 12)), keras.Input((5, 12))
+    model = keras.Model([target, source], block(target, source))
+    reference = np.asarray(model([X, ENC]))
+    model.quantize("int8")
+    cross = block.cross_attention_layer
+    projections = [block.self_attention.query_dense, block.self_attention.key_dense,
+                   block.self_attention.value_dense, block.self_attention.output_dense,
+                   cross.query_dense, cross.key_dense, cross.value_dense, cross.output_dense,
+                   block.intermediate_dense, block.output_dense]
+    for projection in projections:
+        assert projection.quantization_mode == "int8", projection.path
+    assert 0 < err(model([X, ENC]), reference) <= 0.05 * np.abs(reference).max()
+
+
 def test_docstring_examples_run():
     results = doctest.testmod(module_under_test, extraglobs={"np": np})
     assert results.attempted > 0 and results.failed == 0

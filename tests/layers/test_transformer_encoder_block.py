@@ -128,6 +128,50 @@ def test_bad_inputs():
         TransformerEncoderBlock(2, 16)(X[:, 0])
 
 
+def test_a_mask_that_does_not_fit_is_a_named_error():
+    with pytest.raises(ValueError, match=re.escape(
+            "`mask` must have shape (batch, seq) = (3, 6), the first two dimensions of the "
+            "inputs. Received: mask.shape=(3, 4)")):
+        TransformerEncoderBlock(2, 16)(X, mask=PAD[:, :4])
+    with pytest.raises(ValueError, match=re.escape(
+            "`attention_mask` must have shape (batch, query_length, key_length) = (3, 6, 6) "
+            "(a dimension of 1 broadcasts). Received: attention_mask.shape=(3, 4, 4)")):
+        TransformerEncoderBlock(2, 16)(X, attention_mask=np.ones((3, 4, 4), bool))
+
+
+def test_every_sublayer_gets_its_own_initializer():
+    block = TransformerEncoderBlock(2, 12, kernel_initializer=keras.initializers.RandomNormal(
+        seed=0))
+    block(X)
+    kernels = [np.asarray(d.kernel).ravel()[:100] for d in (
+        block.attention.query_dense, block.attention.key_dense, block.attention.value_dense,
+        block.attention.output_dense, block.intermediate_dense, block.output_dense)]
+    for i, a in enumerate(kernels):  # same-seeded draws would share their first values
+        assert not any(np.allclose(a, b) for b in kernels[i + 1:])
+
+
+@pytest.mark.filterwarnings("ignore:Layer .* does not have a `quantize`")
+def test_lora_and_int8_reach_attention_and_feedforward():
+    block = TransformerEncoderBlock(2, 16, activation="gelu")
+    inputs = keras.Input((6, 12))
+    model = keras.Model(inputs, block(inputs))
+    projections = [block.attention.query_dense, block.attention.key_dense,
+                   block.attention.value_dense, block.attention.output_dense,
+                   block.intermediate_dense, block.output_dense]
+    for weight in model.weights:
+        weight.trainable = False
+    for projection in projections:
+        projection.enable_lora(2)
+    assert len(model.trainable_weights) == 12  # a, b for each projection, nothing else
+    reference = np.asarray(model(X))
+    model.quantize("int8")  # LoRA and int8 combine: int8 kernels, float adapters
+    for projection in projections:
+        assert projection.quantization_mode == "int8", projection.path
+        assert keras.backend.standardize_dtype(projection._kernel.dtype) == "int8"
+    assert 0 < err(model(X), reference) <= 0.05 * np.abs(reference).max()
+    assert len(model.trainable_weights) == 12
+
+
 def test_docstring_examples_run():
     results = doctest.testmod(module_under_test, extraglobs={"np": np})
     assert results.attempted > 0 and results.failed == 0
