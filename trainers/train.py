@@ -5,6 +5,8 @@ Examples:
     seqmodels-train --task=text_classification --config=default --model_dir=runs/sentiment
     seqmodels-train --config=tiny --override=hidden_dim=16 --override=epochs=2 --model_dir=/tmp/t
     seqmodels-train --strategy=mirrored --num_cpu_devices=2 --model_dir=/tmp/m
+    seqmodels-train --dataset=csv:reviews/{split}.csv --data_option=text_column=review \
+        --data_option=label_column=score --model_dir=/tmp/own
     seqmodels-train --backbone=preset:/path/to/minilm --override=learning_rate=5e-5 --model_dir=/tmp/b
     seqmodels-train --task=image_classification --backbone=keras_app:MobileNetV3Small --model_dir=/tmp/i
     seqmodels-train --task=image_classification --backbone=keras_app:MobileNetV3Small \
@@ -35,7 +37,12 @@ flags.mark_flag_as_required("model_dir")
 # Config fields with a flag of their own (the rest through --override). Each defaults to the
 # preset's value; a flag counts only when given.
 flags.DEFINE_string("model", None, "Model family of the task (e.g. transformer, lstm, gru).")
-flags.DEFINE_string("dataset", None, "seqmodels.data name or tfds:<name>.")
+flags.DEFINE_string("dataset", None, "seqmodels.data name, tfds:<name>, or your own files: "
+                    "csv:, tsv:, jsonl:, tfrecord:, dir: or lines:<glob> ({split} expands to "
+                    "train, validation, test).")
+flags.DEFINE_multi_string("data_option", [], "key=value option of the dataset, e.g. "
+                          "text_column=review, label_column=score, on_bad_record=skip; "
+                          "repeatable.")
 flags.DEFINE_enum("strategy", None, list(STRATEGIES), "tf.distribute strategy (default: default).")
 flags.DEFINE_string("tpu", None, "TPU address for --strategy=tpu.")
 flags.DEFINE_integer("num_cpu_devices", None, "Split the CPU into this many logical devices.")
@@ -73,6 +80,8 @@ def config_from_flags():
             what `make_config` rejects.
     """
     given = {name: FLAGS[name].value for name in FIELD_FLAGS if FLAGS[name].present}
+    if FLAGS.data_option:
+        given["data_options"] = tuple(FLAGS.data_option)
     for item in FLAGS.override:
         key = item.partition("=")[0].strip()
         if key in given:

@@ -11,6 +11,7 @@ import typing
 import keras
 import tensorflow as tf
 
+from seqmodels import data
 from seqmodels.data import mnist_sequences
 from seqmodels.models.captioner import Captioner
 from seqmodels.tasks import common
@@ -61,12 +62,24 @@ PRESETS = {
 }
 
 
+def caption_words(config, train):
+    """The caption vocabulary: the digits' words, or the sorted words of your own training
+    captions (split at whitespace, as the model's input is)."""
+    if not data.user.is_file_spec(config.run.dataset):
+        return list(mnist_sequences.WORDS)
+    words = set()
+    for captions in train.map(lambda image, caption: caption).batch(1024).as_numpy_iterator():
+        for caption in captions:
+            words.update(caption.decode("utf-8").split())
+    return sorted(words - {START, END})
+
+
 def build(config, strategy):
     """The captioning `Task` of `config`, its model built under `strategy.scope()`."""
     fields = config.task_config
     train = common.train_split(config)
     num_train = common.count(train)
-    words = ["", "[UNK]", START, END] + list(mnist_sequences.WORDS)
+    words = ["", "[UNK]", START, END] + caption_words(config, train)
     lookup = keras.layers.StringLookup(vocabulary=words[2:], num_oov_indices=1, mask_token="")
     length = fields.sequence_length  # start and end included
     for split in ("train", "validation", "test"):

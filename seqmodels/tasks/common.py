@@ -9,12 +9,38 @@ import numpy as np
 import tensorflow as tf
 
 from seqmodels import data
+from seqmodels.data import user
 from seqmodels.tasks.task import Task
+
+
+def data_options(config, **options):
+    """The dataset's options: the run's `data_options`, the task's own `options` and, for your
+    own files, `task`.
+
+    Raises:
+        ValueError: a data option that a field of the task sets, naming the field.
+    """
+    given = user.parse_pairs(config.run.data_options)
+    for key in sorted(set(given) & set(options)):
+        raise ValueError(f"Data option {key}={given[key]} is set by the task's field `{key}`; "
+                         f"give it as --override={key}={given[key]} instead.")
+    if user.is_file_spec(config.run.dataset):
+        given.setdefault("task", config.task)
+    return {**given, **options}
 
 
 def load(config, split, **options):
     """The unbatched `split` of the run's dataset (`seqmodels.data.load`)."""
-    return data.load(config.run.dataset, split, data_dir=config.run.data_dir or None, **options)
+    return data.load(config.run.dataset, split, data_dir=config.run.data_dir or None,
+                     **data_options(config, **options))
+
+
+def info(config, **options):
+    """The `DatasetInfo` of the run's dataset (for your own files: under its options)."""
+    if not user.is_file_spec(config.run.dataset):
+        return data.info(config.run.dataset)
+    return data.info(config.run.dataset, data_dir=config.run.data_dir or None,
+                     **data_options(config, **options))
 
 
 def count(dataset):
@@ -27,13 +53,18 @@ def train_split(config, **options):
     train = load(config, "train", **options)
     if config.run.max_examples:
         train = train.take(config.run.max_examples)
+    if user.is_file_spec(config.run.dataset):
+        return train  # streamed from the files every epoch, never held in memory
     return train.cache()
 
 
 def class_names(config):
-    """The class names of the run's dataset, in label order ("0", "1", ... where it has none)."""
-    info = data.info(config.run.dataset)
-    return list(info.class_names) or [str(i) for i in range(info.num_classes)]
+    """The class names of the run's dataset, in label order ("0", "1", ... where it has none).
+
+    For your own files they are the labels learned from the training split (sorted strings).
+    """
+    found = info(config)
+    return list(found.class_names) or [str(i) for i in range(found.num_classes)]
 
 
 def steps_per_epoch(config, num_train):
@@ -78,6 +109,8 @@ def make_task(config, model, train, num_train, batches, validation, test, loss=N
     """
     if loss is None:
         loss = sparse_loss(config.task_config.label_smoothing)
+    if "skipped_records" not in fields and user.is_file_spec(config.run.dataset):
+        fields["skipped_records"] = info(config).skipped
     return Task(model=model, loss=loss, dataset_fn=epochs_of(config, train, batches),
                 steps_per_epoch=steps_per_epoch(config, num_train),
                 validation=batches(validation), test=batches(test), num_train=num_train,

@@ -76,14 +76,17 @@ def build(config, strategy):
                            num_heads=fields.num_heads, intermediate_dim=fields.intermediate_dim,
                            dropout=fields.dropout)
     export_kwargs = {}
-    if data.info(run.dataset).scaled:  # serve in real units
-        mean, std = data.normalization(run.dataset, data_dir=run.data_dir or None)
+    if common.info(config, **options).scaled:  # serve in real units
+        extra = common.data_options(config, **options) if data.user.is_file_spec(run.dataset) \
+            else {}
+        mean, std = data.normalization(run.dataset, data_dir=run.data_dir or None, **extra)
         export_kwargs = dict(mean=np.asarray(mean, np.float32), std=np.asarray(std, np.float32))
     return common.make_task(config, model, train, num_train, batches,
                             common.load(config, "validation", **options),
                             common.load(config, "test", **options),
                             loss=keras.losses.MeanSquaredError(reduction=None), accuracy=False,
-                            export_kwargs=export_kwargs)
+                            export_kwargs=export_kwargs,
+                            skipped_records=common.info(config, **options).skipped)
 
 
 TASK = TaskSpec("forecasting", ForecastingConfig, PRESETS, build)

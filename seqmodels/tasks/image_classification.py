@@ -92,7 +92,7 @@ def build(config, strategy):
         return data.image_pipeline(dataset, run.global_batch_size, seed=run.seed + epoch,
                                    augment=fields.augment, flip=flip, drop_remainder=True)
 
-    num_classes = data.info(run.dataset).num_classes
+    num_classes = common.info(config).num_classes
     with strategy.scope():
         if fields.backbone:
             from seqmodels import transfer

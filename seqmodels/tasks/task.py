@@ -52,6 +52,8 @@ class Task:
         tokens: the token strings of `attention_input`'s positions (`(source, target)` pairs of
             lists for translation).
         fine_tune: the second phase of a fine-tune schedule, or None for one phase.
+        skipped_records: data file -> bad records skipped (`on_bad_record=skip`), recorded
+            in `metrics.json`.
     """
 
     model: keras.Model
@@ -66,3 +68,4 @@ class Task:
     attention_input: typing.Any = None
     tokens: typing.Any = None
     fine_tune: typing.Optional[FineTune] = None
+    skipped_records: dict = dataclasses.field(default_factory=dict)

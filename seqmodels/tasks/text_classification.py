@@ -106,7 +106,7 @@ def _backbone_task(config, strategy):
 
     with strategy.scope():
         model = transfer.text_backbone_classifier(
-            fields.backbone, data.info(run.dataset).num_classes,
+            fields.backbone, common.info(config).num_classes,
             sequence_length=fields.sequence_length, trainable=fields.backbone_starts_trainable(),
             dropout=fields.dropout, seed=run.seed)
     report_cut_texts(fields.sequence_length,
@@ -140,7 +140,7 @@ def build(config, strategy):
 
     with strategy.scope():
         model = TextClassifier(
-            vocab_size=fields.vocab_size, num_classes=data.info(run.dataset).num_classes,
+            vocab_size=fields.vocab_size, num_classes=common.info(config).num_classes,
             encoder=fields.model, sequence_length=fields.sequence_length,
             hidden_dim=fields.hidden_dim, num_layers=fields.num_layers,
             num_heads=fields.num_heads, intermediate_dim=fields.intermediate_dim,

@@ -23,7 +23,11 @@ class RunConfig:
 
     Attributes:
         dataset: a `seqmodels.data` name (e.g. `rotten_tomatoes`, `tfds:imdb_reviews`).
-        data_dir: where the dataset's raw files lie ("" for the installed data packages).
+        data_dir: where the dataset's raw files lie ("" for the installed data packages); a
+            relative path of your own files (`csv:...`) starts there.
+        data_options: options of the dataset, `key=value` strings (a dict is accepted and
+            kept as such strings): the column options of your own files
+            (`text_column=review`, see `seqmodels.data.user`), `on_bad_record=skip`, ...
         max_examples: use at most this many training examples (0: all), for smoke runs.
         epochs: passes over the training split.
         global_batch_size: examples per optimizer step, summed over all replicas.
@@ -48,6 +52,7 @@ class RunConfig:
 
     dataset: str = "rotten_tomatoes"
     data_dir: str = ""
+    data_options: tuple = ()
     max_examples: int = 0
     epochs: int = 3
     global_batch_size: int = 64
@@ -65,6 +70,14 @@ class RunConfig:
     export_dir: str = ""
 
     def __post_init__(self):
+        options = self.data_options
+        if isinstance(options, dict):
+            options = [f"{key}={value}" for key, value in options.items()]
+        if isinstance(options, str) or any(
+                not isinstance(item, str) or "=" not in item for item in options):
+            raise ValueError("`data_options` must be key=value strings (or a dict). Received: "
+                             f"data_options={self.data_options!r}")
+        object.__setattr__(self, "data_options", tuple(item.strip() for item in options))
         check_choice("mixed_precision", self.mixed_precision, MIXED_PRECISION)
         check_positive(self, ("epochs", "global_batch_size"))
         check_non_negative(
