@@ -1,0 +1,20 @@
+"""Decoding: beam search (greedy is width 1), sampling and cached generation, written once.
+
+TensorFlow-side code, like `seqmodels.export`: every function is TensorFlow ops and runs
+eagerly or inside a `tf.function`. The serving signatures call these functions in their graphs;
+`Translator.translate`, `Captioner.caption` and `MiniGPT.generate` call the same functions,
+compiled once per setting (`compiled`), so a Python model and its export return the same
+tokens. The models read through their public decoding methods: `encode` / `decode_step` of
+the encoder-decoders, `call_with_cache` / `empty_cache` of MiniGPT. Being TensorFlow ops, these
+methods need the TensorFlow backend (the models' layers themselves are `keras.ops`).
+
+- `beam_search`: the search of the translator and the captioner (`beam_size=1`: greedy).
+- `next_token`: greedy, temperature, top-k and top-p choice of one token from logits.
+- `generate`: a causal language model's token-by-token loop over `next_token`, with its
+  key/value cache.
+"""
+
+from seqmodels.decoding.beam_search import beam_search, length_norms
+from seqmodels.decoding.compiled import compiled
+from seqmodels.decoding.generation import generate
+from seqmodels.decoding.sampling import STRATEGIES, check_sampling_arguments, next_token

@@ -1,0 +1,148 @@
+"""Beam search: exact answers on hand-made distributions, and the numpy search's answers."""
+
+import re
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from seqmodels.decoding import beam_search
+from tests.decoding.numpy_beam_search import beam_search as numpy_beam_search
+
+START, A, B, END = 0, 1, 2, 3
+TINY = 1e-9
+
+
+def _eager(fn):
+    """A numpy `fn(prefixes, rows)` as `beam_search` calls it (eagerly: tensors in)."""
+    return lambda prefixes, rows: fn(np.asarray(prefixes), np.asarray(rows))
+
+
+def _rows(batch):
+    """Encoder outputs that tell `next_logits` each prefix's example."""
+    return tf.range(batch)
+
+
+def trap(prefixes, rows):
+    """Greedy takes A (0.55) and then ends with 0.4: 0.22; B (0.45) then ends surely: 0.45."""
+    out = []
+    for prefix in prefixes:
+        tail = tuple(prefix[1:].tolist())
+        if tail == ():
+            p = [TINY, 0.55, 0.45, TINY]
+        elif tail == (A,):
+            p = [TINY, 0.3, 0.3, 0.4]
+        else:
+            p = [TINY, TINY, TINY, 1.0]
+        out.append(np.log(p))
+    return np.array(out)
+
+
+def test_greedy_falls_into_the_trap_and_beam_search_does_not():
+    greedy = beam_search(_eager(trap), _rows(1), START, END, 5, beam_size=1, length_penalty=0.0)
+    beam = beam_search(_eager(trap), _rows(1), START, END, 5, beam_size=3, length_penalty=0.0)
+    assert greedy.numpy().tolist() == [[START, A, END]]
+    assert beam.numpy().tolist() == [[START, B, END]]
+
+
+def test_batches_are_decoded_independently_and_padded():
+    def fn(prefixes, rows):
+        # Example 0 always ends at once; example 1 says A twice, then ends.
+        out = []
+        for prefix, row in zip(prefixes, rows):
+            if row == 0 or len(prefix) >= 3:
+                out.append(np.log([TINY, TINY, TINY, 1.0]))
+            else:
+                out.append(np.log([TINY, 1.0, TINY, TINY]))
+        return np.array(out)
+
+    result = beam_search(_eager(fn), _rows(2), START, END, 6, beam_size=2)
+    assert result.numpy().tolist() == [[START, END, END, END], [START, A, A, END]]
+
+
+def test_max_length_bounds_the_output():
+    forever = lambda p, r: np.log(np.tile([TINY, 1.0, TINY, TINY], (len(p), 1)))  # noqa: E731
+    result = beam_search(_eager(forever), _rows(1), START, END, 4, beam_size=2)
+    assert result.numpy().tolist() == [[START, A, A, A]]
+
+
+def _markov_case(rng):
+    """A random search: next-token logits depend on the example and the last token, sharp
+    enough that the end token is often first or second."""
+    vocab, batch, max_length = (int(rng.integers(3, 7)), int(rng.integers(1, 5)),
+                                int(rng.integers(2, 8)))
+    end_id, start_id = int(rng.integers(0, vocab)), int(rng.integers(0, vocab))
+    table = (rng.normal(size=(batch, vocab, vocab)) * 2.0).astype(np.float32)
+    table_tf = tf.constant(table)
+
+    def numpy_fn(prefixes, rows):
+        return tf.nn.log_softmax(table[rows, prefixes[:, -1]]).numpy()
+
+    def graph_fn(prefixes, rows):
+        return tf.gather_nd(table_tf, tf.stack([rows, prefixes[:, -1]], axis=1))
+
+    return table, numpy_fn, graph_fn, batch, start_id, end_id, max_length
+
+
+@pytest.mark.parametrize("beam_size", [1, 2, 3, 4])
+def test_beam_search_matches_the_numpy_search_it_replaced(beam_size):
+    rng = np.random.default_rng(beam_size)
+    for trial in range(30):  # eager: tf.while_loop runs as a Python loop
+        _, numpy_fn, graph_fn, batch, start_id, end_id, max_length = _markov_case(rng)
+        expected = numpy_beam_search(numpy_fn, batch, start_id, end_id, max_length, beam_size)
+        got = beam_search(graph_fn, _rows(batch), start_id, end_id, max_length, beam_size)
+        np.testing.assert_array_equal(got.numpy(), expected, err_msg=f"trial {trial}")
+
+
+def test_beam_search_in_a_graph_matches_eager():
+    rng = np.random.default_rng(7)
+    for trial in range(5):
+        _, _, graph_fn, batch, start_id, end_id, max_length = _markov_case(rng)
+        search = tf.function(lambda rows: beam_search(graph_fn, rows, start_id, end_id,
+                                                      max_length, beam_size=3))
+        np.testing.assert_array_equal(
+            search(_rows(batch)).numpy(),
+            beam_search(graph_fn, _rows(batch), start_id, end_id, max_length, 3).numpy(),
+            err_msg=f"trial {trial}")
+
+
+def test_greedy_keeps_the_pool_of_closed_sequences():
+    rng = np.random.default_rng(0)
+    differs_from_argmax = 0
+    for trial in range(30):
+        table, numpy_fn, graph_fn, batch, start_id, end_id, max_length = _markov_case(rng)
+        expected = numpy_beam_search(numpy_fn, batch, start_id, end_id, max_length, 1)
+        got = beam_search(graph_fn, _rows(batch), start_id, end_id, max_length, beam_size=1)
+        np.testing.assert_array_equal(got.numpy(), expected, err_msg=f"trial {trial}")
+        differs_from_argmax += any(not _is_argmax_chain(row, table[i], start_id, end_id)
+                                   for i, row in enumerate(expected))
+    # The pool of closed sequences changed the answer somewhere: that path was compared too.
+    assert differs_from_argmax > 0
+
+
+def _is_argmax_chain(row, table, start_id, end_id):
+    """Whether `row` is what plain argmax decoding gives (until the first end token)."""
+    token = start_id
+    for next_id in row[1:]:
+        if table[token].argmax() != next_id:
+            return False
+        if next_id == end_id:
+            return True
+        token = next_id
+    return True
+
+
+def test_empty_batch():
+    out = beam_search(lambda p, _: tf.zeros([tf.shape(p)[0], 4]), tf.zeros([0, 3]), 1, 2, 5,
+                      beam_size=2)
+    assert out.shape[0] == 0
+
+
+def test_arguments_are_checked():
+    fn = lambda p, _: tf.zeros([tf.shape(p)[0], 4])  # noqa: E731
+    with pytest.raises(ValueError, match=re.escape(
+            "`beam_size` must be an integer >= 1. Received: beam_size=0")):
+        beam_search(fn, _rows(1), 1, 2, 5, beam_size=0)
+    with pytest.raises(ValueError, match=re.escape(
+            "`max_length` must be an integer >= 2. Received: max_length=1")):
+        beam_search(fn, _rows(1), 1, 2, 1)
