@@ -10,6 +10,7 @@ import numpy as np  # noqa: E402
 
 from seqmodels.layers.positional_embedding import sinusoidal_encoding  # noqa: E402
 from seqmodels.layers.transformer_encoder_block import TransformerEncoderBlock  # noqa: E402
+from seqmodels.models.translator import Translator  # noqa: E402
 
 
 def _save(figure, path):
@@ -26,7 +27,10 @@ def plot_training_curves(history, path):
 
     Example:
 
-    >>> plot_training_curves({"loss": [0.7, 0.5], "val_loss": [0.6, 0.55]}, "/tmp/c.png")  # doctest: +SKIP
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "curves.png")
+    >>> plot_training_curves({"loss": [0.7, 0.5], "val_loss": [0.6, 0.55]}, path) == path
+    True
     """
     names = [k for k in history if not k.startswith("val_") and k in history
              and all(isinstance(v, (int, float)) for v in history[k])
@@ -120,23 +124,24 @@ def decoder_attention_scores(model, source_ids, target_ids):
 
     Example:
 
-    >>> maps = decoder_attention_scores(translator, source_ids, target_ids)  # doctest: +SKIP
-    >>> plot_cross_attention(maps[-1]["cross_attention"][0], source_tokens, target_tokens,
-    ...                      "alignment.png")  # doctest: +SKIP
+    >>> import os, tempfile
+    >>> translator = Translator(20, 24, hidden_dim=8, num_layers=1, num_heads=2,
+    ...                         intermediate_dim=16)
+    >>> maps = decoder_attention_scores(translator, np.array([[5, 6, 7]]), np.array([[1, 9]]))
+    >>> maps[-1]["cross_attention"].shape  # (batch, heads, target, source)
+    (1, 2, 2, 3)
+    >>> path = os.path.join(tempfile.mkdtemp(), "alignment.png")
+    >>> plot_cross_attention(maps[-1]["cross_attention"][0], ["le", "chat", "noir"],
+    ...                      ["<s>", "the"], path) == path
+    True
     """
-    parts = getattr(model, "parts", None)
-    if not isinstance(parts, dict) or "decoder_blocks" not in parts:
+    if not isinstance(model, Translator):
         raise ValueError(f"Model {model.name!r} is not a Translator: it has no decoder blocks "
                          "with cross-attention to read.")
-    source_ids, target_ids = np.asarray(source_ids), np.asarray(target_ids)
-    encoded, source_mask = model._encode(parts, source_ids, training=False)
-    y = parts["target_embedding"](target_ids)  # (batch, tgt, hidden), padding masked
-    maps = []
-    for block in parts["decoder_blocks"]:
-        y, scores = block(y, encoded, encoder_mask=source_mask, training=False,
-                          return_attention_scores=True)
-        maps.append({name: np.asarray(value) for name, value in scores.items()})
-    return maps
+    encoded, source_mask = model.encode(np.asarray(source_ids))
+    _, maps = model.decode(np.asarray(target_ids), encoded, source_mask,
+                           return_attention_scores=True)
+    return [{name: np.asarray(value) for name, value in scores.items()} for scores in maps]
 
 
 def plot_cross_attention(scores, source_tokens, target_tokens, path, title="cross-attention"):

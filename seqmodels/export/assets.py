@@ -87,6 +87,33 @@ def words_of_ids(table, ids):
     return table.lookup(tf.cast(ids, tf.int64))
 
 
+def ids_to_text(ids, vocabulary, skip_ids=(), separator=" "):
+    """Joins the words of `ids` (batch, t), leaving out `skip_ids`: (batch,) tf.string.
+
+    Args:
+        ids: int token ids.
+        vocabulary: the word of each id: a 1-D tf.string tensor, or a lookup table from int64
+            ids to strings (an `id_to_word_table`).
+        skip_ids: ids that produce no word (padding, start, end).
+        separator: put between words (`""` for characters).
+
+    Example:
+
+    >>> ids_to_text(tf.constant([[1, 2, 0]]), tf.constant(["", "a", "b"]), (0,)).numpy()
+    array([b'a b'], dtype=object)
+    """
+    ids = tf.cast(ids, tf.int32)
+    keep = tf.ones_like(ids, tf.bool)
+    for skip in skip_ids:
+        keep = tf.logical_and(keep, tf.not_equal(ids, int(skip)))
+    if hasattr(vocabulary, "lookup"):
+        words = words_of_ids(vocabulary, ids)
+    else:
+        words = tf.gather(vocabulary, ids)
+    words = tf.ragged.boolean_mask(words, keep)
+    return tf.strings.reduce_join(words, axis=-1, separator=separator)
+
+
 def character_tables(directory, characters):
     """Tables code point -> id and id -> code point of a character vocabulary, from
     `characters.txt`.

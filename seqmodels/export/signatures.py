@@ -10,12 +10,11 @@ the export and a person can read what it maps.
 
 import collections
 
-import keras
 import numpy as np
 import tensorflow as tf
 
+from seqmodels.decoding import beam_search, generate
 from seqmodels.export import assets
-from seqmodels.export.decoding import greedy_search, ids_to_text
 
 Servable = collections.namedtuple("Servable", ["endpoints", "tracked", "warmup"])
 
@@ -285,18 +284,13 @@ def translator_servable(model, vectorizer, vocabulary, start_id, end_id, max_len
     words, start_id, end_id, max_length = _decoding_arguments(
         model, vocabulary, model.target_vocab_size, start_id, end_id, max_length,
         model.max_target_length, "max_target_length", directory)
-    parts = model.parts
 
     def serve(text):
         source = _text_ids(vectorizer, text, model.max_source_length)
-        encoded, source_mask = model._encode(parts, source, training=False)
-
-        def log_probs(prefixes):
-            logits = model._decode(parts, prefixes, encoded, source_mask, training=False)
-            return keras.ops.log_softmax(logits[:, -1, :], axis=-1)
-
-        ids = greedy_search(log_probs, tf.shape(source)[0], start_id, end_id, max_length)
-        return {"translation": ids_to_text(ids, words, (0, start_id, end_id))}
+        # Translator.translate(beam_size=1): the same search over the same public methods.
+        ids = beam_search(lambda prefixes, memory: model.decode_step(prefixes, *memory),
+                          model.encode(source), start_id, end_id, max_length, beam_size=1)
+        return {"translation": assets.ids_to_text(ids, words, (0, start_id, end_id))}
 
     return Servable([("serving_default", serve, [tf.TensorSpec([None], tf.string, name="text")])],
                     [model, vectorizer, words], {"text": np.array([b"hello"], object)})
@@ -327,17 +321,12 @@ def captioner_servable(model, vocabulary, start_id, end_id, max_length, director
     words, start_id, end_id, max_length = _decoding_arguments(
         model, vocabulary, model.vocab_size, start_id, end_id, max_length, model.max_length,
         "max_length", directory)
-    parts = model.parts
 
     def serve(images):
-        features = model._encode(parts, decode_images(images, shape), training=False)
-
-        def log_probs(prefixes):
-            logits = model._decode(parts, prefixes, features, training=False)
-            return keras.ops.log_softmax(logits[:, -1, :], axis=-1)
-
-        ids = greedy_search(log_probs, tf.shape(images)[0], start_id, end_id, max_length)
-        return {"caption": ids_to_text(ids, words, (0, start_id, end_id))}
+        # Captioner.caption(beam_size=1): the same search over the same public methods.
+        ids = beam_search(model.decode_step, model.encode(decode_images(images, shape)),
+                          start_id, end_id, max_length, beam_size=1)
+        return {"caption": assets.ids_to_text(ids, words, (0, start_id, end_id))}
 
     return Servable(
         [("serving_default", serve, [tf.TensorSpec([None], tf.string, name="images")])],
@@ -362,19 +351,9 @@ def mini_gpt_servable(model, vocabulary, max_length, directory):
         codes = tf.strings.unicode_decode(prompt, "UTF-8", errors="replace")
         ids = tf.cast(table.lookup(tf.cast(codes, tf.int64)), tf.int32)[-room:]
         ids = tf.cond(tf.size(ids) > 0, lambda: ids, lambda: tf.zeros([1], tf.int32))
-        logits, cache = model.call_with_cache(ids[None, :], model.empty_cache(1), 0)
-        first = tf.argmax(logits[:, -1, :], axis=-1, output_type=tf.int32)  # (1,)
-        tokens = tf.TensorArray(tf.int32, size=new_tokens).write(0, first[0])
-        start = tf.size(ids)
-
-        def body(i, previous, cache, tokens):
-            logits, cache = model.call_with_cache(previous[:, None], cache, start + i - 1)
-            choice = tf.argmax(logits[:, -1, :], axis=-1, output_type=tf.int32)
-            return i + 1, choice, cache, tokens.write(i, choice[0])
-
-        _, _, _, tokens = tf.while_loop(lambda i, *_: i < new_tokens, body,
-                                        (tf.constant(1), first, cache, tokens))
-        codes = code_points.lookup(tf.cast(tokens.stack(), tf.int64))  # id 0 -> -1: no text
+        # MiniGPT.generate(strategy="greedy"): the same loop over the same cached calls.
+        tokens = generate(model.call_with_cache, ids[None, :], new_tokens, model.empty_cache(1))
+        codes = code_points.lookup(tf.cast(tokens[0, tf.size(ids):], tf.int64))  # 0 -> -1: no text
         codes = tf.boolean_mask(codes, codes >= 0)
         return tf.strings.unicode_encode(tf.cast(codes, tf.int32), "UTF-8")
 

@@ -1,11 +1,9 @@
 """Functional-API models, one for each sequence-modelling type of the lecture."""
 
-from seqmodels.models.beam_search import beam_search
 from seqmodels.models.captioner import Captioner
 from seqmodels.models.cnn_classifier import CNNClassifier
 from seqmodels.models.forecaster import Forecaster
 from seqmodels.models.mini_gpt import MiniGPT
-from seqmodels.models.sampling import next_token
 from seqmodels.models.text_classifier import TextClassifier
 from seqmodels.models.translator import Translator
 from seqmodels.models.vision_transformer import VisionTransformer, parse_variant

@@ -2,15 +2,40 @@
 
 import keras
 import numpy as np
+import tensorflow as tf
 
+from seqmodels.decoding import beam_search, compiled
 from seqmodels.layers.patch_encoder import PatchEncoder
 from seqmodels.layers.positional_embedding import PositionalEmbedding
 from seqmodels.layers.transformer_decoder_block import TransformerDecoderBlock
 from seqmodels.layers.transformer_encoder_block import TransformerEncoderBlock
 from seqmodels.models.arguments import check_positive_integers
-from seqmodels.models.beam_search import beam_search
 
 ENCODERS = ("cnn", "vit")
+
+
+def _encode(images, patches, convolutions, column_projection, column_positions,
+            encoder_block, training):
+    """Image tokens mixed by the encoder block; see `Captioner.encode`."""
+    if patches is not None:
+        x = patches(images)  # (batch, patches, hidden)
+    else:
+        x = images
+        for conv in convolutions:
+            x = conv(x)  # (batch, h / 4, w / 4, 64) after both
+        x = keras.ops.transpose(x, (0, 2, 1, 3))  # (batch, columns, rows, channels)
+        # (batch, columns, rows * channels)
+        x = keras.ops.reshape(x, (-1, x.shape[1], x.shape[2] * x.shape[3]))
+        x = column_positions(column_projection(x))  # (batch, columns, hidden)
+    return encoder_block(x, training=training)
+
+
+def _decode(embedding, blocks, head, caption_ids, features, training):
+    """Logits of every caption position; see `Captioner.decode`."""
+    y = embedding(caption_ids)  # (batch, t, hidden)
+    for block in blocks:
+        y = block(y, features, training=training)
+    return head(y)  # (batch, t, vocab)
 
 
 @keras.saving.register_keras_serializable(package="seqmodels")
@@ -23,7 +48,10 @@ class Captioner(keras.Model):
     of it) becomes one token, read left to right, with sinusoidal positions; `encoder="vit"`:
     patches (`PatchEncoder`, no class token). One transformer encoder block then mixes the
     tokens, and decoder blocks write the caption with cross-attention over them. `caption`
-    decodes greedily or with beam search.
+    decodes greedily or with beam search (`seqmodels.decoding.beam_search`) through the public
+    decoding methods the serving signature uses too: `encode` reads the images once,
+    `decode_step` gives the next token's logits. Decoding runs TensorFlow ops: it needs the
+    TensorFlow backend.
 
     Args:
         image_shape: `(height, width, channels)`.
@@ -38,8 +66,14 @@ class Captioner(keras.Model):
 
     >>> model = Captioner((28, 112, 1), vocab_size=16, hidden_dim=16, num_heads=2,
     ...                   intermediate_dim=32)
-    >>> model([np.zeros((1, 28, 112, 1), "float32"), np.array([[2, 5]])]).shape
+    >>> tuple(model([np.zeros((1, 28, 112, 1), "float32"), np.array([[2, 5]])]).shape)
     (1, 2, 16)
+    >>> features = model.encode(np.zeros((1, 28, 112, 1), "float32"))
+    >>> tuple(features.shape), tuple(model.decode_step(np.array([[2, 5]]), features).shape)
+    ((1, 28, 16), (1, 16))
+    >>> ids = model.caption(np.zeros((1, 28, 112, 1), "float32"), start_id=2, end_id=3)
+    >>> ids.shape[0], ids.shape[1] <= 8, int(ids[0, 0])
+    (1, True, 2)
 
     References:
         Vinyals et al., "Show and Tell: A Neural Image Caption Generator", 2015.
@@ -59,73 +93,99 @@ class Captioner(keras.Model):
         image_shape = tuple(image_shape)
         images = keras.Input(shape=image_shape, name="images")
         captions = keras.Input(shape=(None,), dtype="int32", name="caption_ids")
-        parts = dict(
-            caption_embedding=PositionalEmbedding(
-                kind="learned", max_length=max_length, vocab_size=vocab_size,
-                output_dim=hidden_dim, mask_zero=True, name="caption_embedding"),
-            encoder_block=TransformerEncoderBlock(num_heads, intermediate_dim, dropout=dropout,
-                                                  name="image_encoder_block"),
-            decoder_blocks=[TransformerDecoderBlock(num_heads, intermediate_dim, dropout=dropout,
-                                                    name=f"decoder_block_{i}")
-                            for i in range(num_layers)],
-            head=keras.layers.Dense(vocab_size, name="logits"))
+        caption_embedding = PositionalEmbedding(
+            kind="learned", max_length=max_length, vocab_size=vocab_size,
+            output_dim=hidden_dim, mask_zero=True, name="caption_embedding")
+        encoder_block = TransformerEncoderBlock(num_heads, intermediate_dim, dropout=dropout,
+                                                name="image_encoder_block")
+        decoder_blocks = [TransformerDecoderBlock(num_heads, intermediate_dim, dropout=dropout,
+                                                  name=f"decoder_block_{i}")
+                          for i in range(num_layers)]
+        head = keras.layers.Dense(vocab_size, name="logits")
+        patches, convolutions, column_projection, column_positions = None, [], None, None
         if encoder == "cnn":
-            parts["convolutions"] = [
+            convolutions = [
                 keras.layers.Conv2D(32, 3, strides=2, padding="same", activation="relu",
                                     name="conv_0"),
                 keras.layers.Conv2D(64, 3, strides=2, padding="same", activation="relu",
                                     name="conv_1")]
-            parts["column_projection"] = keras.layers.Dense(hidden_dim, name="column_projection")
-            parts["positions"] = PositionalEmbedding(kind="sinusoidal", name="column_positions")
+            column_projection = keras.layers.Dense(hidden_dim, name="column_projection")
+            column_positions = PositionalEmbedding(kind="sinusoidal", name="column_positions")
         else:
-            parts["patches"] = PatchEncoder(patch_size, hidden_dim, use_class_token=False,
-                                            name="patch_encoder")
-        features = self._encode(parts, images)
-        logits = self._decode(parts, captions, features)
+            patches = PatchEncoder(patch_size, hidden_dim, use_class_token=False,
+                                   name="patch_encoder")
+        features = _encode(images, patches, convolutions, column_projection, column_positions,
+                           encoder_block, training=None)
+        logits = _decode(caption_embedding, decoder_blocks, head, captions, features,
+                         training=None)
         super().__init__(inputs=[images, captions], outputs=logits, **kwargs)
+        # Set after the graph is built, so that the weights keep the graph's order. A ViT
+        # captioner has no convolutions, a CNN one no patch encoder.
+        self.patches, self.convolutions = patches, convolutions
+        self.column_projection, self.column_positions = column_projection, column_positions
+        self.encoder_block, self.caption_embedding = encoder_block, caption_embedding
+        self.decoder_blocks, self.head = decoder_blocks, head
+        self.encoder = encoder
         self.image_shape = image_shape
         self.vocab_size = vocab_size
         self.max_length = max_length
-        self.encoder = encoder
         self.patch_size = patch_size
         self.hidden_dim = hidden_dim
         self.num_layers = num_layers
         self.num_heads = num_heads
         self.intermediate_dim = intermediate_dim
         self.dropout = dropout
-        self.parts = parts
 
-    @staticmethod
-    def _encode(parts, images, training=None):
-        if "patches" in parts:
-            x = parts["patches"](images)  # (batch, patches, hidden)
-        else:
-            x = images
-            for conv in parts["convolutions"]:
-                x = conv(x)  # (batch, h / 4, w / 4, 64) after both
-            x = keras.ops.transpose(x, (0, 2, 1, 3))  # (batch, columns, rows, channels)
-            x = keras.ops.reshape(x, (-1, x.shape[1], x.shape[2] * x.shape[3]))  # (batch, columns, rows * channels)
-            x = parts["positions"](parts["column_projection"](x))  # (batch, columns, hidden)
-        return parts["encoder_block"](x, training=training)
+    def encode(self, images, training=False):
+        """Reads the images once: the tokens every decoding step attends to.
 
-    @staticmethod
-    def _decode(parts, caption_ids, features, training=None):
-        y = parts["caption_embedding"](caption_ids)  # (batch, t, hidden)
-        for block in parts["decoder_blocks"]:
-            y = block(y, features, training=training)
-        return parts["head"](y)  # (batch, t, vocab)
+        Args:
+            images: (batch, h, w, c) floats in [0, 1].
+            training: whether dropout is active.
+
+        Returns:
+            (batch, tokens, hidden) image features.
+        """
+        return _encode(images, self.patches, self.convolutions, self.column_projection,
+                       self.column_positions, self.encoder_block, training)
+
+    def decode(self, caption_ids, features, training=False):
+        """Logits of every caption position, given `encode`'s features (teacher forcing).
+
+        Args:
+            caption_ids: (batch, t) int ids the decoder reads (start token first).
+            features: `encode`'s outputs for the same batch.
+            training: whether dropout is active.
+
+        Returns:
+            (batch, t, vocab) logits, position t predicting token t + 1.
+        """
+        return _decode(self.caption_embedding, self.decoder_blocks, self.head, caption_ids,
+                       features, training)
+
+    def decode_step(self, caption_ids, features):
+        """Logits of the token after each prefix `caption_ids` (batch, t): (batch, vocab).
+
+        The decoder re-reads the whole prefix (no key/value cache), as `Translator.decode_step`.
+        """
+        return self.decode(caption_ids, features)[:, -1, :]
 
     def caption(self, images, start_id, end_id, beam_size=1):
-        """Caption ids for `images`: greedy (beam_size=1) or beam search, image encoded once."""
-        features = np.asarray(self._encode(self.parts, np.asarray(images, np.float32),
-                                           training=False))
+        """Caption ids for `images`: greedy (beam_size=1) or beam search, image encoded once.
 
-        def log_probs(prefixes, rows):
-            logits = self._decode(self.parts, prefixes, features[rows], training=False)
-            return np.asarray(keras.ops.log_softmax(logits[:, -1, :], axis=-1))
+        `seqmodels.decoding.beam_search` over `decode_step`, compiled as one TensorFlow graph
+        (traced once per setting), the one the serving signature runs.
 
-        return beam_search(log_probs, len(features), start_id, end_id, self.max_length,
-                           beam_size)
+        Returns:
+            (batch, <= max_length) int64 ids starting with `start_id`, `end_id`-padded.
+        """
+        def search(images):
+            return beam_search(self.decode_step, self.encode(images), start_id, end_id,
+                               self.max_length, beam_size)
+
+        function = compiled(self, ("caption", int(start_id), int(end_id), beam_size), search,
+                            [tf.TensorSpec([None, *self.image_shape], tf.float32)])
+        return np.asarray(function(np.asarray(images, np.float32)), np.int64)
 
     def get_config(self):
         # Not chained to super: a functional model's config is its graph, not these arguments.

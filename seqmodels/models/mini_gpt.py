@@ -2,30 +2,13 @@
 
 import keras
 import numpy as np
+import tensorflow as tf
 
+from seqmodels.decoding import check_sampling_arguments, compiled, generate
 from seqmodels.layers.hashed_dropout import HashedDropout
 from seqmodels.layers.positional_embedding import PositionalEmbedding
 from seqmodels.layers.transformer_decoder_block import TransformerDecoderBlock
 from seqmodels.models.arguments import check_positive_integers
-from seqmodels.models.sampling import next_token
-
-
-def compile_step(function):
-    """`function` compiled by the backend (tf.function / jax.jit), for the generation loop.
-
-    Each generated token is a separate call, and running a transformer op by op in eager mode
-    costs more than the arithmetic; torch runs it as is.
-    """
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(function, reduce_retracing=True)
-    if backend == "jax":
-        import jax
-
-        return jax.jit(function)
-    return function
 
 
 @keras.saving.register_keras_serializable(package="seqmodels")
@@ -97,9 +80,13 @@ class MiniGPT(keras.Model):
     def call_with_cache(self, token_ids, cache, index):
         """Logits of `token_ids` placed at positions `index`.., reading and updating `cache`.
 
+        `cache=None` computes the sequence without one (the plain call; `index` must be 0).
+
         Returns:
-            `(logits (batch, seq, vocab), new_cache)`.
+            `(logits (batch, seq, vocab), new_cache)` (`new_cache` None without a cache).
         """
+        if cache is None:
+            return self(token_ids, training=False), None
         x = self.embedding(token_ids, start_index=index)
         new_caches = []
         for i, block in enumerate(self.blocks):
@@ -112,11 +99,14 @@ class MiniGPT(keras.Model):
                  top_k=40, top_p=0.9, seed=None, use_cache=True, end_id=None):
         """Extends each prompt by up to `max_new_tokens` tokens.
 
+        `seqmodels.decoding.generate` over `call_with_cache`, the whole loop one compiled
+        TensorFlow graph (traced once per setting), the one the serving signature runs.
+
         Args:
             prompt_ids: (batch, prompt_length) int token ids (all prompts the same length).
             max_new_tokens: tokens to add (prompt + new must fit `max_length`).
-            strategy, temperature, top_k, top_p: see `seqmodels.models.sampling.next_token`.
-            seed: seeds the sampling.
+            strategy, temperature, top_k, top_p: see `seqmodels.decoding.next_token`.
+            seed: seeds the sampling (an int; None: a random seed).
             use_cache: reuse keys and values of the prefix (False recomputes it every step;
                 both give the same tokens).
             end_id: stop a row once it produced this id (later positions repeat it).
@@ -132,28 +122,20 @@ class MiniGPT(keras.Model):
             raise ValueError(
                 f"A prompt of {tokens.shape[1]} tokens plus max_new_tokens={max_new_tokens} "
                 f"exceeds max_length={self.max_length}.")
-        rng = np.random.default_rng(seed)
-        done = np.zeros(len(tokens), bool)
-        if not hasattr(self, "_generation_steps"):
-            self._generation_steps = (compile_step(self.call_with_cache),
-                                      compile_step(lambda ids: self(ids, training=False)))
-        cached_step, full_step = self._generation_steps
-        cache = self.empty_cache(len(tokens)) if use_cache else None
-        if use_cache:
-            logits, cache = cached_step(tokens, cache, 0)  # the prompt, in one pass
-        for step in range(max_new_tokens):
-            if not use_cache:
-                logits = full_step(tokens)
-            choice = next_token(np.asarray(logits[:, -1, :]), strategy, temperature, top_k,
-                                top_p, rng)
-            if end_id is not None:
-                choice = np.where(done, end_id, choice)
-                done |= choice == end_id
-            tokens = np.concatenate([tokens, choice[:, None]], axis=1)
-            if use_cache and step + 1 < max_new_tokens:
-                index = keras.ops.convert_to_tensor(tokens.shape[1] - 1, "int32")
-                logits, cache = cached_step(tokens[:, -1:], cache, index)
-        return tokens
+        check_sampling_arguments(strategy, temperature, top_k, top_p, self.vocab_size)
+
+        def extend(prompt_ids, max_new_tokens, seed):
+            cache = self.empty_cache(tf.shape(prompt_ids)[0]) if use_cache else None
+            return generate(self.call_with_cache, prompt_ids, max_new_tokens, cache, strategy,
+                            temperature, top_k, top_p, seed, end_id)
+
+        sampling = () if strategy == "greedy" else (temperature, top_k, top_p)
+        function = compiled(self, ("generate", strategy, *sampling, use_cache, end_id), extend,
+                            [tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([], tf.int32),
+                             tf.TensorSpec([2], tf.int64)])
+        seed = np.random.default_rng(seed).integers(0, 2 ** 31 - 1, size=2)
+        return np.asarray(function(tokens.astype(np.int32), np.int32(max_new_tokens), seed),
+                          np.int64)
 
     def get_config(self):
         # Not chained to super: a functional model's config is its graph, not these arguments.

@@ -2,12 +2,37 @@
 
 import keras
 import numpy as np
+import tensorflow as tf
 
+from seqmodels.decoding import beam_search, compiled
 from seqmodels.layers.positional_embedding import PositionalEmbedding
 from seqmodels.layers.transformer_decoder_block import TransformerDecoderBlock
 from seqmodels.layers.transformer_encoder_block import TransformerEncoderBlock
 from seqmodels.models.arguments import check_positive_integers
-from seqmodels.models.beam_search import beam_search
+
+
+def _encode(embedding, blocks, source_ids, training):
+    """The encoder's outputs and the source's padding mask; see `Translator.encode`."""
+    x = embedding(source_ids)  # (batch, src, hidden), padding masked
+    for block in blocks:
+        x = block(x, training=training)
+    return x, keras.ops.not_equal(source_ids, 0)
+
+
+def _decode(embedding, blocks, head, target_ids, encoded, source_mask, training,
+            return_attention_scores=False):
+    """Logits of every target position (and attention maps); see `Translator.decode`."""
+    y = embedding(target_ids)  # (batch, tgt, hidden), padding masked
+    maps = []
+    for block in blocks:
+        if return_attention_scores:
+            y, scores = block(y, encoded, encoder_mask=source_mask, training=training,
+                              return_attention_scores=True)
+            maps.append(scores)
+        else:
+            y = block(y, encoded, encoder_mask=source_mask, training=training)
+    logits = head(y)  # (batch, tgt, target_vocab)
+    return (logits, maps) if return_attention_scores else logits
 
 
 @keras.saving.register_keras_serializable(package="seqmodels")
@@ -18,7 +43,11 @@ class Translator(keras.Model):
     padding) and output logits (batch, tgt, target_vocab_size), position t predicting target
     token t + 1 (teacher forcing: train with `target_ids = sequence[:, :-1]`, labels
     `sequence[:, 1:]`). The decoder attends causally to the target and, through cross-attention,
-    to the real source tokens. `translate` decodes greedily or with beam search.
+    to the real source tokens. `translate` decodes greedily or with beam search
+    (`seqmodels.decoding.beam_search`) through the public decoding methods, which the serving
+    signature uses too: `encode` reads the source once, `decode_step` gives the next token's
+    logits (the encoder/decoder split of keras-hub's seq2seq models, `call_encoder` and
+    `call_decoder_with_cache`). Decoding runs TensorFlow ops: it needs the TensorFlow backend.
 
     Args:
         source_vocab_size, target_vocab_size: vocabulary sizes (id 0 is padding).
@@ -33,8 +62,14 @@ class Translator(keras.Model):
     Example:
 
     >>> model = Translator(100, 120, hidden_dim=16, num_heads=2, intermediate_dim=32)
-    >>> model([np.array([[5, 6, 0]]), np.array([[1, 7]])]).shape
+    >>> tuple(model([np.array([[5, 6, 0]]), np.array([[1, 7]])]).shape)
     (1, 2, 120)
+    >>> encoded, source_mask = model.encode(np.array([[5, 6, 0]]))
+    >>> tuple(model.decode_step(np.array([[1, 7]]), encoded, source_mask).shape)
+    (1, 120)
+    >>> ids = model.translate(np.array([[5, 6, 0]]), start_id=1, end_id=2, max_length=5)
+    >>> ids.shape[0], ids.shape[1] <= 5, int(ids[0, 0])
+    (1, True, 1)
 
     References:
         Vaswani et al., "Attention Is All You Need", 2017.
@@ -51,23 +86,27 @@ class Translator(keras.Model):
                                 intermediate_dim=intermediate_dim)
         source = keras.Input(shape=(None,), dtype="int32", name="source_ids")
         target = keras.Input(shape=(None,), dtype="int32", name="target_ids")
-        self_layers = dict(
-            source_embedding=PositionalEmbedding(
-                kind="learned", max_length=max_source_length, vocab_size=source_vocab_size,
-                output_dim=hidden_dim, mask_zero=True, name="source_embedding"),
-            target_embedding=PositionalEmbedding(
-                kind="learned", max_length=max_target_length, vocab_size=target_vocab_size,
-                output_dim=hidden_dim, mask_zero=True, name="target_embedding"),
-            encoder_blocks=[TransformerEncoderBlock(num_heads, intermediate_dim, dropout=dropout,
-                                                    name=f"encoder_block_{i}")
-                            for i in range(num_layers)],
-            decoder_blocks=[TransformerDecoderBlock(num_heads, intermediate_dim, dropout=dropout,
-                                                    name=f"decoder_block_{i}")
-                            for i in range(num_layers)],
-            head=keras.layers.Dense(target_vocab_size, name="logits"))
-        encoded, source_mask = self._encode(self_layers, source)
-        logits = self._decode(self_layers, target, encoded, source_mask)
+        source_embedding = PositionalEmbedding(
+            kind="learned", max_length=max_source_length, vocab_size=source_vocab_size,
+            output_dim=hidden_dim, mask_zero=True, name="source_embedding")
+        target_embedding = PositionalEmbedding(
+            kind="learned", max_length=max_target_length, vocab_size=target_vocab_size,
+            output_dim=hidden_dim, mask_zero=True, name="target_embedding")
+        encoder_blocks = [TransformerEncoderBlock(num_heads, intermediate_dim, dropout=dropout,
+                                                  name=f"encoder_block_{i}")
+                          for i in range(num_layers)]
+        decoder_blocks = [TransformerDecoderBlock(num_heads, intermediate_dim, dropout=dropout,
+                                                  name=f"decoder_block_{i}")
+                          for i in range(num_layers)]
+        head = keras.layers.Dense(target_vocab_size, name="logits")
+        encoded, source_mask = _encode(source_embedding, encoder_blocks, source, training=None)
+        logits = _decode(target_embedding, decoder_blocks, head, target, encoded, source_mask,
+                         training=None)
         super().__init__(inputs=[source, target], outputs=logits, **kwargs)
+        # Set after the graph is built, so that the weights keep the graph's order.
+        self.source_embedding, self.encoder_blocks = source_embedding, encoder_blocks
+        self.target_embedding, self.decoder_blocks, self.head = (target_embedding,
+                                                                 decoder_blocks, head)
         self.source_vocab_size = source_vocab_size
         self.target_vocab_size = target_vocab_size
         self.max_source_length = max_source_length
@@ -77,41 +116,64 @@ class Translator(keras.Model):
         self.num_heads = num_heads
         self.intermediate_dim = intermediate_dim
         self.dropout = dropout
-        self.parts = self_layers
 
-    @staticmethod
-    def _encode(parts, source_ids, training=None):
-        x = parts["source_embedding"](source_ids)  # (batch, src, hidden), padding masked
-        for block in parts["encoder_blocks"]:
-            x = block(x, training=training)
-        return x, keras.ops.not_equal(source_ids, 0)
+    def encode(self, source_ids, training=False):
+        """Reads the source once: what every decoding step attends to.
 
-    @staticmethod
-    def _decode(parts, target_ids, encoded, source_mask, training=None):
-        y = parts["target_embedding"](target_ids)  # (batch, tgt, hidden)
-        for block in parts["decoder_blocks"]:
-            y = block(y, encoded, encoder_mask=source_mask, training=training)
-        return parts["head"](y)  # (batch, tgt, target_vocab)
+        Args:
+            source_ids: (batch, src) int ids, 0 = padding.
+            training: whether dropout is active.
+
+        Returns:
+            `(encoded (batch, src, hidden), source_mask (batch, src) bool)`.
+        """
+        return _encode(self.source_embedding, self.encoder_blocks, source_ids, training)
+
+    def decode(self, target_ids, encoded, source_mask, training=False,
+               return_attention_scores=False):
+        """Logits of every target position, given `encode`'s outputs (teacher forcing).
+
+        Args:
+            target_ids: (batch, tgt) int ids the decoder reads (start token first).
+            encoded, source_mask: `encode`'s outputs for the same batch.
+            training: whether dropout is active.
+            return_attention_scores: also return, per decoder block, `{"self_attention":
+                (batch, heads, tgt, tgt), "cross_attention": (batch, heads, tgt, src)}`.
+
+        Returns:
+            (batch, tgt, target_vocab) logits, position t predicting token t + 1; with
+            `return_attention_scores`, `(logits, [scores of each block])`.
+        """
+        return _decode(self.target_embedding, self.decoder_blocks, self.head, target_ids,
+                       encoded, source_mask, training, return_attention_scores)
+
+    def decode_step(self, target_ids, encoded, source_mask):
+        """Logits of the token after each prefix `target_ids` (batch, t): (batch, target_vocab).
+
+        The decoder re-reads the whole prefix (no key/value cache): a prefix holding the padding
+        id 0 reads as in training, where the cached self-attention would attend to it.
+        """
+        return self.decode(target_ids, encoded, source_mask)[:, -1, :]
 
     def translate(self, source_ids, start_id, end_id, max_length=None, beam_size=1):
         """Decodes target ids for `source_ids` (batch, src): greedy (beam_size=1) or beam search.
 
-        The source is encoded once; each step re-runs the decoder over the prefix.
+        `seqmodels.decoding.beam_search` over `decode_step`, the source encoded once; the whole
+        search runs as one compiled TensorFlow graph (traced once per setting), the one the
+        serving signature runs.
 
         Returns:
             (batch, <= max_length) int64 ids starting with `start_id`, `end_id`-padded.
         """
-        source_ids = np.asarray(source_ids)
-        encoded, source_mask = self._encode(self.parts, source_ids, training=False)
-        encoded, source_mask = np.asarray(encoded), np.asarray(source_mask)
+        max_length = max_length or self.max_target_length
 
-        def log_probs(prefixes, rows):
-            logits = self._decode(self.parts, prefixes, encoded[rows], source_mask[rows],
-                                  training=False)
-            return np.asarray(keras.ops.log_softmax(logits[:, -1, :], axis=-1))
+        def search(source_ids):
+            return beam_search(lambda prefixes, memory: self.decode_step(prefixes, *memory),
+                               self.encode(source_ids), start_id, end_id, max_length, beam_size)
 
-        return beam_search(log_probs, len(source_ids), start_id, end_id,
-                           max_length or self.max_target_length, beam_size)
+        function = compiled(self, ("translate", int(start_id), int(end_id), max_length,
+                                   beam_size), search, [tf.TensorSpec([None, None], tf.int32)])
+        return np.asarray(function(np.asarray(source_ids, np.int32)), np.int64)
 
     def get_config(self):
         # Not chained to super: a functional model's config is its graph, not these arguments.

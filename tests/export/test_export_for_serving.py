@@ -94,7 +94,7 @@ def exports(tmp_path_factory):
 
     translator = models.Translator(20, len(WORDS), max_source_length=8, max_target_length=7,
                                    hidden_dim=8, num_layers=1, num_heads=2, intermediate_dim=16)
-    _discourage(translator, translator.parts["head"], 3, -1.5)
+    _discourage(translator, translator.head, 3, -1.5)
     dirs["translate"] = export_for_serving(translator, str(root / "translate"),
                                            vectorizer=vectorizer, vocabulary=WORDS,
                                            start_id=2, end_id=3)
@@ -104,7 +104,7 @@ def exports(tmp_path_factory):
 
     captioner = models.Captioner((8, 16, 1), len(WORDS), max_length=6, hidden_dim=8,
                                  num_heads=2, intermediate_dim=16)
-    _discourage(captioner, captioner.parts["head"], 3, -1.5)
+    _discourage(captioner, captioner.head, 3, -1.5)
     gray = rng.integers(0, 256, (4, 8, 16, 1), dtype=np.uint8)
     dirs["caption"] = export_for_serving(captioner, str(root / "caption"), vocabulary=WORDS,
                                          start_id=2, end_id=3)

@@ -5,10 +5,12 @@ import re
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from seqmodels.models.captioner import Captioner
 from seqmodels.models.mini_gpt import MiniGPT
 from seqmodels.models.translator import Translator
+from tests.decoding.numpy_beam_search import beam_search as numpy_beam_search
 
 RNG = np.random.default_rng(0)
 
@@ -100,6 +102,51 @@ def test_captioner_fits_decodes_and_round_trips(encoder, tmp_path):
     model.save(tmp_path / "c.keras")
     loaded = keras.saving.load_model(tmp_path / "c.keras")
     np.testing.assert_array_equal(loaded.caption(images[:2], 2, 3), decoded)
+
+
+def _numpy_search(model, memory, start_id, end_id, max_length, beam_size):
+    """The search `translate` and `caption` ran before it moved into the graph: numpy over
+    eager decoder steps, each live prefix with its example's encoder outputs."""
+    memory = memory if isinstance(memory, tuple) else (memory,)
+
+    def log_probs(prefixes, rows):
+        logits = model.decode_step(prefixes, *(tf.gather(m, rows) for m in memory))
+        return np.asarray(tf.nn.log_softmax(logits, axis=-1))
+
+    batch = int(memory[0].shape[0])
+    return numpy_beam_search(log_probs, batch, start_id, end_id, max_length, beam_size)
+
+
+@pytest.mark.parametrize("beam_size", [1, 4])
+def test_translate_and_caption_give_the_numpy_search_tokens(beam_size):
+    # Untrained: flat distributions, so many near ties, and the padding id 0 gets generated.
+    translator = Translator(30, 25, max_source_length=10, max_target_length=8, hidden_dim=16,
+                            num_heads=2, intermediate_dim=32)
+    source = RNG.integers(0, 30, size=(6, 7))
+    source[:, 5:] = 0
+    expected = _numpy_search(translator, translator.encode(source), 1, 2, 8, beam_size)
+    np.testing.assert_array_equal(translator.translate(source, 1, 2, beam_size=beam_size),
+                                  expected)
+    captioner = Captioner((8, 16, 1), vocab_size=20, max_length=6, hidden_dim=16, num_heads=2,
+                          intermediate_dim=32)
+    images = RNG.random((4, 8, 16, 1)).astype("float32")
+    expected = _numpy_search(captioner, captioner.encode(images), 2, 3, 6, beam_size)
+    np.testing.assert_array_equal(captioner.caption(images, 2, 3, beam_size=beam_size), expected)
+
+
+def test_encode_decode_step_are_the_models_decoder():
+    translator = Translator(30, 25, hidden_dim=16, num_heads=2, intermediate_dim=32)
+    source, target = np.array([[4, 5, 6, 0]]), np.array([[1, 7, 8]])
+    encoded, source_mask = translator.encode(source)
+    assert source_mask.numpy().tolist() == [[True, True, True, False]]
+    np.testing.assert_allclose(translator.decode_step(target, encoded, source_mask),
+                               np.asarray(translator([source, target]))[:, -1], atol=1e-6)
+    captioner = Captioner((8, 16, 1), vocab_size=20, encoder="vit", hidden_dim=16, num_heads=2,
+                          intermediate_dim=32)
+    images = RNG.random((2, 8, 16, 1)).astype("float32")
+    captions = np.array([[2, 5, 6], [2, 7, 0]])
+    np.testing.assert_allclose(captioner.decode_step(captions, captioner.encode(images)),
+                               np.asarray(captioner([images, captions]))[:, -1], atol=1e-6)
 
 
 def test_captioner_cnn_parameter_count():
