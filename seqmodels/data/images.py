@@ -5,9 +5,23 @@ The files are read directly: Fashion-MNIST's IDX files from the Debian package, 
 
 Example:
 
->>> images, labels = split_arrays("digits", "train")  # doctest: +SKIP
->>> images.shape, labels.shape  # doctest: +SKIP
-((1437, 8, 8, 1), (1437,))
+A copy of the data of your own (or a test's) goes in `data_dir`: here twenty 8x8 "digits" in
+scikit-learn's format, 64 pixel columns and the label last:
+
+>>> import gzip, os, tempfile
+>>> import numpy as np
+>>> directory = tempfile.mkdtemp()
+>>> table = np.concatenate([np.zeros((20, 64), int), np.arange(20)[:, None] % 10], axis=1)
+>>> with gzip.open(os.path.join(directory, "digits.csv.gz"), "wt") as f:
+...     np.savetxt(f, table, fmt="%d", delimiter=",")
+>>> images, labels = split_arrays("digits", "train", data_dir=directory)
+>>> images.shape, images.dtype.name, sorted(set(labels.tolist()))
+((20, 8, 8, 1), 'uint8', [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+
+The real digits come with scikit-learn, which `make data` installs (`make test` does not):
+
+>>> split_arrays("digits", "train")[0].shape  # doctest: +SKIP
+(1437, 8, 8, 1)
 """
 
 import functools
@@ -100,8 +114,17 @@ def split_arrays(name, split, data_dir=None):
 
     Example:
 
-    >>> images, labels = split_arrays("mnist", "test")  # doctest: +SKIP
-    >>> images.shape  # doctest: +SKIP
+    Where the files are missing, the error says what to run:
+
+    >>> split_arrays("mnist", "test", data_dir="nowhere")
+    Traceback (most recent call last):
+    ...
+    seqmodels.data.dataset_info.DataNotFoundError: Dataset 'mnist': file nowhere/mnist_5k.csv.gz
+    not found. Run `make data`, or pass data_dir= pointing at your own copy.
+
+    With `make data`'s packages:
+
+    >>> split_arrays("mnist", "test")[0].shape  # doctest: +SKIP
     (500, 28, 28, 1)
     """
     _check_split(split)
@@ -127,8 +150,23 @@ def load(name, split, data_dir=None):
 
     Example:
 
-    >>> image, label = next(iter(load("digits", "validation")))  # doctest: +SKIP
-    >>> image.shape  # doctest: +SKIP
+    Fashion-MNIST's IDX files (a 16-byte header, then the pixels; labels after 8 bytes), here
+    three images of each split written to `data_dir`:
+
+    >>> import gzip, os, tempfile
+    >>> directory = tempfile.mkdtemp()
+    >>> for prefix in ("train", "t10k"):
+    ...     with gzip.open(os.path.join(directory, f"{prefix}-images-idx3-ubyte.gz"), "wb") as f:
+    ...         _ = f.write(bytes(16 + 3 * 28 * 28))
+    ...     with gzip.open(os.path.join(directory, f"{prefix}-labels-idx1-ubyte.gz"), "wb") as f:
+    ...         _ = f.write(bytes(8) + bytes([4, 0, 9]))
+    >>> image, label = next(iter(load("fashion_mnist", "test", data_dir=directory)))
+    >>> tuple(image.shape), image.dtype.name, int(label)
+    ((28, 28, 1), 'uint8', 4)
+
+    The real sets need `make data`:
+
+    >>> next(iter(load("digits", "validation")))[0].shape  # doctest: +SKIP
     TensorShape([8, 8, 1])
     """
     images, labels = split_arrays(name, split, data_dir)

@@ -46,7 +46,7 @@ def offline_builder(name, data_dir=None):
 
     Example:
 
-    >>> offline_builder("mnist").info.features["label"].num_classes  # doctest: +SKIP
+    >>> offline_builder("mnist").info.features["label"].num_classes
     10
     """
     tfds = _tfds()
@@ -85,6 +85,17 @@ def load(name, split, data_dir=None, download=False, as_supervised=True, **optio
 
     Example:
 
+    Offline, a dataset that is not prepared fails at once:
+
+    >>> load("mnist", "train", data_dir="nowhere")
+    Traceback (most recent call last):
+    ...
+    seqmodels.data.dataset_info.DataNotFoundError: TFDS dataset 'mnist' is not prepared in
+    nowhere (no prepared files). Fetch it on a machine with internet access with `tfds build
+    mnist` (or pass download=True), then copy the data directory here.
+
+    Downloading needs the internet:
+
     >>> train = load("mnist", "train", download=True)  # doctest: +SKIP
     """
     tfds = _tfds()
@@ -114,7 +125,7 @@ def info(name, data_dir=None):
 
     Example:
 
-    >>> info("mnist").num_classes  # doctest: +SKIP
+    >>> info("mnist").num_classes
     10
     """
     metadata = offline_builder(name, data_dir).info

@@ -192,6 +192,18 @@ def series(name, data_dir=None, **options):
 
     Example:
 
+    A CSV in the installed package's format, in `data_dir`:
+
+    >>> import os, tempfile
+    >>> directory = tempfile.mkdtemp()
+    >>> with open(os.path.join(directory, "co2.csv"), "w") as f:
+    ...     _ = f.write("date,co2\\n19580329,316.1\\n19580405,\\n19580412,317.3\\n")
+    >>> dates, values = series("co2", data_dir=directory)  # the missing week interpolated
+    >>> dates.tolist(), [round(float(v), 1) for v in values[:, 0]]
+    (['19580329', '19580405', '19580412'], [316.1, 316.7, 317.3])
+
+    The real series come with statsmodels and vega-datasets (`make data`):
+
     >>> years, values = series("sunspots")  # doctest: +SKIP
     >>> values.shape  # doctest: +SKIP
     (309, 1)

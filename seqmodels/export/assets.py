@@ -69,10 +69,12 @@ def id_to_word_table(directory, filename, words, argument):
 
     Example:
 
-    >>> table = id_to_word_table(tmp, "output_vocabulary.txt", ["", "hola"], "vocabulary")
-    ... # doctest: +SKIP
-    >>> table.lookup(tf.constant([1], tf.int64)).numpy()  # doctest: +SKIP
-    array([b'hola'], dtype=object)
+    >>> import tempfile
+    >>> import tensorflow as tf
+    >>> table = id_to_word_table(tempfile.mkdtemp(), "output_vocabulary.txt", ["", "hola"],
+    ...                          "vocabulary")
+    >>> table.lookup(tf.constant([1, 7], tf.int64)).numpy()
+    array([b'hola', b''], dtype=object)
     """
     words = [str(word) for word in words]
     _check_words(argument, words, ("\n", "\r", "\t"))

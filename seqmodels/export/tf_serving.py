@@ -41,8 +41,18 @@ def run_predict_request(signature, request):
 
     Example:
 
-    >>> serve = tf.saved_model.load(path).signatures["serving_default"]  # doctest: +SKIP
-    >>> run_predict_request(serve, request).outputs["label"]              # doctest: +SKIP
+    A `tf.function` stands in for a loaded signature (`tf.saved_model.load(path).signatures[
+    "serving_default"]`):
+
+    >>> import numpy as np
+    >>> import tensorflow as tf
+    >>> @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+    ... def serve(text):
+    ...     return {"length": tf.strings.length(text)}
+    >>> request = predict_request("sentiment", {"text": np.array([b"good", b"dull"], object)})
+    >>> response = run_predict_request(serve, request)
+    >>> tf.make_ndarray(response.outputs["length"])
+    array([4, 4], dtype=int32)
     """
     from tensorflow_serving.apis import predict_pb2
 
@@ -66,8 +76,10 @@ def write_warmup(version_dir, model_name, inputs, signature_name="serving_defaul
 
     Example:
 
+    >>> import numpy as np
     >>> write_warmup("saved_models/sentiment/1", "sentiment",
-    ...              {"text": np.array([b"good"], object)})  # doctest: +SKIP
+    ...              {"text": np.array([b"good"], object)})
+    'saved_models/sentiment/1/assets.extra/tf_serving_warmup_requests'
     """
     from tensorflow_serving.apis import prediction_log_pb2
 
@@ -85,8 +97,10 @@ def read_warmup(version_dir):
 
     Example:
 
+    >>> import numpy as np
+    >>> _ = write_warmup("saved_models/sentiment/1", "sentiment",
+    ...                  {"text": np.array([b"good"], object)})
     >>> read_warmup("saved_models/sentiment/1")[0].predict_log.request.model_spec.name
-    ... # doctest: +SKIP
     'sentiment'
     """
     from tensorflow_serving.apis import prediction_log_pb2
@@ -109,7 +123,9 @@ def write_models_config(export_dir, model_name=None):
 
     Example:
 
-    >>> write_models_config("saved_models/sentiment")  # doctest: +SKIP
+    >>> import os
+    >>> os.makedirs("saved_models/sentiment/1", exist_ok=True)
+    >>> write_models_config("saved_models/sentiment")
     '.../saved_models/sentiment/models.config'
     """
     from google.protobuf import text_format

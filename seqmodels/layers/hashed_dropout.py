@@ -89,6 +89,7 @@ class HashedDropout(keras.layers.Dropout):
 
     Example:
 
+    >>> import numpy as np
     >>> layer = HashedDropout(0.5, seed=1)
     >>> out = layer(np.ones((2, 1000), "float32"), training=True)
     >>> sorted(set(np.round(keras.ops.convert_to_numpy(out), 3).ravel().tolist()))

@@ -33,6 +33,7 @@ class PatchEncoder(keras.layers.Layer):
 
     Example:
 
+    >>> import numpy as np
     >>> encoder = PatchEncoder(patch_size=4, hidden_dim=16)
     >>> tuple(encoder(np.zeros((2, 28, 28, 1), "float32")).shape)
     (2, 50, 16)

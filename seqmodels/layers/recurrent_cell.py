@@ -33,8 +33,12 @@ class RecurrentCell(keras.layers.Layer):
 
     Example:
 
+    >>> import numpy as np
+    >>> from seqmodels.layers.simple_rnn import SimpleRNNCell
     >>> cell = SimpleRNNCell(4)
     >>> output, states = cell(np.ones((2, 3), "float32"), [np.zeros((2, 4), "float32")])
+    >>> tuple(output.shape), [tuple(state.shape) for state in states]
+    ((2, 4), [(2, 4)])
 
     References:
         Elman, "Finding Structure in Time", 1990.

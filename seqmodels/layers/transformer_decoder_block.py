@@ -67,6 +67,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
 
     Example:
 
+    >>> import numpy as np
     >>> block = TransformerDecoderBlock(num_heads=2, intermediate_dim=32)
     >>> target, source = np.zeros((2, 5, 16), "float32"), np.zeros((2, 7, 16), "float32")
     >>> tuple(block(target, source).shape)

@@ -81,6 +81,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
 
     Example:
 
+    >>> import numpy as np
     >>> block = TransformerEncoderBlock(num_heads=2, intermediate_dim=32)
     >>> tuple(block(np.zeros((2, 5, 16), "float32")).shape)
     (2, 5, 16)

@@ -20,8 +20,9 @@ class CNNClassifier(keras.Model):
 
     Example:
 
+    >>> import numpy as np
     >>> model = CNNClassifier((28, 28, 1), num_classes=10, filters=(8,))
-    >>> model(np.zeros((2, 28, 28, 1), "float32")).shape
+    >>> tuple(model(np.zeros((2, 28, 28, 1), "float32")).shape)
     (2, 10)
 
     References:

@@ -37,8 +37,9 @@ class Forecaster(keras.Model):
 
     Example:
 
+    >>> import numpy as np
     >>> model = Forecaster(window_length=24, num_features=1, horizon=3, encoder="lstm")
-    >>> model(np.zeros((2, 24, 1), "float32")).shape
+    >>> tuple(model(np.zeros((2, 24, 1), "float32")).shape)
     (2, 3, 1)
 
     References:

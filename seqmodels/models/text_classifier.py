@@ -63,9 +63,11 @@ class TextClassifier(keras.Model):
 
     Example:
 
+    >>> import keras
+    >>> import numpy as np
     >>> model = TextClassifier(vocab_size=1000, num_classes=2, encoder="lstm", hidden_dim=16)
     >>> model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    >>> model(np.array([[5, 8, 2, 0, 0]])).shape
+    >>> tuple(model(np.array([[5, 8, 2, 0, 0]])).shape)
     (1, 2)
 
     References:

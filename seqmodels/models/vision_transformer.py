@@ -71,8 +71,9 @@ class VisionTransformer(keras.Model):
 
     Example:
 
+    >>> import numpy as np
     >>> model = VisionTransformer((28, 28, 1), num_classes=10, variant="mu/7")
-    >>> model(np.zeros((2, 28, 28, 1), "float32")).shape
+    >>> tuple(model(np.zeros((2, 28, 28, 1), "float32")).shape)
     (2, 10)
 
     References:

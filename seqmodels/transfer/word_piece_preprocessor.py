@@ -35,9 +35,14 @@ class WordPiecePreprocessor(tf.Module):
 
     Example:
 
-    >>> preprocessor = WordPiecePreprocessor("vocab.txt", sequence_length=8)  # doctest: +SKIP
-    >>> preprocessor(tf.constant(["a good film"]))["input_word_ids"].shape  # doctest: +SKIP
-    TensorShape([1, 8])
+    >>> import os, tempfile
+    >>> import tensorflow as tf
+    >>> path = os.path.join(tempfile.mkdtemp(), "vocab.txt")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("\\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "a", "good", "film", "##s"]))
+    >>> preprocessor = WordPiecePreprocessor(path, sequence_length=8)
+    >>> preprocessor(tf.constant(["A good films"]))["input_word_ids"].numpy().tolist()
+    [[2, 4, 5, 6, 7, 3, 0, 0]]
     """
 
     def __init__(self, vocabulary_file, sequence_length=128, lowercase=True, strip_accents=False,
