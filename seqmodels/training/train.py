@@ -267,12 +267,22 @@ def export_trained(model_dir, export_dir, version=None):
     run_dir = RunDir(model_dir)
     config = TrainConfig.from_json(run_dir.read_config())
     task = tasks.build_task(config, tf.distribute.get_strategy())
-    if tf.io.gfile.exists(run_dir.best_weights):
-        task.model.load_weights(run_dir.best_weights)
-    else:
-        latest = run_dir.latest_checkpoint()
-        if not latest:
-            raise FileNotFoundError(f"{model_dir} holds no trained weights (neither "
-                                    "best.weights.h5 nor a checkpoint).")
-        tf.train.Checkpoint(model=task.model).restore(latest).expect_partial()
+    path = run_dir.best_weights if tf.io.gfile.exists(run_dir.best_weights) \
+        else run_dir.latest_checkpoint()
+    if not path:
+        raise FileNotFoundError(f"{model_dir} holds no trained weights (neither "
+                                "best.weights.h5 nor a checkpoint).")
+    try:
+        if path == run_dir.best_weights:
+            task.model.load_weights(path)
+        else:  # every weight of the model must come from the checkpoint
+            tf.train.Checkpoint(model=task.model).restore(
+                path).assert_existing_objects_matched().expect_partial()
+    except (ValueError, AssertionError) as error:
+        first_line = str(error).strip().splitlines()[0]
+        raise ValueError(
+            f"The weights in {path} do not fit the {type(task.model).__name__} that "
+            f"{run_dir.config} describes ({first_line}). A run written before attention was "
+            "built from EinsumDense projections (weights `query/kernel`, not `query_kernel`) "
+            "cannot be restored by this version: train it again in a new model_dir.") from None
     return _export(task, export_dir, version)

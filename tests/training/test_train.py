@@ -79,3 +79,22 @@ def test_a_run_directory_with_the_earlier_flat_config_json_still_exports(tiny_co
                                tf.nn.softmax(metrics["model"](vectorizer(texts))).numpy(),
                                atol=1e-6)
 
+
+
+@pytest.mark.parametrize("keep_best", [True, False])
+def test_weights_that_do_not_fit_the_config_are_a_named_error(keep_best, tiny_corpus, tmp_path):
+    """export_trained never serves a model whose weights were not all restored."""
+    from seqmodels.training.train import export_trained
+
+    model_dir = str(tmp_path / "run")
+    train_and_evaluate(make_config("text_classification", "tiny"), model_dir)
+    if not keep_best:  # the checkpoint is what export_trained falls back to
+        os.remove(os.path.join(model_dir, "best.weights.h5"))
+    path = os.path.join(model_dir, "config.json")
+    saved = json.load(open(path))
+    saved["task_config"]["hidden_dim"] = 16  # the trained weights have width 8
+    json.dump(saved, open(path, "w"))
+    with pytest.raises(ValueError, match=r"do not fit the TextClassifier that .*config\.json "
+                                         r"describes .*train it again in a new model_dir"):
+        export_trained(model_dir, str(tmp_path / "export"))
+    assert not os.path.exists(str(tmp_path / "export"))
