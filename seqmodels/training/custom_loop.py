@@ -15,6 +15,7 @@ skips the batches the checkpoint already trained on.
 import math
 import os
 import shutil
+import sys
 import tempfile
 import time
 
@@ -22,6 +23,7 @@ import keras
 import tensorflow as tf
 
 from seqmodels.training import checkpoints
+from seqmodels.training.preemption import Preempted, PreemptionWatcher
 from seqmodels.training.run_dir import RunDir
 
 
@@ -36,6 +38,15 @@ def _is_chief(strategy):
     return resolver.task_type == "chief" or (
         resolver.task_type == "worker" and resolver.task_id == 0
         and "chief" not in resolver.cluster_spec().as_dict())
+
+
+def _num_workers(strategy):
+    """The processes that train together (chief and workers); 1 without a cluster."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return 1
+    cluster = resolver.cluster_spec().as_dict()
+    return max(1, len(cluster.get("chief", [])) + len(cluster.get("worker", [])))
 
 
 def _checkpoint_dir(strategy, model_dir):
@@ -126,6 +137,7 @@ class CustomTrainingLoop:
         self.checkpoint_every = checkpoint_every
         self.verbose = verbose
         self.is_chief = _is_chief(strategy)
+        self._workers = _num_workers(strategy)
         with strategy.scope():
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
             if not optimizer.built:
@@ -154,7 +166,7 @@ class CustomTrainingLoop:
         self._eval_step = tf.function(self._distributed_eval_step, jit_compile=jit_compile)
 
     # One replica's work. -------------------------------------------------------------------
-    def _replica_train_step(self, batch):
+    def _replica_train_step(self, batch, stop):
         x, y, weight = _unpack(batch)
         with tf.GradientTape() as tape:
             y_pred = _float32(self.model(x, training=True))
@@ -166,7 +178,7 @@ class CustomTrainingLoop:
         variables = self.model.trainable_variables
         gradients = tape.gradient(scaled, variables)
         self.optimizer.apply(gradients, variables)
-        return self._sums(loss, y, y_pred, weight)
+        return {**self._sums(loss, y, y_pred, weight), "stop": tf.identity(stop)}  # per replica
 
     def _replica_eval_step(self, batch):
         x, y, weight = _unpack(batch)
@@ -186,8 +198,10 @@ class CustomTrainingLoop:
         return sums
 
     # All replicas. ------------------------------------------------------------------------
-    def _distributed_train_step(self, batch):
-        sums = self.strategy.run(self._replica_train_step, args=(batch,))
+    def _distributed_train_step(self, batch, stop):
+        # `stop` (1.0 where SIGTERM arrived) summed over the replicas: every worker learns that
+        # one was preempted after the same step, so all checkpoint it and stop together.
+        sums = self.strategy.run(self._replica_train_step, args=(batch, stop))
         self.step.assign_add(1)
         return {k: self.strategy.reduce("SUM", v, axis=None) for k, v in sums.items()}
 
@@ -298,7 +312,15 @@ class CustomTrainingLoop:
 
         Raises:
             NonFiniteLossError: when the training loss becomes NaN or infinite.
+            Preempted: SIGTERM arrived (on any worker); the step it arrived in was finished and
+                checkpointed (a `SystemExit` with status 42; see `seqmodels.training.preemption`).
         """
+        with PreemptionWatcher() as watcher:
+            return self._fit(watcher, dataset_fn, epochs, steps_per_epoch, validation_data,
+                             on_epoch_end, initial_epoch)
+
+    def _fit(self, watcher, dataset_fn, epochs, steps_per_epoch, validation_data, on_epoch_end,
+             initial_epoch):
         history = {}
         start = self.restore(initial_epoch * steps_per_epoch)
         first_epoch, skip = divmod(start, steps_per_epoch)
@@ -322,20 +344,27 @@ class CustomTrainingLoop:
                         f"{steps_per_epoch - remaining}; expected steps_per_epoch="
                         f"{steps_per_epoch}.") from None
                 waited += time.perf_counter() - t0
-                sums = self._train_step(batch)
+                sums = self._train_step(batch, tf.constant(float(watcher.requested)))
                 loss = float(sums["loss"])
                 if not math.isfinite(loss):
                     raise NonFiniteLossError(
                         f"Training loss became {loss} at step {int(self.step.numpy())} (epoch "
                         f"{epoch + 1}); stopping. Lower the learning rate, check the inputs for "
                         "NaN, or use float32.")
+                stop = float(sums.pop("stop")) > 0 or (watcher.requested and self._workers == 1)
                 for k, v in sums.items():
                     totals[k] = totals.get(k, 0.0) + float(v)
                 steps += 1
                 bar.update(steps_per_epoch - remaining + steps,
                            values=list(self._logs(totals, steps).items()))
-                if self.checkpoint_every and int(self.step.numpy()) % self.checkpoint_every == 0:
+                saved = self.checkpoint_every and int(self.step.numpy()) % self.checkpoint_every == 0
+                if saved or stop:
                     self.save()
+                if stop:
+                    preempted = Preempted(int(self.step.numpy()), os.path.join(
+                        RunDir(self.model_dir).checkpoints, f"ckpt-{int(self.step.numpy())}"))
+                    print(preempted, file=sys.stderr, flush=True)
+                    raise preempted
             logs = self._logs(totals, steps)
             logs["seconds"] = time.perf_counter() - started
             logs["input_wait_fraction"] = waited / max(logs["seconds"], 1e-9)

@@ -1,10 +1,13 @@
 """One worker of a small distributed training run, started by the tests as a subprocess.
 
 Usage: python distributed_worker.py STRATEGY OUT_NPZ MODEL_DIR [NUM_CPU_DEVICES] [KILL_AFTER_STEP]
+    [TERM_AFTER_STEP]
 
 Trains a tiny Keras model with `CustomTrainingLoop` on fixed data for 2 epochs of 4 global
 batches of 8 and writes the final weights to OUT_NPZ. With KILL_AFTER_STEP the process kills
-itself with SIGKILL right after that step's checkpoint, as a crash would.
+itself with SIGKILL right after that step's checkpoint, as a crash would. With TERM_AFTER_STEP
+it sends itself SIGTERM right after that step (as a cluster preempting it would) and
+checkpoints only at epoch ends, so that a checkpoint of that step is the preemption's.
 """
 
 import os
@@ -30,7 +33,7 @@ def dataset_fn(epoch):
     return tf.data.Dataset.from_tensor_slices((x, y)).batch(GLOBAL_BATCH)
 
 
-def main(strategy_name, out_path, model_dir, num_cpu_devices=0, kill_after=0):
+def main(strategy_name, out_path, model_dir, num_cpu_devices=0, kill_after=0, term_after=0):
     strategy = get_strategy(strategy_name, num_cpu_devices=num_cpu_devices)
     keras.utils.set_random_seed(0)
     with strategy.scope():
@@ -43,7 +46,8 @@ def main(strategy_name, out_path, model_dir, num_cpu_devices=0, kill_after=0):
     loop = CustomTrainingLoop(
         model, optimizer,
         keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None),
-        strategy, model_dir, GLOBAL_BATCH, accuracy=True, checkpoint_every=1, verbose=0)
+        strategy, model_dir, GLOBAL_BATCH, accuracy=True,
+        checkpoint_every=0 if term_after else 1, verbose=0)
     if kill_after:
         original_save = loop.save
 
@@ -52,6 +56,15 @@ def main(strategy_name, out_path, model_dir, num_cpu_devices=0, kill_after=0):
             if int(loop.step.numpy()) == kill_after:
                 os.kill(os.getpid(), signal.SIGKILL)
         loop.save = save_then_maybe_die
+    if term_after:
+        train_step = loop._train_step
+
+        def step_then_maybe_term(*args):
+            sums = train_step(*args)
+            if int(loop.step.numpy()) == term_after:
+                os.kill(os.getpid(), signal.SIGTERM)
+            return sums
+        loop._train_step = step_then_maybe_term
     history = loop.fit(dataset_fn, epochs=EPOCHS, steps_per_epoch=STEPS)
     np.savez(out_path, *[np.asarray(w) for w in model.get_weights()],
              loss=np.asarray(history["loss"]), replicas=strategy.num_replicas_in_sync)

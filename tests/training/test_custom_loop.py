@@ -147,3 +147,23 @@ def test_resumed_run_draws_the_same_dropout_masks(tmp_path, capsys):
         tf.distribute.get_strategy(), str(tmp_path / "old"), 8)
     assert loop.restore() == 4
     assert "holds no dropout seeds (written before they were saved)" in capsys.readouterr().out
+
+
+def test_sigterm_checkpoints_the_step_exits_42_and_resumes_exactly(single_replica, tmp_path):
+    from seqmodels.training.preemption import PREEMPTED
+
+    run = tmp_path / "run"
+    preempted = _run(["default", tmp_path / "w.npz", run, 0, 0, 3])
+    assert preempted.returncode == PREEMPTED == 42, preempted.stderr[-3000:]
+    assert "Preempted (SIGTERM): checkpoint " in preempted.stderr
+    assert "Traceback" not in preempted.stderr
+    # Checkpoints come at epoch ends only here: step 3's is the preemption's.
+    assert sorted(f for f in os.listdir(run / "checkpoints") if f.endswith(".index")) == [
+        "ckpt-3.index"]
+    assert not (tmp_path / "w.npz").exists()
+    resumed = _run(["default", tmp_path / "w.npz", run, 0, 0, 0])
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    weights, data = _weights(tmp_path / "w.npz")
+    assert len(data["loss"]) == 2
+    for a, e in zip(weights, single_replica[0]):
+        np.testing.assert_allclose(a, e, atol=1e-6)
