@@ -76,10 +76,11 @@ def write_warmup(version_dir, model_name, inputs, signature_name="serving_defaul
 
     Example:
 
+    >>> import os, tempfile
     >>> import numpy as np
-    >>> write_warmup("saved_models/sentiment/1", "sentiment",
-    ...              {"text": np.array([b"good"], object)})
-    'saved_models/sentiment/1/assets.extra/tf_serving_warmup_requests'
+    >>> version_dir = os.path.join(tempfile.mkdtemp(), "sentiment", "1")
+    >>> write_warmup(version_dir, "sentiment", {"text": np.array([b"good"], object)})
+    '.../sentiment/1/assets.extra/tf_serving_warmup_requests'
     """
     from tensorflow_serving.apis import prediction_log_pb2
 
@@ -97,10 +98,11 @@ def read_warmup(version_dir):
 
     Example:
 
+    >>> import os, tempfile
     >>> import numpy as np
-    >>> _ = write_warmup("saved_models/sentiment/1", "sentiment",
-    ...                  {"text": np.array([b"good"], object)})
-    >>> read_warmup("saved_models/sentiment/1")[0].predict_log.request.model_spec.name
+    >>> version_dir = os.path.join(tempfile.mkdtemp(), "sentiment", "1")
+    >>> _ = write_warmup(version_dir, "sentiment", {"text": np.array([b"good"], object)})
+    >>> read_warmup(version_dir)[0].predict_log.request.model_spec.name
     'sentiment'
     """
     from tensorflow_serving.apis import prediction_log_pb2
@@ -123,10 +125,11 @@ def write_models_config(export_dir, model_name=None):
 
     Example:
 
-    >>> import os
-    >>> os.makedirs("saved_models/sentiment/1", exist_ok=True)
-    >>> write_models_config("saved_models/sentiment")
-    '.../saved_models/sentiment/models.config'
+    >>> import os, tempfile
+    >>> export_dir = os.path.join(tempfile.mkdtemp(), "sentiment")
+    >>> os.makedirs(os.path.join(export_dir, "1"))
+    >>> write_models_config(export_dir)
+    '.../sentiment/models.config'
     """
     from google.protobuf import text_format
     from tensorflow_serving.config import model_server_config_pb2

@@ -123,15 +123,17 @@ def text_backbone_classifier(backbone, num_classes, sequence_length=64, trainabl
 
     A one-layer BERT of random weights, saved as a local preset, stands in for a pretrained one:
 
+    >>> import os, tempfile
     >>> import keras_hub
     >>> import tensorflow as tf
+    >>> preset = os.path.join(tempfile.mkdtemp(), "tiny_bert")
     >>> vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "good", "film"]
     >>> keras_hub.models.BertBackbone(
     ...     vocabulary_size=len(vocabulary), num_layers=1, num_heads=1, hidden_dim=4,
-    ...     intermediate_dim=8).save_to_preset("tiny_bert")
+    ...     intermediate_dim=8).save_to_preset(preset)
     >>> keras_hub.models.BertTextClassifierPreprocessor(
-    ...     keras_hub.models.BertTokenizer(vocabulary=vocabulary)).save_to_preset("tiny_bert")
-    >>> model = text_backbone_classifier("preset:tiny_bert", 2, sequence_length=16)
+    ...     keras_hub.models.BertTokenizer(vocabulary=vocabulary)).save_to_preset(preset)
+    >>> model = text_backbone_classifier("preset:" + preset, 2, sequence_length=16)
     >>> tuple(model(tf.constant(["a good film"])).shape)
     (1, 2)
 
@@ -219,15 +221,17 @@ def text_lengths(model, texts):
 
     A random one-layer BERT saved as a local preset (a pretrained one counts the same way):
 
+    >>> import os, tempfile
     >>> import keras_hub
     >>> import tensorflow as tf
+    >>> preset = os.path.join(tempfile.mkdtemp(), "tiny_bert")
     >>> vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "good", "film"]
     >>> keras_hub.models.BertBackbone(
     ...     vocabulary_size=len(vocabulary), num_layers=1, num_heads=1, hidden_dim=4,
-    ...     intermediate_dim=8).save_to_preset("tiny_bert")
+    ...     intermediate_dim=8).save_to_preset(preset)
     >>> keras_hub.models.BertTextClassifierPreprocessor(
-    ...     keras_hub.models.BertTokenizer(vocabulary=vocabulary)).save_to_preset("tiny_bert")
-    >>> model = text_backbone_classifier("preset:tiny_bert", 2, sequence_length=16)
+    ...     keras_hub.models.BertTokenizer(vocabulary=vocabulary)).save_to_preset(preset)
+    >>> model = text_backbone_classifier("preset:" + preset, 2, sequence_length=16)
     >>> text_lengths(model, tf.constant(["a good film", "film"]))
     array([5, 3])
     """
@@ -296,6 +300,7 @@ def export_text_encoder(backbone_dir_or_model, export_dir, sequence_length=128, 
 
     A random one-layer BERT and its tokenizer stand in for a pretrained encoder:
 
+    >>> import os, tempfile
     >>> import keras_hub
     >>> import tensorflow as tf
     >>> vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "good", "film"]
@@ -303,11 +308,12 @@ def export_text_encoder(backbone_dir_or_model, export_dir, sequence_length=128, 
     ...     vocabulary_size=len(vocabulary), num_layers=1, num_heads=1, hidden_dim=4,
     ...     intermediate_dim=8)
     >>> tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocabulary)
-    >>> paths = export_text_encoder(backbone, "exports/tiny_bert", sequence_length=16,
+    >>> export_dir = os.path.join(tempfile.mkdtemp(), "tiny_bert")
+    >>> paths = export_text_encoder(backbone, export_dir, sequence_length=16,
     ...                             tokenizer=tokenizer)
     >>> sorted(paths)
     ['encoder', 'preprocessor']
-    >>> model = text_backbone_classifier("hub:exports/tiny_bert", 2, sequence_length=16)
+    >>> model = text_backbone_classifier("hub:" + export_dir, 2, sequence_length=16)
     >>> tuple(model(tf.constant(["a good film"])).shape)
     (1, 2)
 
