@@ -38,8 +38,9 @@ class WordPiecePreprocessor(tf.Module):
     >>> import os, tempfile
     >>> import tensorflow as tf
     >>> path = os.path.join(tempfile.mkdtemp(), "vocab.txt")
+    >>> vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "a", "good", "film", "##s"]
     >>> with open(path, "w") as f:
-    ...     _ = f.write("\\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "a", "good", "film", "##s"]))
+    ...     _ = f.write("\\n".join(vocabulary))
     >>> preprocessor = WordPiecePreprocessor(path, sequence_length=8)
     >>> preprocessor(tf.constant(["A good films"]))["input_word_ids"].numpy().tolist()
     [[2, 4, 5, 6, 7, 3, 0, 0]]
