@@ -13,6 +13,7 @@ Examples:
         --backbone_weights=imagenet --epochs=6 --head_epochs=3 --unfreeze_top=20 \
         --fine_tune_learning_rate=1e-5 --model_dir=/tmp/f
     TF_CONFIG=... seqmodels-train --strategy=multi_worker_mirrored --model_dir=gs://...
+    seqmodels-train --mode=continuous_evaluate --model_dir=runs/sentiment  # beside the chief
 
 Run with --helpfull for every flag. Killed and started again with the same command (the same
 --model_dir), a run resumes from its last checkpoint. Exit statuses:
@@ -34,6 +35,12 @@ flags.DEFINE_multi_string("override", [], "key=value setting a config field (of 
                           "task); repeatable. A field set by a flag cannot be overridden too.")
 flags.DEFINE_string("model_dir", None, "Run directory (checkpoints, logs, metrics); resumes.")
 flags.mark_flag_as_required("model_dir")
+flags.DEFINE_enum("mode", "train", ["train", "evaluate", "continuous_evaluate"],
+                  "train; evaluate the latest checkpoint of --model_dir once; or "
+                  "continuous_evaluate, a sidecar that evaluates each new checkpoint until the "
+                  "last epoch's (the config comes from --model_dir's config.json).")
+flags.DEFINE_integer("eval_timeout", 3600, "continuous_evaluate: seconds to wait for config.json "
+                     "or a new checkpoint before giving up.")
 # Config fields with a flag of their own (the rest through --override). Each defaults to the
 # preset's value; a flag counts only when given.
 flags.DEFINE_string("model", None, "Model family of the task (e.g. transformer, lstm, gru).")
@@ -97,6 +104,15 @@ def main(argv):
     from seqmodels.training.exit_status import run_refusing  # after flags: TF starts here
     from seqmodels.training.train import train_and_evaluate
 
+    if FLAGS.mode != "train":
+        from seqmodels.training.evaluation import Evaluator, wait_for_config
+
+        if FLAGS.mode == "continuous_evaluate":
+            wait_for_config(FLAGS.model_dir, FLAGS.eval_timeout)
+            Evaluator(FLAGS.model_dir).evaluate_continuously(FLAGS.eval_timeout)
+        else:
+            Evaluator(FLAGS.model_dir).evaluate()
+        return
     metrics = run_refusing(train_and_evaluate, config_from_flags(), FLAGS.model_dir)
     print({k: v for k, v in metrics.items() if k.startswith("test_") or k == "export_path"})
 

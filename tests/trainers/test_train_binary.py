@@ -59,7 +59,7 @@ def test_helpfull_documents_every_flag():
                  "--tpu", "--num_cpu_devices", "--model_dir", "--epochs", "--global_batch_size",
                  "--learning_rate", "--mixed_precision", "jit_compile", "--seed",
                  "--export_dir", "--backbone", "--head_epochs", "--unfreeze_top",
-                 "--fine_tune_learning_rate", "--flagfile"):
+                 "--fine_tune_learning_rate", "--flagfile", "--mode", "--eval_timeout"):
         assert flag in result.stdout, flag
 
 
