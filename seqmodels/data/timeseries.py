@@ -10,18 +10,20 @@ range only.
 import csv
 import datetime
 import functools
+import math
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from seqmodels.data.dataset_info import DatasetInfo
-from seqmodels.data.files import package_file
+from seqmodels.data.files import corrupt_file, package_file, reading
 
 SPLITS = ("train", "validation", "test")
 FRACTIONS = (0.70, 0.15, 0.15)
 STOCK_SYMBOLS = ("AAPL", "AMZN", "GOOG", "IBM", "MSFT")
 DEFAULT_SYMBOLS = ("AAPL", "AMZN", "IBM", "MSFT")  # GOOG starts in 2004
+CO2_GAPS = ("", "NA", "nan")  # the weeks co2.csv has no reading for (filled by interpolation)
 
 SUNSPOTS_INFO = DatasetInfo(
     name="sunspots", task="forecasting",
@@ -30,7 +32,7 @@ SUNSPOTS_INFO = DatasetInfo(
     features={"window": "float32 (window_length, 1)", "target": "float32 (horizon, 1)"},
     num_classes=0, splits={"train": 216, "validation": 46, "test": 47},
     license="BSD-3-Clause (statsmodels); data public domain (SIDC)",
-    source="PyPI statsmodels: statsmodels/datasets/sunspots/sunspots.csv")
+    source="PyPI statsmodels: statsmodels/datasets/sunspots/sunspots.csv", scaled=True)
 CO2_INFO = DatasetInfo(
     name="co2", task="forecasting",
     description="Weekly atmospheric CO2 at Mauna Loa 1958-2001 (2,284 weeks, 59 gaps filled by "
@@ -38,37 +40,83 @@ CO2_INFO = DatasetInfo(
     features={"window": "float32 (window_length, 1)", "target": "float32 (horizon, 1)"},
     num_classes=0, splits={"train": 1599, "validation": 343, "test": 342},
     license="BSD-3-Clause (statsmodels); data public domain (NOAA/Scripps)",
-    source="PyPI statsmodels: statsmodels/datasets/co2/co2.csv")
+    source="PyPI statsmodels: statsmodels/datasets/co2/co2.csv", scaled=True)
 STOCKS_INFO = DatasetInfo(
     name="stocks", task="forecasting",
     description="Monthly closing prices of AAPL, AMZN, IBM and MSFT, 2000-2010 (123 months; "
                 "pass symbols= to choose, GOOG from 2004-08).",
     features={"window": "float32 (window_length, symbols)", "target": "float32 (horizon, symbols)"},
     num_classes=0, splits={"train": 86, "validation": 18, "test": 19},
-    license="BSD-3-Clause (vega-datasets)", source="PyPI vega-datasets: vega_datasets/_data/stocks.csv")
+    license="BSD-3-Clause (vega-datasets)",
+    source="PyPI vega-datasets: vega_datasets/_data/stocks.csv", scaled=True)
 
 
-def _read_csv(path):
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+class _Table:
+    """The rows of a packaged CSV file, each with its line number, every column present."""
+
+    def __init__(self, dataset, path, columns):
+        self.dataset, self.path = dataset, path
+        with reading(dataset, path), open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            found = reader.fieldnames or ()
+            missing = [c for c in columns if c not in found]
+            if missing:
+                raise corrupt_file(dataset, path, f"no column {', '.join(map(repr, missing))}. "
+                                   f"Columns found: {', '.join(found) or 'none'}")
+            self.rows = []
+            for row in reader:
+                if any(row[c] is None for c in columns):  # a short row: csv fills in None
+                    raise corrupt_file(dataset, path, f"expected {len(found)} fields, found "
+                                       f"{sum(row[c] is not None for c in found)}",
+                                       f", line {reader.line_num}")
+                self.rows.append((reader.line_num, row))
+        if not self.rows:
+            raise corrupt_file(dataset, path, "no rows after the header")
+
+    def number(self, line, row, column, key):
+        """The finite float of one cell; `key` names the row (its year or date)."""
+        where = f", line {line} ({key}), column {column!r}"
+        try:
+            value = float(row[column])
+        except ValueError:
+            raise corrupt_file(self.dataset, self.path, f"{row[column]!r} is not a number",
+                               where) from None
+        if not math.isfinite(value):
+            raise corrupt_file(self.dataset, self.path, f"{row[column]!r} is not a finite "
+                               "number (one NaN or infinity turns every window holding it, and "
+                               "the training statistics, NaN)", where)
+        return value
 
 
 @functools.lru_cache(maxsize=4)
 def sunspots(data_dir=None):
-    """Returns `(years, values (309, 1) float32)`."""
-    rows = _read_csv(package_file("statsmodels", "datasets/sunspots/sunspots.csv", "sunspots",
-                                  data_dir))
-    return (np.array([int(float(r["YEAR"])) for r in rows]),
-            np.array([[float(r["SUNACTIVITY"])] for r in rows], np.float32))
+    """Returns `(years, values (309, 1) float32)`.
+
+    Raises:
+        BadDataError: the file is damaged: a missing column, a short row, a cell that is not a
+            finite number (naming its line, year and column).
+    """
+    table = _Table("sunspots", package_file("statsmodels", "datasets/sunspots/sunspots.csv",
+                                            "sunspots", data_dir), ("YEAR", "SUNACTIVITY"))
+    years = [int(table.number(line, r, "YEAR", f"YEAR {r['YEAR']}")) for line, r in table.rows]
+    return (np.array(years),
+            np.array([[table.number(line, r, "SUNACTIVITY", f"YEAR {r['YEAR']}")]
+                      for line, r in table.rows], np.float32))
 
 
 @functools.lru_cache(maxsize=4)
 def co2(data_dir=None):
-    """Returns `(dates, values (2284, 1) float32)`, the missing weeks linearly interpolated."""
-    rows = _read_csv(package_file("statsmodels", "datasets/co2/co2.csv", "co2", data_dir))
-    dates = np.array([r["date"] for r in rows])
-    values = np.array([float(r["co2"]) if r["co2"] not in ("", "NA", "nan") else np.nan
-                       for r in rows])
+    """Returns `(dates, values (2284, 1) float32)`, the missing weeks linearly interpolated.
+
+    Raises:
+        BadDataError: the file is damaged (a reading, when present, must be a finite number).
+    """
+    table = _Table("co2", package_file("statsmodels", "datasets/co2/co2.csv", "co2", data_dir),
+                   ("date", "co2"))
+    dates = np.array([r["date"] for _, r in table.rows])
+    values = np.array([np.nan if r["co2"] in CO2_GAPS
+                       else table.number(line, r, "co2", f"date {r['date']}")
+                       for line, r in table.rows])
     gaps = np.isnan(values)
     index = np.arange(len(values))
     values[gaps] = np.interp(index[gaps], index[~gaps], values[~gaps])
@@ -77,16 +125,27 @@ def co2(data_dir=None):
 
 @functools.lru_cache(maxsize=8)
 def stocks(symbols=DEFAULT_SYMBOLS, data_dir=None):
-    """Returns `(months, prices (months, len(symbols)) float32)` over the months all symbols have."""
+    """Returns `(months, prices (months, len(symbols)) float32)` over the months all symbols have.
+
+    Raises:
+        ValueError: an unknown symbol.
+        BadDataError: the file is damaged (a date or price that does not parse, naming its line).
+    """
     unknown = sorted(set(symbols) - set(STOCK_SYMBOLS))
     if unknown or not symbols:
         raise ValueError(f"`symbols` must be a non-empty subset of {', '.join(STOCK_SYMBOLS)}. "
                          f"Received: symbols={tuple(symbols)}")
-    rows = _read_csv(package_file("vega_datasets", "_data/stocks.csv", "stocks", data_dir))
+    table = _Table("stocks", package_file("vega_datasets", "_data/stocks.csv", "stocks",
+                                          data_dir), ("symbol", "date", "price"))
     prices = {}
-    for r in rows:
-        month = datetime.datetime.strptime(r["date"], "%b %d %Y").strftime("%Y-%m")
-        prices.setdefault(month, {})[r["symbol"]] = float(r["price"])
+    for line, r in table.rows:
+        key = f"{r['symbol']} {r['date']}"
+        try:
+            month = datetime.datetime.strptime(r["date"], "%b %d %Y").strftime("%Y-%m")
+        except ValueError:
+            raise corrupt_file("stocks", table.path, f"{r['date']!r} is not a date like "
+                               "'Jan 1 2000'", f", line {line} ({key}), column 'date'") from None
+        prices.setdefault(month, {})[r["symbol"]] = table.number(line, r, "price", key)
     months = sorted(m for m, p in prices.items() if all(s in p for s in symbols))
     return (np.array(months),
             np.array([[prices[m][s] for s in symbols] for m in months], np.float32))

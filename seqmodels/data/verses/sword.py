@@ -10,9 +10,11 @@ import collections
 import functools
 import importlib.util
 import os
+import struct
+import zlib
 
 from seqmodels.data.dataset_info import DataNotFoundError
-from seqmodels.data.files import system_file
+from seqmodels.data.files import corrupt_file, system_file
 from seqmodels.data.verses.alignment import clean_pairs
 from seqmodels.data.verses.markup import clean_osis, repair_glued_words
 
@@ -20,6 +22,8 @@ SWORD_DIR = "/usr/share/sword/modules/texts/ztext"
 # language: (SWORD module, versification of the module's .conf, Debian package)
 MODULES = {"english": ("engWEB2015eb", "nrsva", "sword-text-web"),
            "spanish": ("spaRV1909eb", "kjv", "sword-text-sparv")}
+BLOCK_RECORD = struct.Struct("<III")  # .bzs: offset and size in .bzz, uncompressed size
+VERSE_RECORD = struct.Struct("<IIH")  # .bzv: block, start in the block, length
 
 
 def _module_dir(language, dataset, data_dir):
@@ -69,10 +73,71 @@ def read_module(path, versification):
     return tuple(verses)
 
 
+def _records(dataset, path, record):
+    """The records of a zText index file; a size that is no whole number of them is damage."""
+    with open(path, "rb") as f:
+        content = f.read()
+    if len(content) % record.size:
+        raise corrupt_file(dataset, path, f"{len(content)} bytes, not a whole number of "
+                           f"{record.size}-byte records (truncated)")
+    return list(record.iter_unpack(content))
+
+
+def check_module(path, dataset):
+    """Fails naming the file when a zText module's index or text files are truncated or garbled.
+
+    pysword reads a block past the end of its file, or one that does not decompress, as empty
+    text: without this check a damaged module would lose its verses silently. Each testament
+    (`ot`, `nt`) present must have its three files; every block of `.bzs` must lie inside
+    `.bzz` and decompress (zlib) to its recorded size, every verse of `.bzv` inside its block.
+
+    Args:
+        path: the module folder.
+        dataset: the dataset's name, for the message.
+
+    Raises:
+        BadDataError: naming the dataset, the file and the block or verse record.
+    """
+    for testament in ("ot", "nt"):
+        files = {kind: os.path.join(path, f"{testament}.{kind}") for kind in ("bzs", "bzv", "bzz")}
+        present = [kind for kind, file in files.items() if os.path.exists(file)]
+        if not present:
+            continue
+        missing = sorted(set(files) - set(present))
+        if missing:
+            raise corrupt_file(dataset, files[missing[0]], "missing (its testament's "
+                               f"{', '.join(files[k] for k in present)} are there)")
+        with open(files["bzz"], "rb") as f:
+            text = f.read()
+        sizes = []
+        for block, (offset, size, unpacked) in enumerate(_records(dataset, files["bzs"],
+                                                                  BLOCK_RECORD)):
+            if offset + size > len(text):
+                raise corrupt_file(dataset, files["bzz"], f"block {block} ends at byte "
+                                   f"{offset + size}, past the file's {len(text)} bytes "
+                                   "(truncated)")
+            try:
+                found = len(zlib.decompress(text[offset:offset + size]))
+            except zlib.error as error:
+                raise corrupt_file(dataset, files["bzz"], f"block {block} does not decompress "
+                                   f"({error})") from None
+            if found != unpacked:
+                raise corrupt_file(dataset, files["bzz"], f"block {block} decompresses to "
+                                   f"{found} bytes, its index says {unpacked}")
+            sizes.append(unpacked)
+        for verse, (block, start, length) in enumerate(_records(dataset, files["bzv"],
+                                                                VERSE_RECORD)):
+            if length and (block >= len(sizes) or start + length > sizes[block]):
+                raise corrupt_file(dataset, files["bzv"], f"verse record {verse} points past "
+                                   f"the text of block {block}")
+
+
 def _read(languages, dataset, sword_dir):
     """`{key: raw}` of each language's module; every folder and pysword checked before parsing."""
     paths = [_module_dir(language, dataset, sword_dir) for language in languages]
     _require_pysword(dataset)
+    for path in paths:
+        check_module(path, dataset)
     return [dict(read_module(path, MODULES[language][1]))
             for path, language in zip(paths, languages)]
 
