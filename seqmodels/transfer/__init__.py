@@ -25,12 +25,13 @@ from seqmodels.transfer.backbones import minilm_preset_dir, parse_backbone
 from seqmodels.transfer.images import (feature_extractor, fine_tune, image_backbone_classifier,
                                       set_backbone_trainable)
 from seqmodels.transfer.preset_preprocessing import PresetPreprocessing
+from seqmodels.transfer.pytorch import UnsupportedTorchModuleError, from_torch
 from seqmodels.transfer.trim_padding import TrimPadding
 from seqmodels.transfer.text import export_text_encoder, text_backbone_classifier, text_lengths
 from seqmodels.transfer.word_piece_preprocessor import WordPiecePreprocessor
 
 __all__ = ["ApplicationPreprocessing", "PresetPreprocessing", "TrimPadding",
-           "WordPiecePreprocessor",
+           "UnsupportedTorchModuleError", "WordPiecePreprocessor",
            "export_text_encoder", "feature_extractor", "fine_tune",
-           "image_backbone_classifier", "minilm_preset_dir", "parse_backbone",
+           "from_torch", "image_backbone_classifier", "minilm_preset_dir", "parse_backbone",
            "set_backbone_trainable", "text_backbone_classifier", "text_lengths"]
