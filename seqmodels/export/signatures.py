@@ -135,7 +135,10 @@ def raw_text_classifier_servable(model, class_names, directory):
     the served graph does not read it.
     """
     names = _class_table(model, class_names, directory)
-    tracked = [model, names]
+    # Lookup tables inside the model (e.g. the TextVectorization of a torch_hub backbone) are
+    # resources, not variables: tracked so that they are saved.
+    tracked = [model, names] + [layer for layer in model._flatten_layers(include_self=False)
+                                if type(layer).__name__ in ("TextVectorization", "StringLookup")]
     vocabulary = _tokenizer_vocabulary(model)
     if vocabulary is not None:
         tracked.append(assets.text_asset(directory, "vocabulary.txt", vocabulary,

@@ -94,6 +94,10 @@ def text_backbone_classifier(backbone, num_classes, sequence_length=64, trainabl
           `seqmodels.hub.HubLayer`; `"hub:<dir>"` for a directory written by
           `export_text_encoder`. The preprocessor's outputs are cut (or padded) to
           `sequence_length`.
+        - `"torch_hub:<repo dir>:<entry>"`: a PyTorch model from `torch.hub.load(dir, entry,
+          source="local")`, an `nn.Sequential(nn.Embedding, ...)` carrying its `vocabulary`
+          (see `seqmodels.transfer.pytorch.hub`), converted with `from_torch`; the model's
+          `preprocessor` is a `keras.layers.TextVectorization` of that vocabulary.
 
     Args:
         backbone: the backbone string (see above).
@@ -147,7 +151,7 @@ def text_backbone_classifier(backbone, num_classes, sequence_length=64, trainabl
     >>> model.compile(keras.optimizers.AdamW(5e-5), loss)  # doctest: +SKIP
     >>> history = model.fit(data.load("rotten_tomatoes", "train").batch(32))  # doctest: +SKIP
     """
-    kind, value = parse_backbone(backbone, kinds=("preset", "hub"))
+    kind, value = parse_backbone(backbone, kinds=("preset", "hub", "torch_hub"))
     _check_classifier_arguments(num_classes, sequence_length, trainable, dropout, pooling)
     if not isinstance(trim_padding, bool):
         raise ValueError(f"`trim_padding` must be a bool. Received: trim_padding={trim_padding!r}")
@@ -174,6 +178,18 @@ def text_backbone_classifier(backbone, num_classes, sequence_length=64, trainabl
         else:
             sequence, pooled = outputs, None
         name = "preset_text_classifier"
+    elif kind == "torch_hub":
+        from seqmodels.transfer.pytorch.hub import torch_hub_text_encoder
+
+        preprocessor, encoder = torch_hub_text_encoder(value, sequence_length)
+        encoder.trainable = trainable
+        inputs = {"token_ids": preprocessor(text)}  # (batch, sequence_length), 0 = padding
+        inputs["padding_mask"] = keras.ops.not_equal(inputs["token_ids"], 0)
+        if trim_padding:
+            inputs = TrimPadding("padding_mask", name="trim_padding")(inputs)
+        sequence, pooled = encoder(inputs["token_ids"]), None
+        mask = inputs["padding_mask"]
+        name = "torch_hub_text_classifier"
     else:
         encoder_handle, preprocessor_handle = _split_hub_handles(value)
         preprocessor = HubLayer(preprocessor_handle, name="preprocessor")
@@ -207,8 +223,8 @@ def text_lengths(model, texts):
 
     A text longer than the classifier's `sequence_length` keeps only its first tokens; compare
     these lengths with it to see which texts are cut (e.g. to choose `sequence_length`).
-    keras-hub presets count every word piece; a TF Hub preprocessor pads or cuts to its own
-    length first, so its lengths are at most that.
+    keras-hub presets count every word piece, torch_hub backbones every word; a TF Hub
+    preprocessor pads or cuts to its own length first, so its lengths are at most that.
 
     Args:
         model: a model from `text_backbone_classifier`.
@@ -240,6 +256,10 @@ def text_lengths(model, texts):
     if isinstance(preprocessor, HubLayer):
         mask = preprocessor(texts)["input_mask"]  # (batch, the preprocessor's length)
         return tf.reduce_sum(tf.cast(mask, tf.int32), axis=1).numpy()
+    if isinstance(preprocessor, keras.layers.TextVectorization):  # a torch_hub backbone's
+        from seqmodels.transfer.pytorch.hub import token_counts
+
+        return token_counts(preprocessor, texts)
     tokenizer = getattr(preprocessor, "tokenizer", None)
     if tokenizer is None:
         raise ValueError("`model` must come from `text_backbone_classifier` (a model with a "

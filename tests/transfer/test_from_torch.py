@@ -264,3 +264,110 @@ def test_unsupported_modules_and_options_are_named(module, named):
 def test_a_non_module_is_refused():
     with pytest.raises(ValueError, match="must be a torch.nn.Module"):
         from_torch(np.zeros(3))
+
+
+HUBCONF = '''
+dependencies = ["torch"]
+
+import torch
+
+VOCABULARY = ["", "[UNK]", "review", "of", "movie", "is", "fresh", "rotten", "a", "good",
+              "film", "0", "1", "2", "3"]
+
+
+def transformer_encoder(width=8):
+    torch.manual_seed(0)
+    layer = torch.nn.TransformerEncoderLayer(width, 2, 16, batch_first=True)
+    model = torch.nn.Sequential(torch.nn.Embedding(len(VOCABULARY), width, padding_idx=0),
+                                torch.nn.TransformerEncoder(layer, 2,
+                                                            enable_nested_tensor=False))
+    model.vocabulary = VOCABULARY
+    return model
+
+
+def lstm_encoder():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Embedding(len(VOCABULARY), 6),
+                                torch.nn.LSTM(6, 4, batch_first=True, bidirectional=True))
+    model.vocabulary = VOCABULARY
+    return model
+
+
+def bare_lstm():
+    return torch.nn.LSTM(6, 4, batch_first=True)
+
+
+def no_vocabulary():
+    return torch.nn.Sequential(torch.nn.Embedding(4, 6))
+'''
+
+
+@pytest.fixture(scope="module")
+def hub_repo(tmp_path_factory):
+    """A PyTorch Hub repository: a directory with a hubconf.py of small text encoders."""
+    directory = tmp_path_factory.mktemp("torch_hub")
+    (directory / "hubconf.py").write_text(HUBCONF)
+    return str(directory)
+
+
+def test_torch_hub_text_classifier_equals_the_torch_encoder_with_its_head(hub_repo):
+    import tensorflow as tf
+
+    from seqmodels.transfer import text_backbone_classifier
+
+    model = text_backbone_classifier(f"torch_hub:{hub_repo}:transformer_encoder", 2,
+                                     sequence_length=10, seed=0)
+    texts = ["a good film", "review 3 of movie 2 is rotten, a dull film!"]
+    ids = model.preprocessor(tf.constant(texts)).numpy()  # (batch, 10)
+    assert ids[0].tolist() == [8, 9, 10] + [0] * 7 and 1 in ids[1]  # "dull": out of vocabulary
+    module = torch.hub.load(hub_repo, "transformer_encoder", source="local").eval()
+    padding = torch.from_numpy(ids == 0)
+    with torch.no_grad():
+        hidden = module[1](module[0](torch.from_numpy(ids)), src_key_padding_mask=padding)
+    real = (~padding).float()[..., None]
+    pooled = ((hidden * real).sum(1) / real.sum(1)).numpy()  # (batch, width): masked mean
+    kernel, bias = model.get_layer("logits").get_weights()
+    _close("torch_hub classifier logits", model(tf.constant(texts), training=False),
+           pooled @ kernel + bias)
+    from seqmodels.transfer import text_lengths
+
+    assert text_lengths(model, tf.constant(texts)).tolist() == [3, 10]
+
+
+@pytest.mark.parametrize("entry, message", [
+    ("bare_lstm", "an nn.Sequential that starts with an nn.Embedding"),
+    ("no_vocabulary", "must carry `vocabulary`"),
+])
+def test_torch_hub_text_backbones_of_another_shape_are_refused(hub_repo, entry, message):
+    from seqmodels.transfer import text_backbone_classifier
+
+    with pytest.raises(ValueError, match=message):
+        text_backbone_classifier(f"torch_hub:{hub_repo}:{entry}", 2)
+    with pytest.raises(ValueError, match="no .*hubconf.py"):
+        text_backbone_classifier(f"torch_hub:{hub_repo}/missing:{entry}", 2)
+
+
+def test_torch_hub_backbone_trains_in_the_binary_and_serves_raw_text(hub_repo, tmp_path):
+    import tensorflow as tf
+
+    from seqmodels.training.config import make_config
+    from seqmodels.training.train import train_and_evaluate
+    from tests.data.fixtures import write_rotten_tomatoes
+
+    write_rotten_tomatoes(tmp_path, movies=40, per_movie=4)
+    config = make_config("text_classification", "tiny", ["sequence_length=12"],
+                         backbone=f"torch_hub:{hub_repo}:lstm_encoder", data_dir=str(tmp_path),
+                         export_dir=str(tmp_path / "export"))
+    assert config.run.strategy == "default"  # tf.distribute's default strategy
+    metrics = train_and_evaluate(config, str(tmp_path / "run"))
+    model = metrics["model"]
+    assert model.inputs[0].dtype == "string" and np.isfinite(metrics["test_loss"])
+    module = torch.hub.load(hub_repo, "lstm_encoder", source="local")
+    first_lstm_kernel = model.encoder.layers[1].forward_layer.cell.kernel
+    assert not np.allclose(first_lstm_kernel, from_torch(module).layers[1].forward_layer.cell
+                           .kernel), "the converted weights did not train"
+    served = tf.saved_model.load(metrics["export_path"]).signatures["serving_default"]
+    texts = tf.constant(["a good film", "review 2 of movie 5 is rotten"])
+    expected = tf.nn.softmax(model(texts, training=False))
+    np.testing.assert_allclose(served(text=texts)["probabilities"].numpy(), expected.numpy(),
+                               atol=1e-6)
