@@ -73,9 +73,18 @@ def get_strategy(name="default", tpu="", num_cpu_devices=0):
 
     Example:
 
-    >>> strategy = get_strategy("mirrored", num_cpu_devices=2)  # doctest: +SKIP
-    >>> with strategy.scope():  # doctest: +SKIP
-    ...     model = build_model()
+    >>> import keras
+    >>> strategy = get_strategy("default")
+    >>> strategy.num_replicas_in_sync
+    1
+    >>> with strategy.scope():
+    ...     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+
+    On a CPU-only machine, `get_strategy("mirrored", num_cpu_devices=2)` gives two replicas
+    (it must run before TensorFlow first touches the devices, as the training binary does):
+
+    >>> get_strategy("mirrored", num_cpu_devices=2).num_replicas_in_sync  # doctest: +SKIP
+    2
     """
     if name not in STRATEGIES:
         raise ValueError(
