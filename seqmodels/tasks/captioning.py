@@ -103,6 +103,7 @@ def build(config, strategy):
     return common.make_task(config, model, train, num_train,
                             common.sequence_batches(config, encode),
                             common.load(config, "validation"), common.load(config, "test"),
+                            train_options={},
                             export_kwargs=dict(vocabulary=words, start_id=words.index(START),
                                                end_id=words.index(END), max_length=length))
 

@@ -48,11 +48,19 @@ def count(dataset):
     return int(dataset.reduce(np.int64(0), lambda n, *_: n + 1))
 
 
-def train_split(config, **options):
-    """The cached training split, cut to `max_examples` when set."""
-    train = load(config, "train", **options)
+def train_split(config, input_context=None, **options):
+    """The cached training split, cut to `max_examples` when set.
+
+    With a `tf.distribute.InputContext` (your own files only): the share of that input pipeline,
+    its files or records (`seqmodels.data.user.load`), cut to its share of `max_examples`.
+    """
+    if input_context is None:
+        train = load(config, "train", **options)
+    else:
+        train = load(config, "train", input_context=input_context, **options)
     if config.run.max_examples:
-        train = train.take(config.run.max_examples)
+        pipelines = input_context.num_input_pipelines if input_context else 1
+        train = train.take(max(1, config.run.max_examples // pipelines))
     if user.is_file_spec(config.run.dataset):
         return train  # streamed from the files every epoch, never held in memory
     return train.cache()
@@ -77,16 +85,37 @@ def steps_per_epoch(config, num_train):
     return steps
 
 
-def epochs_of(config, train, batches):
+def epochs_of(config, train, batches, train_options=None):
     """`dataset_fn(epoch)`: `train` shuffled by (seed, epoch), repeated, batched by `batches`.
 
     The same epoch gives the same batches every time, which exact resume relies on.
+
+    With `train_options` (what `train` was read with: `train_split(config, **train_options)`)
+    and a dataset of your own files, it is `dataset_fn(epoch, input_context=None)`: given a
+    `tf.distribute.InputContext`, each input pipeline reads only its share of the files (of the
+    records, when there are fewer files than pipelines) and yields its part of each global
+    batch, `global_batch_size // num_input_pipelines` examples (the custom loop then calls it
+    through `distribute_datasets_from_function`). Other datasets are split by the strategy.
     """
+    def shuffled(split, epoch):
+        return split.shuffle(16384, seed=config.run.seed * 1000 + epoch,
+                             reshuffle_each_iteration=False).repeat()
+
     def dataset_fn(epoch):
-        shuffled = train.shuffle(16384, seed=config.run.seed * 1000 + epoch,
-                                 reshuffle_each_iteration=False).repeat()
-        return batches(shuffled, epoch)
-    return dataset_fn
+        return batches(shuffled(train, epoch), epoch)
+
+    if train_options is None or not user.is_file_spec(config.run.dataset):
+        return dataset_fn
+
+    def sharded_dataset_fn(epoch, input_context=None):
+        if input_context is None:
+            return dataset_fn(epoch)
+        share = train_split(config, input_context=input_context, **train_options)
+        # Global batches of this pipeline's examples, cut into its parts of the global batch.
+        return batches(shuffled(share, epoch), epoch).rebatch(
+            config.run.global_batch_size // input_context.num_input_pipelines,
+            drop_remainder=True)
+    return sharded_dataset_fn
 
 
 def sparse_loss(label_smoothing=0.0):
@@ -101,17 +130,21 @@ def sparse_loss(label_smoothing=0.0):
     return loss
 
 
-def make_task(config, model, train, num_train, batches, validation, test, loss=None, **fields):
+def make_task(config, model, train, num_train, batches, validation, test, loss=None,
+              train_options=None, **fields):
     """The `Task` of `model` whose splits `batches(dataset, epoch=None)` turns into batches.
 
     The loss defaults to the (label-smoothed) sparse cross-entropy of the classification tasks;
-    `fields` are the other `Task` attributes.
+    `train_options`: `train` is `train_split(config, **train_options)`, which a multi-worker run
+    on your own files reads per worker (see `epochs_of`); `fields` are the other `Task`
+    attributes.
     """
     if loss is None:
         loss = sparse_loss(config.task_config.label_smoothing)
     if "skipped_records" not in fields and user.is_file_spec(config.run.dataset):
         fields["skipped_records"] = info(config).skipped
-    return Task(model=model, loss=loss, dataset_fn=epochs_of(config, train, batches),
+    return Task(model=model, loss=loss, dataset_fn=epochs_of(config, train, batches,
+                                                             train_options),
                 steps_per_epoch=steps_per_epoch(config, num_train),
                 validation=batches(validation), test=batches(test), num_train=num_train,
                 **fields)

@@ -85,7 +85,7 @@ def build(config, strategy):
                             common.load(config, "validation", **options),
                             common.load(config, "test", **options),
                             loss=keras.losses.MeanSquaredError(reduction=None), accuracy=False,
-                            export_kwargs=export_kwargs,
+                            train_options=options, export_kwargs=export_kwargs,
                             skipped_records=common.info(config, **options).skipped)
 
 

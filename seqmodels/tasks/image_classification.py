@@ -111,6 +111,7 @@ def build(config, strategy):
             model = CNNClassifier(image_shape, num_classes, dropout=fields.dropout)
     return common.make_task(config, model, train, num_train, batches,
                             common.load(config, "validation"), common.load(config, "test"),
+                            train_options={},
                             export_kwargs=dict(class_names=common.class_names(config)),
                             fine_tune=fields.fine_tune())
 

@@ -41,7 +41,9 @@ class Task:
     Attributes:
         model: the Keras model, built under the strategy's scope.
         loss: `loss(y_true, y_pred)` returning unreduced per-example or per-token losses.
-        dataset_fn: `dataset_fn(epoch)`, the global batches of that epoch (repeatable).
+        dataset_fn: `dataset_fn(epoch)`, the global batches of that epoch (repeatable); for your
+            own files also `dataset_fn(epoch, input_context)`, one input pipeline's share
+            (`common.epochs_of`).
         steps_per_epoch: optimizer steps per epoch.
         validation: batched validation split.
         test: batched test split.

@@ -113,6 +113,7 @@ def _backbone_task(config, strategy):
                      [("train", train), ("validation", validation), ("test", test)],
                      lambda texts: transfer.text_lengths(model, texts))
     return common.make_task(config, model, train, num_train, batches, validation, test,
+                            train_options={},
                             export_kwargs=dict(class_names=common.class_names(config)),
                             fine_tune=fields.fine_tune())
 
@@ -150,7 +151,7 @@ def build(config, strategy):
     length = max(int((ids[0] != 0).sum()), 1)
     vocabulary = vectorizer.get_vocabulary()
     return common.make_task(
-        config, model, train, num_train, batches, validation, test,
+        config, model, train, num_train, batches, validation, test, train_options={},
         export_kwargs=dict(vectorizer=vectorizer, class_names=common.class_names(config)),
         attention_input=ids[:, :length], tokens=[vocabulary[i] for i in ids[0, :length]])
 

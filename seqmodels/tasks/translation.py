@@ -109,7 +109,7 @@ def build(config, strategy):
     source_vocabulary = source.get_vocabulary()
     return common.make_task(
         config, model, train, num_train, common.sequence_batches(config, encode),
-        common.load(config, "validation"), test,
+        common.load(config, "validation"), test, train_options={},
         export_kwargs=dict(vectorizer=source, vocabulary=vocabulary,
                            start_id=vocabulary.index(START), end_id=vocabulary.index(END),
                            max_length=length + 1),

@@ -12,6 +12,7 @@ epoch every time it is called (shuffle with a seed that depends on the epoch); o
 skips the batches the checkpoint already trained on.
 """
 
+import inspect
 import math
 import os
 import shutil
@@ -215,6 +216,31 @@ class CustomTrainingLoop:
             tf.data.experimental.AutoShardPolicy.DATA)
         return self.strategy.experimental_distribute_dataset(dataset.with_options(options))
 
+    def _epoch_batches(self, dataset_fn, epoch, steps, skip):
+        """The distributed batches of `epoch`: its first `steps` steps, less the first `skip`.
+
+        A `dataset_fn` with an `input_context` parameter (a dataset of your own files, see
+        `seqmodels.tasks.common.epochs_of`) reads each input pipeline's share itself, in parts
+        of the global batch: under a strategy of several replicas it is called once per worker
+        by `distribute_datasets_from_function`, so the workers split the files (or, with fewer
+        files than workers, the records), and each part is cut into per-replica batches. Any
+        other `dataset_fn` yields global batches that every worker reads whole, keeping its
+        share (DATA autosharding).
+        """
+        if self.strategy.num_replicas_in_sync == 1 or "input_context" not in inspect.signature(
+                dataset_fn).parameters:
+            return self._distribute(dataset_fn(epoch).take(steps).skip(skip))
+
+        def pipeline(context):
+            batches = dataset_fn(epoch, input_context=context).take(steps).skip(skip)
+            if context.num_replicas_in_sync == context.num_input_pipelines:
+                return batches
+            # (global / pipelines, ...) -> (global / replicas, ...): the worker's replicas
+            # take consecutive parts.
+            return batches.rebatch(context.get_per_replica_batch_size(self.global_batch_size),
+                                   drop_remainder=True)
+        return self.strategy.distribute_datasets_from_function(pipeline)
+
     @staticmethod
     def _logs(totals, steps):
         logs = {"loss": float(totals["loss"]) / max(steps, 1)}
@@ -327,13 +353,13 @@ class CustomTrainingLoop:
         if start > initial_epoch * steps_per_epoch and self.verbose and self.is_chief:
             print(f"Resuming from step {start}: epoch {first_epoch + 1}, batch {skip + 1}.")
         for epoch in range(first_epoch, epochs):
-            dataset = dataset_fn(epoch).take(steps_per_epoch).skip(skip if epoch == first_epoch else 0)
             remaining = steps_per_epoch - (skip if epoch == first_epoch else 0)
             if self.verbose and self.is_chief:
                 print(f"Epoch {epoch + 1}/{epochs}")
             bar = keras.utils.Progbar(steps_per_epoch, verbose=self.verbose if self.is_chief else 0)
             totals, steps, started, waited = {}, 0, time.perf_counter(), 0.0
-            iterator = iter(self._distribute(dataset))
+            iterator = iter(self._epoch_batches(dataset_fn, epoch, steps_per_epoch,
+                                                skip if epoch == first_epoch else 0))
             for _ in range(remaining):
                 t0 = time.perf_counter()
                 try:
