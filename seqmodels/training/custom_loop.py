@@ -7,6 +7,11 @@ Keras 3 `Model.fit` fails under `MultiWorkerMirroredStrategy` (keras-team/keras#
 counter together, so that a run killed mid-epoch and started again continues from its last backup
 on the very batch where it stopped.
 
+On SIGTERM it checkpoints the step and exits with status 42 (`preemption`); under multi-worker
+training a lost peer ends it with status 43 and one line naming the peer (`lost_worker`); it
+resumes from the newest checkpoint that reads back whole (`checkpoints`). (One class over ~400
+lines: the step, the distribution, checkpointing and the failure handling are one loop.)
+
 The data arrives through `dataset_fn(epoch)`, which must return the same batches for the same
 epoch every time it is called (shuffle with a seed that depends on the epoch); on resume the loop
 skips the batches the checkpoint already trained on.
@@ -23,7 +28,7 @@ import time
 import keras
 import tensorflow as tf
 
-from seqmodels.training import checkpoints
+from seqmodels.training import checkpoints, lost_worker
 from seqmodels.training.preemption import Preempted, PreemptionWatcher
 from seqmodels.training.run_dir import RunDir
 
@@ -112,11 +117,24 @@ class CustomTrainingLoop:
 
     Example:
 
-    >>> strategy = tf.distribute.get_strategy()  # doctest: +SKIP
-    >>> with strategy.scope():  # doctest: +SKIP
-    ...     model, optimizer = build_model(), keras.optimizers.Adam()
-    >>> loop = CustomTrainingLoop(model, optimizer, loss_fn, strategy, "/tmp/run", 32)  # doctest: +SKIP
-    >>> history = loop.fit(lambda epoch: make_dataset(epoch), epochs=3, steps_per_epoch=100)  # doctest: +SKIP
+    A linear regression, two epochs of four steps; `dataset_fn(epoch)` shuffles with a seed of
+    the epoch, so a resumed epoch replays the same batches:
+
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).normal(size=(128, 3)).astype("float32")
+    >>> y = x @ np.array([[1.0], [-2.0], [0.5]], "float32")
+    >>> def dataset_fn(epoch):
+    ...     data = tf.data.Dataset.from_tensor_slices((x, y))
+    ...     return data.shuffle(128, seed=epoch).repeat().batch(32)
+    >>> strategy = tf.distribute.get_strategy()
+    >>> with strategy.scope():
+    ...     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    ...     optimizer = keras.optimizers.Adam(0.1)
+    >>> loop = CustomTrainingLoop(model, optimizer, keras.losses.MeanSquaredError(reduction=None),
+    ...                           strategy, tempfile.mkdtemp(), 32, verbose=0)
+    >>> history = loop.fit(dataset_fn, epochs=2, steps_per_epoch=4)
+    >>> len(history["loss"]), history["loss"][1] < history["loss"][0]
+    (2, True)
     """
 
     def __init__(self, model, optimizer, loss_fn, strategy, model_dir, global_batch_size,
@@ -340,10 +358,23 @@ class CustomTrainingLoop:
             NonFiniteLossError: when the training loss becomes NaN or infinite.
             Preempted: SIGTERM arrived (on any worker); the step it arrived in was finished and
                 checkpointed (a `SystemExit` with status 42; see `seqmodels.training.preemption`).
+            LostWorker: another worker of a multi-worker job is gone (a `SystemExit` with
+                status 43 naming it; see `seqmodels.training.lost_worker`).
         """
         with PreemptionWatcher() as watcher:
-            return self._fit(watcher, dataset_fn, epochs, steps_per_epoch, validation_data,
-                             on_epoch_end, initial_epoch)
+            try:
+                return self._fit(watcher, dataset_fn, epochs, steps_per_epoch, validation_data,
+                                 on_epoch_end, initial_epoch)
+            except tf.errors.OpError as error:
+                if self._workers == 1 or not lost_worker.is_peer_failure(error):
+                    raise
+                resolver = self.strategy.cluster_resolver
+                own = f"/job:{resolver.task_type}/replica:0/task:{resolver.task_id}"
+                latest, step, _ = checkpoints.newest_readable(RunDir(self.model_dir).checkpoints)
+                lost = lost_worker.LostWorker(lost_worker.lost_tasks(str(error), own), latest,
+                                              step, type(error).__name__)
+                print(lost, file=sys.stderr, flush=True)
+                raise lost from None
 
     def _fit(self, watcher, dataset_fn, epochs, steps_per_epoch, validation_data, on_epoch_end,
              initial_epoch):

@@ -6,6 +6,7 @@
 | 1 | an error with a traceback (a bug, or a failure not foreseen) | read it |
 | 2 | `REFUSED`: a flag, the environment or `model_dir` makes the run impossible (preflight, the config guard, missing data, history without a readable checkpoint); nothing was written | fix what the one-line message names |
 | 42 | `PREEMPTED`: SIGTERM; a checkpoint of the step it arrived in was written (`seqmodels.training.preemption`) | run the same command again: it resumes from that step |
+| 43 | `LOST_WORKER`: another task of a multi-worker job died; the survivor names it (`seqmodels.training.lost_worker`) | restart every task with the same command: it resumes from the chief's last checkpoint |
 
 `run_refusing` turns the refusals into one line on stderr and status 2 instead of a traceback.
 """
@@ -15,6 +16,7 @@ import sys
 from seqmodels.data import DataNotFoundError
 from seqmodels.training.checkpoints import CheckpointsLostError
 from seqmodels.training.config_guard import ConfigMismatchError
+from seqmodels.training.lost_worker import LOST_WORKER  # noqa: F401 (documented here)
 from seqmodels.training.preemption import PREEMPTED  # noqa: F401 (documented here)
 from seqmodels.training.preflight import PreflightError
 

@@ -8,11 +8,13 @@ batches of 8 and writes the final weights to OUT_NPZ. With KILL_AFTER_STEP the p
 itself with SIGKILL right after that step's checkpoint, as a crash would. With TERM_AFTER_STEP
 it sends itself SIGTERM right after that step (as a cluster preempting it would) and
 checkpoints only at epoch ends, so that a checkpoint of that step is the preemption's.
+Prints `FIRST_STEP_AT <unix time>` after its first step.
 """
 
 import os
 import signal
 import sys
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -56,11 +58,20 @@ def main(strategy_name, out_path, model_dir, num_cpu_devices=0, kill_after=0, te
             if int(loop.step.numpy()) == kill_after:
                 os.kill(os.getpid(), signal.SIGKILL)
         loop.save = save_then_maybe_die
+    train_step = loop._train_step
+
+    def timed_step(*args):  # the first step's wall-clock time, for restart-to-first-step
+        sums = train_step(*args)
+        if not getattr(timed_step, "done", False):
+            timed_step.done = True
+            print(f"FIRST_STEP_AT {time.time()}", flush=True)
+        return sums
+    loop._train_step = timed_step
     if term_after:
-        train_step = loop._train_step
+        timed = loop._train_step
 
         def step_then_maybe_term(*args):
-            sums = train_step(*args)
+            sums = timed(*args)
             if int(loop.step.numpy()) == term_after:
                 os.kill(os.getpid(), signal.SIGTERM)
             return sums

@@ -1,10 +1,12 @@
-"""The distributed custom loop: multi-worker and mirrored runs equal a single replica; resume."""
+"""The distributed custom loop: multi-worker and mirrored runs equal a single replica; resume
+after SIGKILL, SIGTERM (preemption) and a lost worker."""
 
 import json
 import os
 import socket
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -47,35 +49,6 @@ def single_replica(tmp_path_factory):
     result = _run(["default", tmp / "w.npz", tmp / "run"])
     assert result.returncode == 0, result.stderr[-3000:]
     return _weights(tmp / "w.npz")
-
-
-def test_multi_worker_matches_single_replica(single_replica, tmp_path):
-    ports = _free_ports(2)
-    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
-    procs = []
-    for i in range(2):
-        tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})
-        procs.append(subprocess.Popen(
-            [sys.executable, WORKER, "multi_worker_mirrored", str(tmp_path / f"w{i}.npz"),
-             str(tmp_path / "run")],
-            env=_env({"TF_CONFIG": tf_config}), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True))
-    try:
-        outputs = [p.communicate(timeout=TIMEOUT_S) for p in procs]
-    finally:
-        for p in procs:
-            p.kill()
-    for p, (_, err) in zip(procs, outputs):
-        assert p.returncode == 0, err[-3000:]
-    w0, d0 = _weights(tmp_path / "w0.npz")
-    w1, _ = _weights(tmp_path / "w1.npz")
-    expected, _ = single_replica
-    assert int(d0["replicas"]) == 2
-    for a, b, e in zip(w0, w1, expected):
-        np.testing.assert_array_equal(a, b)
-        np.testing.assert_allclose(a, e, atol=1e-5)
-    # Only the chief keeps checkpoints, in model_dir.
-    assert any(f.startswith("ckpt-") for f in os.listdir(tmp_path / "run" / "checkpoints"))
 
 
 def test_mirrored_two_cpu_replicas_matches_single_replica(single_replica, tmp_path):
@@ -167,3 +140,64 @@ def test_sigterm_checkpoints_the_step_exits_42_and_resumes_exactly(single_replic
     assert len(data["loss"]) == 2
     for a, e in zip(weights, single_replica[0]):
         np.testing.assert_allclose(a, e, atol=1e-6)
+
+
+def _start_workers(tmp_path, run, extra_args):
+    """Starts the 2 workers of a multi-worker job on free loopback ports; (procs, start times)."""
+    ports = _free_ports(2)
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    procs, started = [], []
+    for i in range(2):
+        tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})
+        started.append(time.time())
+        procs.append(subprocess.Popen(
+            [sys.executable, WORKER, "multi_worker_mirrored", str(tmp_path / f"w{i}.npz"),
+             str(run), *map(str, extra_args[i])],
+            env=_env({"TF_CONFIG": tf_config}), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True))
+    return procs, started
+
+
+def test_a_lost_worker_is_one_line_and_status_43_and_restarting_both_resumes_exactly(
+        single_replica, tmp_path):
+    """Also the multi-worker test: every step ran under MultiWorkerMirroredStrategy on 2
+    processes, and the weights equal a single replica's (identical on both workers)."""
+    from seqmodels.training.lost_worker import LOST_WORKER
+
+    run = tmp_path / "run"
+    procs, _ = _start_workers(tmp_path, run, [[], [0, 3]])  # task 1 dies after step 3
+    try:
+        procs[1].communicate(timeout=TIMEOUT_S)
+        died = time.time()
+        _, err = procs[0].communicate(timeout=TIMEOUT_S)
+        detected = time.time() - died
+    finally:
+        for p in procs:
+            p.kill()
+    assert procs[1].returncode == -9
+    assert procs[0].returncode == LOST_WORKER == 43, err[-3000:]
+    lines = [line for line in err.splitlines() if line.startswith("Lost ")]
+    assert len(lines) == 1 and "Traceback" not in err, err[-3000:]
+    assert lines[0].startswith("Lost /job:worker/replica:0/task:1 (")
+    assert "Restart every task of the job with the same command: it resumes from" in lines[0]
+    assert detected < 60, detected
+    print(f"lost worker detected and survivor exited {detected:.1f} s after the kill")
+    # Both again: they resume from the last checkpoint and end where an uninterrupted run does.
+    procs, started = _start_workers(tmp_path, run, [[], []])
+    try:
+        outputs = [p.communicate(timeout=TIMEOUT_S) for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
+    for p, (_, err) in zip(procs, outputs):
+        assert p.returncode == 0, err[-3000:]
+    first_step = float(outputs[0][0].split("FIRST_STEP_AT ")[1].split()[0])
+    print(f"restart to first step: {first_step - started[0]:.1f} s")
+    w0, d0 = _weights(tmp_path / "w0.npz")
+    w1, _ = _weights(tmp_path / "w1.npz")
+    assert len(d0["loss"]) == 2 and int(d0["replicas"]) == 2  # resumed after step 3
+    for a, b, e in zip(w0, w1, single_replica[0]):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(a, e, atol=1e-6)
+    # Only the chief keeps checkpoints, in model_dir.
+    assert any(f.startswith("ckpt-") for f in os.listdir(run / "checkpoints"))
