@@ -126,8 +126,14 @@ def check(config, model_dir):
         model_dir: the run directory.
 
     Raises:
-        PreflightError: naming the flag at fault.
+        PreflightError: naming the flag at fault (also for `--strategy=parameter_server`,
+            which the loop cannot drive yet).
     """
+    if config.run.strategy == "parameter_server":
+        raise PreflightError("`--strategy=parameter_server` cannot train yet: no loop drives a "
+                             "ClusterCoordinator (and no worker or ps task serves). Use "
+                             "--strategy=multi_worker_mirrored on the same cluster. Received: "
+                             "--strategy=parameter_server")
     check_directory("model_dir", model_dir)
     check_directory("export_dir", config.run.export_dir, required=False)
     check_cluster(config.run.strategy, config.run.tpu)

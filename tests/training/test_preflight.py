@@ -94,3 +94,7 @@ def test_check_covers_both_paths_and_the_cluster(tmp_path, monkeypatch):
     monkeypatch.setattr(preflight, "check_cluster", lambda strategy, tpu: seen.append(strategy))
     preflight.check(make_config("text_classification", "tiny", export_dir="e"), "m")
     assert seen == [("model_dir", "m", True), ("export_dir", "e", False), "default"]
+    with pytest.raises(PreflightError, match=re.escape(
+            "`--strategy=parameter_server` cannot train yet: no loop drives a ClusterCoordinator")):
+        preflight.check(make_config("text_classification", "tiny", strategy="parameter_server"),
+                        "m")
