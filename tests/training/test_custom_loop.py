@@ -80,24 +80,10 @@ def test_resumed_run_draws_the_same_dropout_masks(tmp_path, capsys):
     import tensorflow as tf
 
     from seqmodels.training.custom_loop import CustomTrainingLoop
-
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(32, 6)).astype("float32")
-    y = rng.integers(0, 3, 32)
-
-    def dataset_fn(epoch):
-        return tf.data.Dataset.from_tensor_slices((x, y)).shuffle(32, seed=epoch).batch(8)
+    from tests.training.dropout_run import fit_dropout_model
 
     def run(model_dir, epochs):
-        keras.utils.set_random_seed(0)
-        model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(16, activation="relu"),
-                                  keras.layers.Dropout(0.5), keras.layers.Dense(3)])
-        loop = CustomTrainingLoop(
-            model, keras.optimizers.Adam(0.01),
-            keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None),
-            tf.distribute.get_strategy(), str(model_dir), 8, verbose=0)
-        loop.fit(dataset_fn, epochs, 4)
-        return model.get_weights()
+        return fit_dropout_model(model_dir, epochs)[0]
 
     uninterrupted = run(tmp_path / "a", 2)
     run(tmp_path / "b", 1)
