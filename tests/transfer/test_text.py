@@ -31,7 +31,8 @@ def test_parse_backbone_errors(backbone, message):
 
 
 def test_text_classifier_rejects_other_kinds_and_arguments(tiny_preset, tmp_path):
-    with pytest.raises(ValueError, match=r"one of preset:, hub: .*keras_app:MobileNetV3Small"):
+    with pytest.raises(ValueError,
+                       match=r"one of preset:, hub:, torch_hub:.*keras_app:MobileNetV3Small"):
         transfer.text_backbone_classifier("keras_app:MobileNetV3Small", 2)
     with pytest.raises(ValueError, match="`num_classes` must be a positive integer"):
         transfer.text_backbone_classifier("preset:" + tiny_preset, 0)
