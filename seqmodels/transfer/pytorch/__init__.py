@@ -100,10 +100,11 @@ def from_torch(module, mask_zero=None):
     >>> expected = torch_lstm(torch.from_numpy(x))[0].detach().numpy()
     >>> bool(np.abs(np.asarray(lstm(x)) - expected).max() < 1e-5)
     True
-    >>> from_torch(torch.nn.Conv1d(3, 4, 2))
-    Traceback (most recent call last):
-    ...
-    seqmodels.transfer.pytorch.common.UnsupportedTorchModuleError: Cannot convert nn.Conv1d with type=...
+    >>> try:
+    ...     from_torch(torch.nn.LSTM(3, 4, proj_size=2))
+    ... except UnsupportedTorchModuleError as error:
+    ...     print(error)
+    Cannot convert nn.LSTM with proj_size=2: convertible with proj_size=0.
     """
     import torch
 

@@ -27,10 +27,11 @@ def load_torch_hub(value):
 
     Example:
 
-    >>> load_torch_hub("no_such_dir:encoder")
-    Traceback (most recent call last):
-    ...
-    ValueError: A torch_hub backbone must be 'torch_hub:<repo dir>:<entry>', the directory holding a hubconf.py. Received: backbone='torch_hub:no_such_dir:encoder' (no no_such_dir/hubconf.py)
+    >>> try:
+    ...     load_torch_hub("no_such_dir:encoder")
+    ... except ValueError as error:
+    ...     print(str(error).split("Received: ")[1])
+    backbone='torch_hub:no_such_dir:encoder' (no no_such_dir/hubconf.py)
     """
     directory, _, entry = value.rpartition(":")
     expected = ("A torch_hub backbone must be 'torch_hub:<repo dir>:<entry>', the directory "
