@@ -3,11 +3,13 @@
 import keras
 from keras import ops
 
-from seqmodels.layers.recurrent_cell import RecurrentCell
+from seqmodels.layers.recurrent_cell import RecurrentCell, check_implementation
 from seqmodels.layers.rnn import RNN
 from seqmodels.layers.simple_rnn import CELL_ARGUMENTS as SIMPLE_CELL_ARGUMENTS
+from seqmodels.layers.time_loop import check_use_cudnn
 
-CELL_ARGUMENTS = SIMPLE_CELL_ARGUMENTS + ("recurrent_activation", "unit_forget_bias")
+CELL_ARGUMENTS = SIMPLE_CELL_ARGUMENTS + ("recurrent_activation", "unit_forget_bias",
+                                          "implementation")
 
 
 @keras.saving.register_keras_serializable(package="seqmodels")
@@ -26,7 +28,11 @@ class LSTMCell(RecurrentCell):
         activation, use_bias, initializers, regularizers, constraints, dropout,
             recurrent_dropout, seed: as in `SimpleRNNCell` (`activation` is the candidate's
             and the cell output's).
+        implementation: 1 or 2, accepted as by `keras.layers.LSTMCell`: both compute the
+            same function (see `check_implementation`).
         **kwargs: base layer arguments.
+
+    The arguments come in `keras.layers.LSTMCell`'s order.
 
     Call arguments:
         inputs: (batch, features) float tensor, one time step.
@@ -35,8 +41,11 @@ class LSTMCell(RecurrentCell):
 
     Example:
 
+    >>> import numpy as np
     >>> cell = LSTMCell(4)
     >>> h, [h, c] = cell(np.ones((2, 3), "float32"), [np.zeros((2, 4), "float32")] * 2)
+    >>> tuple(h.shape), tuple(c.shape)
+    ((2, 4), (2, 4))
 
     References:
         Hochreiter & Schmidhuber, "Long Short-Term Memory", Neural Computation, 1997.
@@ -44,10 +53,23 @@ class LSTMCell(RecurrentCell):
 
     num_gates = 4
 
-    def __init__(self, units, recurrent_activation="sigmoid", unit_forget_bias=True, **kwargs):
-        super().__init__(units, **kwargs)
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", unit_forget_bias=True, kernel_regularizer=None,
+                 recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None, dropout=0.0,
+                 recurrent_dropout=0.0, seed=None, implementation=2, **kwargs):
+        super().__init__(
+            units, activation=activation, use_bias=use_bias,
+            kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint, dropout=dropout, recurrent_dropout=recurrent_dropout,
+            seed=seed, **kwargs)
         self.recurrent_activation = keras.activations.get(recurrent_activation)
         self.unit_forget_bias = unit_forget_bias
+        self.implementation = check_implementation(implementation)
 
     @property
     def state_size(self):
@@ -90,6 +112,7 @@ class LSTMCell(RecurrentCell):
         config.update({
             "recurrent_activation": keras.activations.serialize(self.recurrent_activation),
             "unit_forget_bias": self.unit_forget_bias,
+            "implementation": self.implementation,
         })
         return config
 
@@ -102,17 +125,25 @@ class LSTM(RNN):
     RNN's vanishing gradients. `layer.set_weights(keras_layer.get_weights())` gives the outputs
     and gradients of `keras.layers.LSTM`. At a masked step both states carry over unchanged and
     the output repeats the last real one (zeros before the first); with `return_sequences` the
-    input mask passes through.
+    input mask passes through. On a GPU, `use_cudnn` runs the sequence in cuDNN as Keras does;
+    on CPUs "auto" runs the `RNN` loop (see `seqmodels.layers.time_loop.cudnn_kernel`).
 
     Args:
         units: size of the hidden and cell states, a positive integer.
         activation, recurrent_activation, use_bias, kernel_initializer,
             recurrent_initializer, bias_initializer, unit_forget_bias, kernel_regularizer,
             recurrent_regularizer, bias_regularizer, kernel_constraint, recurrent_constraint,
-            bias_constraint, dropout, recurrent_dropout, seed: as in `keras.layers.LSTM` (see
-            `LSTMCell`).
-        return_sequences, return_state, go_backwards, zero_output_for_mask: see `RNN`.
+            bias_constraint, dropout, recurrent_dropout, seed, implementation: as in
+            `keras.layers.LSTM` (see `LSTMCell`).
+        activity_regularizer: regularizer of the layer's outputs (each returned tensor).
+        return_sequences, return_state, go_backwards, stateful, unroll, zero_output_for_mask:
+            see `RNN`.
+        use_cudnn: "auto" (cuDNN where the backend offers it for these arguments: a GPU,
+            tanh and sigmoid, a bias, no recurrent dropout, no unrolling), True (cuDNN or, as
+            in Keras, an error where the backend has none) or False (always the `RNN` loop).
         **kwargs: base layer arguments.
+
+    The arguments come in `keras.layers.LSTM`'s order.
 
     Call arguments:
         sequences: (batch, time, features) floats.
@@ -122,8 +153,9 @@ class LSTM(RNN):
 
     Example:
 
+    >>> import numpy as np
     >>> output, h, c = LSTM(8, return_state=True)(np.zeros((2, 5, 3), "float32"))
-    >>> c.shape
+    >>> tuple(c.shape)
     (2, 8)
 
     References:
@@ -131,14 +163,16 @@ class LSTM(RNN):
     """
 
     cell_arguments = CELL_ARGUMENTS
+    takes_use_cudnn = True
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
                  bias_initializer="zeros", unit_forget_bias=True, kernel_regularizer=None,
-                 recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 recurrent_constraint=None, bias_constraint=None, dropout=0.0,
-                 recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
-                 go_backwards=False, zero_output_for_mask=False, **kwargs):
+                 recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
+                 dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False,
+                 return_state=False, go_backwards=False, stateful=False, unroll=False,
+                 use_cudnn="auto", zero_output_for_mask=False, implementation=2, **kwargs):
         cell = LSTMCell(
             units, activation=activation, recurrent_activation=recurrent_activation,
             use_bias=use_bias, kernel_initializer=kernel_initializer,
@@ -147,8 +181,10 @@ class LSTM(RNN):
             recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
             kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
             bias_constraint=bias_constraint, dropout=dropout, recurrent_dropout=recurrent_dropout,
-            seed=seed, dtype=kwargs.get("dtype"), trainable=kwargs.get("trainable", True),
-            name="lstm_cell")
+            seed=seed, implementation=implementation, dtype=kwargs.get("dtype"),
+            trainable=kwargs.get("trainable", True), name="lstm_cell")
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
-                         go_backwards=go_backwards, zero_output_for_mask=zero_output_for_mask,
-                         **kwargs)
+                         go_backwards=go_backwards, stateful=stateful, unroll=unroll,
+                         zero_output_for_mask=zero_output_for_mask,
+                         activity_regularizer=activity_regularizer, **kwargs)
+        self.use_cudnn = check_use_cudnn(use_cudnn)

@@ -4,14 +4,29 @@ import keras
 from keras import ops
 
 
+def check_implementation(implementation):
+    """Keras' legacy `implementation` of the LSTM and GRU: 1 or 2; a ValueError otherwise.
+
+    In Keras, 1 computes each gate with its own matrix products (and, in training, its own
+    dropout mask) and 2 all gates in one product. Both compute the same function; our cells
+    always run the one-product form (one dropout mask for all gates), so the value only
+    round-trips through the config.
+    """
+    if implementation not in (1, 2) or isinstance(implementation, bool):
+        raise ValueError("`implementation` must be 1 or 2. "
+                         f"Received: implementation={implementation!r}")
+    return int(implementation)
+
+
 @keras.saving.register_keras_serializable(package="seqmodels")
 class RecurrentCell(keras.layers.Layer):
     """Base of `SimpleRNNCell`, `LSTMCell` and `GRUCell`: one time step, split in two parts.
 
     The output of every step is the new first state, h_t (the `RNN` loop relies on it and
-    carries only the states). `project_inputs(x_t)` computes `x_t @ kernel (+ bias)`; `step(projected_t, states,
-    recurrent_mask)` does the recurrent part. `call(x_t, states)` is both, so a cell also runs on its own. A
-    subclass sets `num_gates`, builds its bias in `build_bias` and implements `step`.
+    carries only the states). `project_inputs(x_t)` computes `x_t @ kernel (+ bias)`;
+    `step(projected_t, states, recurrent_mask)` does the recurrent part. `call(x_t, states)` is
+    both, so a cell also runs on its own. A subclass sets `num_gates`, builds its bias in
+    `build_bias` and implements `step`.
 
     Args:
         units: size of the hidden state, a positive integer.

@@ -5,46 +5,7 @@ import inspect
 import keras
 from keras import ops
 
-# The most steps unrolled in one iteration of the loop (see `RNN._time_loop`).
-MAX_CHUNK = 10
-
-
-def _scan_unroll():
-    """`unroll` for `keras.ops.scan`: on TensorFlow it is the while loop's `parallel_iterations`.
-
-    Measured on 2 CPU cores (LSTM and GRU, T=100, 64 units, forward+backward): 3 lets the
-    gradient loop overlap the independent work of adjacent iterations, about 1.2x faster than
-    1. On JAX it would unroll iterations (already chunks of steps) in the compiled program.
-    """
-    return 3 if keras.backend.backend() == "tensorflow" else 1
-
-
-def _as_list(states):
-    return list(states) if isinstance(states, (list, tuple)) else [states]
-
-
-def _is_fused(cell):
-    """Whether `cell` splits its step into `project_inputs` and `step` (see `RNN`)."""
-    return callable(getattr(cell, "project_inputs", None)) and callable(getattr(cell, "step", None))
-
-
-def chunk_size(time_steps, max_chunk=MAX_CHUNK):
-    """Steps per loop iteration: a divisor of `time_steps` in [max_chunk / 2, max_chunk] if any.
-
-    A divisor leaves no remainder steps to run after the loop (measured: a remainder costs more
-    than its share).
-
-    Example:
-
-    >>> chunk_size(100), chunk_size(7), chunk_size(97), chunk_size(98)
-    (10, 7, 10, 7)
-    """
-    if time_steps <= max_chunk:
-        return max(time_steps, 1)
-    for size in range(max_chunk, (max_chunk + 1) // 2 - 1, -1):
-        if time_steps % size == 0:
-            return size
-    return max_chunk
+from seqmodels.layers.time_loop import as_list, cudnn_kernel, is_fused, time_loop
 
 
 @keras.saving.register_keras_serializable(package="seqmodels")
@@ -55,7 +16,9 @@ class RNN(keras.layers.Layer):
     JAX), so gradients flow through the real recurrence (backpropagation through time, unrolled
     by the framework, not by Python). Each iteration of the scan runs a chunk of up to
     `MAX_CHUNK` steps written out in its body: the scan's own bookkeeping per iteration (on
-    TensorFlow its carry and outputs live in `TensorArray`s) is then paid once per chunk.
+    TensorFlow its carry and outputs live in `TensorArray`s) is then paid once per chunk (see
+    `seqmodels.layers.time_loop`). `unroll=True` writes every step out instead (no loop op):
+    the same outputs, for short sequences of known length; more memory and a bigger graph.
 
     Any Keras-style cell works: a layer with `state_size` (an int or a list of ints) and
     `call(x_t, states, training=None) -> (y_t, new_states)`, `x_t` (batch, features), each state
@@ -74,9 +37,22 @@ class RNN(keras.layers.Layer):
     `zero_output_for_mask=True` (which `keras.layers.Bidirectional` sets when it returns
     sequences). With `return_sequences` the output mask is the input mask, otherwise None.
 
-    On TensorFlow the layer sets `supports_jit = False`: the gradient of `keras.ops.scan` does
-    not compile under XLA there (its `tf.while_loop` has no `maximum_iterations`), so Keras'
-    `jit_compile="auto"` leaves XLA off for models that contain it.
+    Statefulness follows Keras too: with `stateful=True` the final states of a call start the
+    next one, sample i of a batch continuing sample i of the previous batch (feed the batches
+    in order: `fit(..., shuffle=False)`). The batch size must be fixed, by
+    `keras.Input(shape, batch_size=...)` or by the first batch the layer is built on or called
+    with; building on an unknown batch size raises, and so does a batch of another size. The
+    states are non-trainable variables in `layer.states`, created at build time and, as in
+    Keras, neither weights nor saved; `reset_states()` (or `reset_state()`) sets them to zeros,
+    and an `initial_state` passed to a call replaces them for that call. On JAX, as with Keras'
+    own layers, they carry over between eager calls but not between the compiled steps of
+    `fit` and `predict`, which write back only tracked variables.
+
+    XLA: on TensorFlow the layer sets `supports_jit = False` unless `unroll=True`: the gradient
+    of `keras.ops.scan` does not compile there ("XLA compilation requires a fixed tensor list
+    size": its `tf.while_loop` has no `maximum_iterations`), so `compile(jit_compile=True)`
+    falls back to graph execution with a warning and `jit_compile="auto"` leaves XLA off.
+    Unrolled layers have no loop and compile. On JAX the scan always compiles.
 
     Args:
         cell: a cell layer (see above).
@@ -85,21 +61,32 @@ class RNN(keras.layers.Layer):
         return_state: also return the final states, after the output.
         go_backwards: process the sequence in reverse; the returned sequence is in processing
             order (reversed), as in Keras.
+        stateful: keep the final states across calls (see above).
+        unroll: write every step out in Python instead of a loop (the time axis must be known).
         zero_output_for_mask: output zeros at masked steps instead of repeating the last output.
-        **kwargs: base layer arguments (`name`, `dtype`, ...).
+        **kwargs: base layer arguments (`name`, `dtype`, `activity_regularizer`, ...).
 
     Call arguments:
         sequences: float tensor (batch, time, features).
         initial_state: optional list of state tensors, one (batch, size) per entry of
-            `cell.state_size`; zeros by default.
+            `cell.state_size`; zeros (or a stateful layer's states) by default.
         mask: optional bool tensor (batch, time); True marks real steps.
         training: whether dropout is active.
 
     Example:
 
-    >>> cell = SimpleRNNCell(8)
-    >>> RNN(cell, return_sequences=True)(np.zeros((2, 5, 3), "float32")).shape
+    >>> import numpy as np
+    >>> from seqmodels.layers import SimpleRNNCell
+    >>> layer = RNN(SimpleRNNCell(8), return_sequences=True)
+    >>> tuple(layer(np.zeros((2, 5, 3), "float32")).shape)
     (2, 5, 8)
+    >>> stateful = RNN(SimpleRNNCell(8), stateful=True)
+    >>> first = stateful(np.ones((2, 5, 3), "float32"))  # its final states are kept...
+    >>> bool(np.allclose(stateful(np.ones((2, 5, 3), "float32")), first))  # ...and go on
+    False
+    >>> stateful.reset_states()
+    >>> bool(np.allclose(stateful(np.ones((2, 5, 3), "float32")), first))
+    True
 
     References:
         Rumelhart, Hinton & Williams, "Learning representations by back-propagating errors",
@@ -109,9 +96,12 @@ class RNN(keras.layers.Layer):
 
     # Constructor arguments that subclasses forward to the cell they build (see `get_config`).
     cell_arguments = ()
+    # Whether the layer takes `use_cudnn` (`LSTM`, `GRU`; their constructors set it): Keras'
+    # fused kernel for the whole sequence, where it asks for one (see `time_loop.cudnn_kernel`).
+    takes_use_cudnn = False
 
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
-                 zero_output_for_mask=False, **kwargs):
+                 stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
         if not isinstance(cell, keras.layers.Layer) or not hasattr(cell, "state_size"):
             raise ValueError("`cell` must be a Keras layer with a `state_size` attribute and "
                              "`call(inputs, states)`. Received: cell=" + repr(cell))
@@ -120,13 +110,14 @@ class RNN(keras.layers.Layer):
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
+        self.stateful = bool(stateful)
+        self.unroll = bool(unroll)
         self.zero_output_for_mask = bool(zero_output_for_mask)
         self.supports_masking = True
-        # The gradient of `keras.ops.scan` does not compile with XLA on TensorFlow.
-        self.supports_jit = keras.backend.backend() != "tensorflow"
-        # Attributes `keras.layers.Bidirectional` reads; statefulness and unrolling are not offered.
-        self.stateful = False
-        self.unroll = False
+        # The gradient of `keras.ops.scan` does not compile with XLA on TensorFlow; an unrolled
+        # loop has no scan.
+        self.supports_jit = keras.backend.backend() != "tensorflow" or self.unroll
+        # The state variables of a stateful layer, created by `build`.
         self.states = None
         # Subclasses that build their cell expose its arguments (`layer.units`, ...).
         for key in self.cell_arguments:
@@ -135,19 +126,44 @@ class RNN(keras.layers.Layer):
 
     @property
     def state_size(self):
-        return _as_list(self.cell.state_size)
+        return as_list(self.cell.state_size)
 
     @property
     def output_size(self):
         return getattr(self.cell, "output_size", self.state_size[0])
 
-    def reset_state(self):
-        """No-op: these layers are not stateful (kept for `Bidirectional`)."""
-
     def build(self, sequences_shape, initial_state_shape=None):
         self._check_shape(sequences_shape)
         if not self.cell.built:
             self.cell.build((sequences_shape[0], sequences_shape[-1]))
+        if not self.stateful:
+            return
+        if self.states is not None:
+            self.reset_state()
+            return
+        batch_size = sequences_shape[0]
+        if batch_size is None:
+            raise ValueError(
+                f"{type(self).__name__} with stateful=True needs a fixed batch size: pass "
+                "`batch_size=` to `keras.Input`, or call the layer on a batch first. "
+                f"Received: inputs.shape={tuple(sequences_shape)}")
+        with keras.name_scope(self.name, caller=self):
+            states = [keras.Variable(state, trainable=False, dtype=self.variable_dtype,
+                                     name="rnn_state")
+                      for state in self.get_initial_state(batch_size)]
+        # Untracked, as in `keras.layers.RNN`: the states are not weights, so `get_weights()`
+        # and `set_weights()` interchange with the Keras built-ins, stateful or not.
+        object.__setattr__(self, "states", states)
+
+    def reset_state(self):
+        """Sets a stateful layer's states to zeros (a no-op for a layer that is not stateful)."""
+        if self.states is not None:
+            for state in self.states:
+                state.assign(ops.zeros(state.shape, dtype=state.dtype))
+
+    def reset_states(self):
+        """The same as `reset_state()` (Keras keeps both names)."""
+        self.reset_state()
 
     def _check_shape(self, shape):
         if len(shape) != 3:
@@ -164,9 +180,20 @@ class RNN(keras.layers.Layer):
         return [ops.zeros((batch_size, size), dtype=self.compute_dtype) for size in self.state_size]
 
     def _initial_states(self, sequences, initial_state):
+        if self.stateful:
+            batch_size, expected = sequences.shape[0], self.states[0].shape[0]
+            if batch_size is not None and batch_size != expected:
+                raise ValueError(
+                    f"{type(self).__name__} is stateful with a batch size of {expected}: every "
+                    f"batch must have {expected} sequences. "
+                    f"Received: inputs.shape={tuple(sequences.shape)}")
+            if initial_state is None:
+                # Copies: on torch the states are assigned in place after the loop, which must
+                # not change a tensor that the backward pass reads.
+                return [ops.cast(ops.copy(state), self.compute_dtype) for state in self.states]
         if initial_state is None:
             return self.get_initial_state(ops.shape(sequences)[0])
-        states = _as_list(initial_state)
+        states = as_list(initial_state)
         if len(states) != len(self.state_size):
             raise ValueError(
                 f"{type(self).__name__} expects {len(self.state_size)} initial state tensor(s) "
@@ -180,122 +207,39 @@ class RNN(keras.layers.Layer):
 
     def call(self, sequences, initial_state=None, mask=None, training=None):
         self._check_shape(sequences.shape)
+        if self.unroll and not isinstance(sequences.shape[1], int):
+            raise ValueError(
+                f"{type(self).__name__} with unroll=True needs a known number of time steps "
+                "(pass `shape=(time, features)` to `keras.Input`). "
+                f"Received: inputs.shape={tuple(sequences.shape)}")
         states = self._initial_states(sequences, initial_state)
-        xs = ops.transpose(sequences, (1, 0, 2))  # (time, batch, features)
         if isinstance(mask, (list, tuple)):
             mask = mask[0]  # the sequences' mask (the initial states have none)
-        if mask is not None:
-            mask = ops.transpose(ops.cast(mask, "bool"), (1, 0))  # (time, batch)
-            mask = ops.expand_dims(mask, -1)  # (time, batch, 1)
-        if self.go_backwards:
-            xs = ops.flip(xs, axis=0)
-            mask = None if mask is None else ops.flip(mask, axis=0)
-
-        if _is_fused(self.cell):
-            output, final_states = self._fused_loop(xs, states, mask, training)
-        else:
-            output, final_states = self._cell_loop(xs, states, mask, training)
+        result = None
+        if self.takes_use_cudnn:
+            result = cudnn_kernel(self, sequences, states, mask, training)
+        if result is None:
+            xs = ops.transpose(sequences, (1, 0, 2))  # (time, batch, features)
+            if mask is not None:
+                mask = ops.transpose(ops.cast(mask, "bool"), (1, 0))  # (time, batch)
+                mask = ops.expand_dims(mask, -1)  # (time, batch, 1)
+            if self.go_backwards:
+                xs = ops.flip(xs, axis=0)
+                mask = None if mask is None else ops.flip(mask, axis=0)
+            loop = self._fused_loop if is_fused(self.cell) else self._cell_loop
+            result = loop(xs, states, mask, training)
+        output, final_states = result
+        if self.stateful:
+            for variable, state in zip(self.states, final_states):
+                variable.assign(state)
         if self.return_state:
             return [output] + final_states
         return output
 
-    def _time_loop(self, step, states, xs, mask, collect, prepare=None):
-        """Runs `step(x_t, mask_t, states) -> (y_t, new_states)` over the time axis.
-
-        One `keras.ops.scan` over chunks of `chunk_size(time)` steps, the steps of a chunk
-        written out in the loop body; steps left after the last whole chunk run after the loop.
-        With an unknown number of steps, one scan iteration per step.
-
-        Args:
-            step: the step function; `mask_t` is a (batch, 1) bool tensor or None.
-            states: list of initial state tensors.
-            xs: (time, batch, features) inputs.
-            mask: (time, batch, 1) bool tensor or None.
-            collect: whether to stack the per-step outputs.
-            prepare: optional function applied to a block of inputs (steps, batch, features)
-                before it is split into steps (the input projection of a fused cell).
-
-        Returns:
-            `(ys, final_states)`: `ys` the (time, batch, output) stacked outputs (None unless
-            `collect`), `final_states` a list.
-        """
-        prepare = prepare or (lambda block: block)
-        inputs = [xs] if mask is None else [xs, mask]
-        time_steps = xs.shape[0]
-        if not isinstance(time_steps, int):
-            return self._scan_steps(step, states, inputs, collect, prepare)
-        chunk = chunk_size(time_steps)
-        num_chunks, rest = divmod(time_steps, chunk)
-
-        def run(states, blocks, steps):
-            """The steps of one block, written out; returns their outputs and the states."""
-            blocks = [prepare(blocks[0])] + blocks[1:]
-            per_step = [ops.unstack(block, steps, axis=0) for block in blocks]  # steps x (batch, .)
-            ys = []
-            for tensors in zip(*per_step):
-                x_t, mask_t = tensors if mask is not None else (tensors[0], None)
-                y_t, states = step(x_t, mask_t, states)
-                ys.append(y_t)
-            return ys, states
-
-        ys_parts = []
-        if num_chunks:
-            def body(carry, chunk_inputs):
-                ys, new_states = run(list(carry[0]), list(chunk_inputs), chunk)
-                new_carry = (tuple(new_states),)
-                if collect:
-                    new_carry += (ops.stack(ys, axis=0),)  # (chunk, batch, output)
-                # `keras.ops.scan` wants the per-iteration output to mirror the carry.
-                return new_carry, new_carry
-
-            init = (tuple(states),)
-            if collect:
-                init += (ops.zeros((chunk, ops.shape(xs)[1], self.output_size),
-                                   dtype=self.compute_dtype),)
-            main = [t[:num_chunks * chunk] if rest else t for t in inputs]
-            # (num_chunks, chunk, batch, features)
-            main = [ops.reshape(t, (num_chunks, chunk, -1, t.shape[-1])) for t in main]
-            final, stacked = ops.scan(body, init, main, length=num_chunks,
-                                      unroll=_scan_unroll())
-            states = list(final[0])
-            if collect:
-                # (num_chunks, chunk, batch, output) -> (time, batch, output)
-                ys_parts.append(ops.reshape(stacked[1],
-                                            (num_chunks * chunk, -1, self.output_size)))
-        if rest:
-            ys, states = run(states, [t[num_chunks * chunk:] for t in inputs], rest)
-            if collect:
-                ys_parts.append(ops.stack(ys, axis=0))  # (rest, batch, output)
-        if not collect:
-            return None, states
-        ys = ys_parts[0] if len(ys_parts) == 1 else ops.concatenate(ys_parts, axis=0)
-        return ys, states
-
-    def _scan_steps(self, step, states, inputs, collect, prepare):
-        """One scan iteration per step, for a time axis of unknown length."""
-        xs, mask = inputs if len(inputs) == 2 else (inputs[0], None)
-        batch = ops.shape(xs)[1]
-        scanned = xs
-        if mask is not None:
-            # One scanned tensor: with several, the TensorFlow `keras.ops.scan` fails on an
-            # unknown length (Keras 3.15). The mask rides as a last feature.
-            # (time, batch, features + 1)
-            scanned = ops.concatenate([xs, ops.cast(mask, xs.dtype)], axis=-1)
-
-        def body(carry, step_inputs):
-            x_t, mask_t = step_inputs, None
-            if mask is not None:
-                x_t = step_inputs[:, :-1]  # (batch, features)
-                mask_t = step_inputs[:, -1:] > 0.5  # (batch, 1)
-            y_t, new_states = step(prepare(x_t), mask_t, list(carry[0]))
-            new_carry = (tuple(new_states),) + ((y_t,) if collect else ())
-            return new_carry, new_carry
-
-        init = (tuple(states),)
-        if collect:
-            init += (ops.zeros((batch, self.output_size), dtype=self.compute_dtype),)
-        final, stacked = ops.scan(body, init, scanned, unroll=_scan_unroll())
-        return (stacked[1] if collect else None), list(final[0])
+    def _loop(self, step, states, xs, mask, collect, prepare=None):
+        """`time_loop` with this layer's output size, dtype and `unroll`."""
+        return time_loop(step, states, xs, mask, collect, self.output_size, self.compute_dtype,
+                         prepare=prepare, unroll=self.unroll)
 
     def _fused_loop(self, xs, states, mask, training):
         """The loop of a cell with `project_inputs`/`step`, whose output is its first state.
@@ -322,9 +266,8 @@ class RNN(keras.layers.Layer):
         # Measured on CPU (TensorFlow, LSTM): projecting each chunk inside the loop (one matmul
         # per chunk) beats projecting the whole sequence before it, whose
         # (time, batch, gates * units) tensor and its gradient go through the loop's arrays.
-        outputs, final_states = self._time_loop(step, states, xs, mask,
-                                                collect=self.return_sequences,
-                                                prepare=cell.project_inputs)
+        outputs, final_states = self._loop(step, states, xs, mask, collect=self.return_sequences,
+                                           prepare=cell.project_inputs)
         if self.return_sequences:
             if mask is not None:
                 if self.zero_output_for_mask:
@@ -358,7 +301,7 @@ class RNN(keras.layers.Layer):
             step_states, previous_output = step_states[:num_states], step_states[num_states]
             output, new_states = cell(x_t, step_states, **kwargs)
             output = ops.cast(output, self.compute_dtype)
-            new_states = [ops.cast(s, self.compute_dtype) for s in _as_list(new_states)]
+            new_states = [ops.cast(s, self.compute_dtype) for s in as_list(new_states)]
             if mask_t is not None:
                 # Masked step: keep the states, repeat (or zero) the output, as Keras does.
                 new_states = [ops.where(mask_t, n, s) for n, s in zip(new_states, step_states)]
@@ -366,8 +309,8 @@ class RNN(keras.layers.Layer):
                                    else previous_output)
             return output, new_states + [output]
 
-        outputs, final = self._time_loop(step, list(states) + [zero_output], xs, mask,
-                                         collect=self.return_sequences)
+        outputs, final = self._loop(step, list(states) + [zero_output], xs, mask,
+                                    collect=self.return_sequences)
         if cached:
             cell.reset_dropout_mask()
             cell.reset_recurrent_dropout_mask()
@@ -396,9 +339,13 @@ class RNN(keras.layers.Layer):
             "return_sequences": self.return_sequences,
             "return_state": self.return_state,
             "go_backwards": self.go_backwards,
+            "stateful": self.stateful,
+            "unroll": self.unroll,
             "zero_output_for_mask": self.zero_output_for_mask,
             "activity_regularizer": keras.regularizers.serialize(self.activity_regularizer),
         })
+        if self.takes_use_cudnn:
+            config["use_cudnn"] = self.use_cudnn
         if self.cell_arguments:
             # A layer that builds its own cell: its flat arguments, as the Keras built-ins.
             cell_config = self.cell.get_config()

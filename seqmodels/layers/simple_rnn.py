@@ -42,9 +42,10 @@ class SimpleRNNCell(RecurrentCell):
 
     Example:
 
+    >>> import numpy as np
     >>> cell = SimpleRNNCell(4)
     >>> output, [h] = cell(np.ones((2, 3), "float32"), [np.zeros((2, 4), "float32")])
-    >>> output.shape
+    >>> tuple(output.shape)
     (2, 4)
 
     References:
@@ -76,8 +77,10 @@ class SimpleRNN(RNN):
             kernel_regularizer, recurrent_regularizer, bias_regularizer, kernel_constraint,
             recurrent_constraint, bias_constraint, dropout, recurrent_dropout, seed: as in
             `keras.layers.SimpleRNN` (see `SimpleRNNCell`).
-        return_sequences, return_state, go_backwards, zero_output_for_mask: see `RNN`.
-        **kwargs: base layer arguments (`name`, `dtype`, `activity_regularizer`, ...).
+        activity_regularizer: regularizer of the layer's outputs (each returned tensor).
+        return_sequences, return_state, go_backwards, stateful, unroll, zero_output_for_mask:
+            see `RNN`.
+        **kwargs: base layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
         sequences: (batch, time, features) floats.
@@ -87,8 +90,9 @@ class SimpleRNN(RNN):
 
     Example:
 
+    >>> import numpy as np
     >>> layer = SimpleRNN(8, return_sequences=True)
-    >>> layer(np.zeros((2, 5, 3), "float32")).shape
+    >>> tuple(layer(np.zeros((2, 5, 3), "float32")).shape)
     (2, 5, 8)
 
     References:
@@ -102,10 +106,12 @@ class SimpleRNN(RNN):
     def __init__(self, units, activation="tanh", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
                  bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
-                 bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
-                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
-                 return_sequences=False, return_state=False, go_backwards=False,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None, dropout=0.0,
+                 recurrent_dropout=0.0, return_sequences=False, return_state=False,
+                 go_backwards=False, stateful=False, unroll=False, seed=None,
                  zero_output_for_mask=False, **kwargs):
+        # The argument order is `keras.layers.SimpleRNN`'s.
         cell = SimpleRNNCell(
             units, activation=activation, use_bias=use_bias,
             kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
@@ -116,5 +122,6 @@ class SimpleRNN(RNN):
             seed=seed, dtype=kwargs.get("dtype"), trainable=kwargs.get("trainable", True),
             name="simple_rnn_cell")
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
-                         go_backwards=go_backwards, zero_output_for_mask=zero_output_for_mask,
-                         **kwargs)
+                         go_backwards=go_backwards, stateful=stateful, unroll=unroll,
+                         zero_output_for_mask=zero_output_for_mask,
+                         activity_regularizer=activity_regularizer, **kwargs)

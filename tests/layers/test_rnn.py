@@ -1,18 +1,26 @@
 """RNN, the shared time loop: parity helpers for every recurrent layer, user cells, Keras cells.
 
 The helpers at the top (`paired`, `check_parity`, `check_bidirectional_parity`, ...) are used by
-the SimpleRNN, LSTM and GRU tests too. Inputs have 23 steps: the loop runs them as two chunks
-of 10 steps and a remainder of 3 (see `seqmodels.layers.rnn.chunk_size`).
+the SimpleRNN, LSTM and GRU tests too. The loop's own arguments, which every layer takes as its
+Keras built-in does (`stateful`, `unroll`, `activity_regularizer`, `use_cudnn`,
+`implementation`), are tested at the end on all three layers against their built-ins. Inputs
+have 23 steps: the loop runs them as two chunks of 10 steps and a remainder of 3 (see
+`seqmodels.layers.time_loop.chunk_size`).
 """
 
+import inspect
 import re
+import warnings
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from seqmodels.layers.rnn import RNN, chunk_size
+from seqmodels.layers.gru import GRU, GRUCell
+from seqmodels.layers.lstm import LSTM, LSTMCell
+from seqmodels.layers.rnn import RNN
+from seqmodels.layers.time_loop import chunk_size
 from seqmodels.layers.simple_rnn import SimpleRNN, SimpleRNNCell
 from tests.layer_test_case import run_layer_test
 
@@ -120,9 +128,13 @@ PARITY_CASES = [
     (dict(return_sequences=True, go_backwards=True), None, True, 20),  # whole chunks only
     (dict(return_sequences=True, return_state=True), "arbitrary", False, 7),  # one chunk
     (dict(return_sequences=True), None, False, 1),
+    # Python-unrolled: every step written out, Keras' built-in unrolled too.
+    (dict(unroll=True, return_sequences=True, go_backwards=True), "arbitrary", True, TIME),
+    (dict(unroll=True, return_state=True), "right", False, 7),
 ]
 PARITY_IDS = ["last", "sequences-right-mask", "backwards-state-mask", "state-initial-mask",
-              "backwards-initial-right-mask", "T20-initial", "T7-mask", "T1"]
+              "backwards-initial-right-mask", "T20-initial", "T7-mask", "T1",
+              "unroll-backwards-initial-mask", "unroll-T7-state-right-mask"]
 
 
 def check_dynamic_time_parity(ours_class, keras_class, **kwargs):
@@ -203,7 +215,6 @@ def check_dropout(layer_class, **kwargs):
     no_dropout(x)
     no_dropout.set_weights(layer.get_weights())
     np.testing.assert_allclose(no_dropout(x, training=True), inference, atol=1e-6)
-
 
 # RNN with our cells, user cells and Keras cells. -----------------------------------------------
 
@@ -416,3 +427,212 @@ def test_bad_inputs():
             "RNN expects initial_state[1] of shape (batch, 2). "
             "Received: initial_state[1].shape=(5, 3)")):
         layer(inputs(), initial_state=[np.zeros((BATCH, 3), "float32")] * 2)
+
+
+def test_user_cell_stateful_parity():
+    ours = RNN(TwoStateCell(), stateful=True, return_sequences=True)
+    reference = keras.layers.RNN(TwoStateCell(), stateful=True, return_sequences=True)
+    reference(inputs())
+    ours(inputs())
+    ours.set_weights(reference.get_weights())
+    for layer in (ours, reference):
+        layer.reset_states()
+    for seed, kind in enumerate([None, "arbitrary", "right"]):
+        output_error, gradient_error = parity_errors(ours, reference, inputs(seed=seed),
+                                                     make_mask(kind, seed=seed))
+        assert output_error <= TOLERANCE and gradient_error <= TOLERANCE
+    assert max_error([np.asarray(s) for s in ours.states],
+                     [np.asarray(s) for s in reference.states]) <= TOLERANCE
+    assert RNN.from_config(ours.get_config()).stateful
+
+
+def test_not_stateful_has_no_states():
+    layer = SimpleRNN(UNITS)
+    layer(inputs())
+    layer.reset_states()  # a no-op, as in Keras
+    assert layer.states is None and not layer.non_trainable_weights
+
+
+def test_unroll_needs_a_known_time_axis():
+    layer = SimpleRNN(UNITS, unroll=True)
+    layer(inputs())
+
+    @tf.function(input_signature=[tf.TensorSpec((None, None, FEATURES))])
+    def run(x):
+        return layer(x)
+
+    with pytest.raises(ValueError, match=re.escape(
+            "SimpleRNN with unroll=True needs a known number of time steps (pass "
+            "`shape=(time, features)` to `keras.Input`). Received: inputs.shape=(None, None, 3)")):
+        run(inputs())
+
+
+# Keras' arguments (stateful, unroll, activity_regularizer, use_cudnn, implementation) on every
+# layer, against its built-in. -------------------------------------------------------------------
+
+LAYERS = [(SimpleRNN, keras.layers.SimpleRNN), (LSTM, keras.layers.LSTM), (GRU, keras.layers.GRU)]
+CELLS = [(SimpleRNNCell, keras.layers.SimpleRNNCell), (LSTMCell, keras.layers.LSTMCell),
+         (GRUCell, keras.layers.GRUCell)]
+LAYER_IDS, CELL_IDS = ["SimpleRNN", "LSTM", "GRU"], ["SimpleRNNCell", "LSTMCell", "GRUCell"]
+
+
+@pytest.mark.parametrize("ours_class, keras_class", LAYERS, ids=LAYER_IDS)
+def test_stateful_parity(ours_class, keras_class):
+    """Stateful runs over several batches, `reset_states` between runs: ours equals the built-in
+    (outputs, gradients and the kept states), alone and inside `Bidirectional`."""
+    ours, reference = paired(ours_class, keras_class, stateful=True, return_state=True,
+                             return_sequences=True)
+    assert len(ours.weights) == len(reference.weights)  # the states are no weights
+    batches = [(inputs(seed=seed), make_mask(kind, seed=seed))
+               for seed, kind in enumerate([None, "right", "arbitrary"])]
+    runs = []
+    for _ in range(2):
+        for layer in (ours, reference):
+            layer.reset_states()
+            assert not any(np.asarray(state).any() for state in layer.states)
+        for x, mask in batches:
+            output_error, gradient_error = parity_errors(ours, reference, x, mask)
+            assert output_error <= TOLERANCE and gradient_error <= TOLERANCE
+            states = [np.asarray(state) for state in ours.states]
+            assert max_error(states, [np.asarray(s) for s in reference.states]) <= TOLERANCE
+        runs.append(states)
+    np.testing.assert_allclose(runs[0], runs[1], atol=1e-6)  # a reset starts over
+
+    ours, reference = (keras.layers.Bidirectional(layer_class(UNITS, stateful=True))
+                       for layer_class in (ours_class, keras_class))
+    reference(inputs())
+    ours(inputs())
+    weights = random_weights(reference)
+    reference.set_weights(weights)
+    ours.set_weights(weights)
+    for layer in (ours, reference):
+        layer.reset_states()
+    for seed in range(2):
+        np.testing.assert_allclose(ours(inputs(seed=seed)), reference(inputs(seed=seed)),
+                                   atol=TOLERANCE)
+
+
+@pytest.mark.parametrize("layer_class", [layer for layer, _ in LAYERS], ids=LAYER_IDS)
+def test_stateful_errors(layer_class):
+    """No fixed batch size, or a batch of another size: a ValueError that says so."""
+    name = layer_class.__name__
+    with pytest.raises(ValueError, match=re.escape(
+            f"{name} with stateful=True needs a fixed batch size: pass `batch_size=` to "
+            "`keras.Input`, or call the layer on a batch first. "
+            f"Received: inputs.shape=(None, {TIME}, {FEATURES})")):
+        layer_class(UNITS, stateful=True)(keras.Input((TIME, FEATURES)))
+    layer = layer_class(UNITS, stateful=True)
+    symbolic = layer(keras.Input((TIME, FEATURES), batch_size=BATCH))  # the batch from the input
+    assert tuple(symbolic.shape) == (BATCH, UNITS)
+    assert [tuple(state.shape) for state in layer.states][0] == (BATCH, UNITS)
+    with pytest.raises(ValueError, match=re.escape(
+            f"{name} is stateful with a batch size of {BATCH}: every batch must have {BATCH} "
+            f"sequences. Received: inputs.shape=(2, {TIME}, {FEATURES})")):
+        layer(inputs()[:2])
+
+
+@pytest.mark.parametrize("ours_class, keras_class", LAYERS, ids=LAYER_IDS)
+def test_activity_regularizer(ours_class, keras_class):
+    """Every returned tensor is regularized (Keras divides by the batch size), by hand and as
+    by the built-in. Keras 3.15's SimpleRNN never hands its `activity_regularizer` to the base
+    layer, which so adds no loss; ours applies it, as Keras' LSTM and GRU do."""
+    keras_applies_it = ours_class is not SimpleRNN
+    ours, reference = paired(ours_class, keras_class, activity_regularizer="l2",
+                             return_state=True)
+    returned = ours(inputs())
+    by_hand = [float(keras.regularizers.L2()(tensor)) / BATCH for tensor in returned]
+    assert len(by_hand) == 1 + len(ours.state_size)
+    np.testing.assert_allclose([float(loss) for loss in ours.losses], by_hand, rtol=1e-6)
+    if keras_applies_it:
+        reference(inputs())
+        np.testing.assert_allclose([float(loss) for loss in reference.losses], by_hand,
+                                   rtol=1e-5)
+
+
+@pytest.mark.parametrize("ours_class, keras_class, kwargs", [
+    (SimpleRNN, keras.layers.SimpleRNN, dict(activation="relu")),
+    (LSTM, keras.layers.LSTM, dict(unit_forget_bias=False)),
+    (GRU, keras.layers.GRU, dict(reset_after=False)),
+], ids=LAYER_IDS)
+def test_keras_config(ours_class, keras_class, kwargs):
+    """A config of the Keras built-in builds ours, and ours writes back the same values."""
+    reference = keras_class(UNITS, stateful=True, unroll=True, go_backwards=True,
+                            activity_regularizer="l1", dropout=0.25, seed=7, **kwargs)
+    config = reference.get_config()
+    ours = ours_class.from_config(config)
+    ours_config = ours.get_config()
+    assert {key: ours_config[key] for key in config} == config
+    assert ours_class.from_config(ours_config).get_config() == ours_config
+    # (Keras' SimpleRNN leaves `seed` out of its config.)
+    assert (ours.stateful, ours.unroll, ours.dropout) == (True, True, 0.25)
+    assert ours.seed == config.get("seed")
+
+
+@pytest.mark.parametrize("ours_class, keras_class", LAYERS[1:], ids=LAYER_IDS[1:])
+def test_use_cudnn(ours_class, keras_class):
+    """`use_cudnn`: "auto" runs our loop on CPU, False always does, True raises as Keras does
+    where the backend (TensorFlow without a GPU here) has no cuDNN kernel."""
+    check_parity(ours_class, keras_class, dict(use_cudnn=False, return_sequences=True),
+                 "arbitrary")
+    auto = ours_class(UNITS, return_sequences=True)
+    never = ours_class(UNITS, return_sequences=True, use_cudnn=False)
+    for layer in (auto, never):
+        layer(inputs())
+    never.set_weights(auto.get_weights())
+    np.testing.assert_array_equal(auto(inputs()), never(inputs()))
+    for layer_class, message in ((ours_class, "use_cudnn=True was passed"),
+                                 (keras_class, "use_cudnn=True was specified")):
+        with pytest.raises(ValueError, match=re.escape(message)):
+            layer_class(UNITS, use_cudnn=True)(inputs())
+    assert ours_class.from_config(
+        ours_class(UNITS, use_cudnn=False).get_config()).use_cudnn is False
+    with pytest.raises(ValueError, match=re.escape(
+            '`use_cudnn` must be one of "auto", True or False. Received: use_cudnn=\'yes\'')):
+        ours_class(UNITS, use_cudnn="yes")
+
+
+@pytest.mark.parametrize("ours_class, keras_class", LAYERS[1:], ids=LAYER_IDS[1:])
+def test_implementation(ours_class, keras_class):
+    """`implementation=1` (Keras: per-gate products) computes what 2 does, dropout included."""
+    check_parity(ours_class, keras_class, dict(implementation=1, return_sequences=True),
+                 "arbitrary")
+    layer = ours_class(UNITS, implementation=1, dropout=0.5, recurrent_dropout=0.5, seed=3)
+    other = ours_class(UNITS, dropout=0.5, recurrent_dropout=0.5, seed=3)
+    other(inputs())
+    layer(inputs())
+    layer.set_weights(other.get_weights())
+    np.testing.assert_array_equal(layer(inputs(), training=True), other(inputs(), training=True))
+    revived = ours_class.from_config(layer.get_config())
+    assert revived.implementation == revived.cell.implementation == 1
+    with pytest.raises(ValueError, match=re.escape(
+            "`implementation` must be 1 or 2. Received: implementation=3")):
+        ours_class(UNITS, implementation=3)
+
+
+@pytest.mark.parametrize("layer_class", [layer for layer, _ in LAYERS], ids=LAYER_IDS)
+def test_unrolled_compiles_with_xla(layer_class):
+    """Unrolled (no scan), the layer compiles under XLA on TensorFlow, trains, and agrees."""
+    def model(**kwargs):
+        return keras.Sequential([keras.Input((3, FEATURES)), layer_class(UNITS, **kwargs),
+                                 keras.layers.Dense(1)])
+
+    unrolled, looped = model(unroll=True), model()
+    looped.set_weights(unrolled.get_weights())
+    assert unrolled.layers[0].supports_jit and not looped.layers[0].supports_jit
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        unrolled.compile(keras.optimizers.SGD(0.1), "mse", jit_compile=True)
+    assert unrolled.jit_compile, [str(w.message) for w in caught]
+    looped.compile(keras.optimizers.SGD(0.1), "mse", jit_compile=False)
+    x, y = inputs(time=3), np.ones((BATCH, 1))
+    for model_ in (unrolled, looped):
+        model_.fit(x, y, epochs=2, batch_size=BATCH, verbose=0)
+    np.testing.assert_allclose(unrolled.predict(x, verbose=0), looped.predict(x, verbose=0),
+                               atol=1e-5)
+
+
+@pytest.mark.parametrize("ours_class, keras_class", LAYERS + CELLS, ids=LAYER_IDS + CELL_IDS)
+def test_argument_order_is_keras(ours_class, keras_class):
+    """Positional arguments mean what they mean to the built-in (ours adds some after)."""
+    keras_order = [name for name in inspect.signature(keras_class).parameters if name != "kwargs"]
+    assert list(inspect.signature(ours_class).parameters)[:len(keras_order)] == keras_order
