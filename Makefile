@@ -17,6 +17,10 @@ $(INSTALLED): setup.cfg setup.py Makefile
 	$(PIP) install -q -e '.[test]'
 	# The CPU build of torch runs the backend-portability tests (layers under KERAS_BACKEND=torch).
 	$(PIP) install -q torch==2.13.0
+	# And JAX (CPU) runs them under KERAS_BACKEND=jax. 0.7.2, the newest that works with Keras
+	# 3.15: from 0.8 on, JAX rejects the Keras variables that Keras 3.15 hands it unconverted
+	# (`ops.slice` on a weight: "Triggering __jax_array__() during abstractification").
+	$(PIP) install -q jax==0.7.2
 	touch $@
 
 # The data-carrying packages (`make data`) come from data.mk.
