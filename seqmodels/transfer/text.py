@@ -69,6 +69,35 @@ def _split_hub_handles(value):
                      f"Received: backbone='hub:{value}'")
 
 
+def _hf_preprocessor(directory, sequence_length):
+    """keras-hub's BERT preprocessor on a Hugging Face checkpoint's `vocab.txt`, cased as it says.
+
+    `tokenizer_config.json`'s `do_lower_case` (default True) and `strip_accents` (default: as
+    `do_lower_case`) are Hugging Face `BertTokenizer`'s settings; keras-hub's `BertTokenizer`
+    does not strip accents unless told, so both are passed.
+    """
+    import json
+
+    import keras_hub
+
+    vocabulary = os.path.join(directory, "vocab.txt")
+    if not os.path.isfile(vocabulary):
+        raise FileNotFoundError("A 'hf:<directory>' backbone needs the checkpoint's WordPiece "
+                                f"vocabulary: no vocab.txt in {directory!r}")
+    settings = {}
+    config = os.path.join(directory, "tokenizer_config.json")
+    if os.path.isfile(config):
+        with open(config, encoding="utf-8") as f:
+            settings = json.load(f)
+    lowercase = bool(settings.get("do_lower_case", True))
+    strip_accents = settings.get("strip_accents")
+    tokenizer = keras_hub.models.BertTokenizer(
+        vocabulary=vocabulary, lowercase=lowercase,
+        strip_accents=lowercase if strip_accents is None else bool(strip_accents))
+    return keras_hub.models.BertTextClassifierPreprocessor(tokenizer,
+                                                           sequence_length=sequence_length)
+
+
 def text_backbone_classifier(backbone, num_classes, sequence_length=64, trainable=True,
                              dropout=0.1, pooling="mean", seed=None, trim_padding=True):
     """A text classifier on a pretrained encoder: raw strings in, logits out.
@@ -88,6 +117,12 @@ def text_backbone_classifier(backbone, num_classes, sequence_length=64, trainabl
           preset name such as `bert_tiny_en_uncased`, which needs the internet once), loaded
           with `keras_hub.models.Backbone.from_preset` and its
           `TextClassifierPreprocessor.from_preset(sequence_length=...)`.
+        - `"hf:<directory>"`: a Hugging Face BERT checkpoint directory (`config.json`,
+          `model.safetensors` or `pytorch_model.bin`, `vocab.txt`, optionally
+          `tokenizer_config.json`), run on our own layers by
+          `seqmodels.models.BertEncoder.from_pretrained`; its WordPiece tokenizer (keras-hub's,
+          with the checkpoint's lower-casing and accent stripping) gives the ids of Hugging
+          Face's `BertTokenizer`.
         - `"hub:<encoder handle>|<preprocessor handle>"`: a TF Hub text encoder (inputs
           `input_word_ids`, `input_mask`, `input_type_ids`; outputs `sequence_output`,
           `pooled_output`) and its preprocessor (strings -> those inputs), loaded with
@@ -151,17 +186,23 @@ def text_backbone_classifier(backbone, num_classes, sequence_length=64, trainabl
     >>> model.compile(keras.optimizers.AdamW(5e-5), loss)  # doctest: +SKIP
     >>> history = model.fit(data.load("rotten_tomatoes", "train").batch(32))  # doctest: +SKIP
     """
-    kind, value = parse_backbone(backbone, kinds=("preset", "hub", "torch_hub"))
+    kind, value = parse_backbone(backbone, kinds=("preset", "hub", "torch_hub", "hf"))
     _check_classifier_arguments(num_classes, sequence_length, trainable, dropout, pooling)
     if not isinstance(trim_padding, bool):
         raise ValueError(f"`trim_padding` must be a bool. Received: trim_padding={trim_padding!r}")
     text = keras.Input(shape=(), dtype="string", name="text")
-    if kind == "preset":
+    if kind in ("preset", "hf"):
         import keras_hub
 
-        preprocessor = keras_hub.models.TextClassifierPreprocessor.from_preset(
-            value, sequence_length=sequence_length)
-        encoder = keras_hub.models.Backbone.from_preset(value)
+        if kind == "hf":
+            from seqmodels.models.bert_encoder import BertEncoder
+
+            preprocessor = _hf_preprocessor(value, sequence_length)
+            encoder = BertEncoder.from_pretrained(value, name="encoder")
+        else:
+            preprocessor = keras_hub.models.TextClassifierPreprocessor.from_preset(
+                value, sequence_length=sequence_length)
+            encoder = keras_hub.models.Backbone.from_preset(value)
         limit = getattr(encoder, "max_sequence_length", None)
         if limit is not None and sequence_length > limit:
             raise ValueError(f"`sequence_length` must be at most the preset's "
@@ -177,7 +218,7 @@ def text_backbone_classifier(backbone, num_classes, sequence_length=64, trainabl
             sequence, pooled = outputs["sequence_output"], outputs.get("pooled_output")
         else:
             sequence, pooled = outputs, None
-        name = "preset_text_classifier"
+        name = f"{kind}_text_classifier"
     elif kind == "torch_hub":
         from seqmodels.transfer.pytorch.hub import torch_hub_text_encoder
 
