@@ -414,8 +414,8 @@ class CustomTrainingLoop:
                 steps += 1
                 bar.update(steps_per_epoch - remaining + steps,
                            values=list(self._logs(totals, steps).items()))
-                saved = self.checkpoint_every and int(self.step.numpy()) % self.checkpoint_every == 0
-                if saved or stop:
+                due = self.checkpoint_every and int(self.step.numpy()) % self.checkpoint_every == 0
+                if due or stop:
                     self.save()
                 if stop:
                     preempted = Preempted(int(self.step.numpy()), os.path.join(
