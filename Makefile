@@ -44,6 +44,7 @@ bench: setup data
 	$(PY) bench/quality.py
 	$(PY) bench/transfer.py
 	$(PY) bench/serving.py
+	$(PY) bench/data.py
 
 clean:
 	rm -rf $(VENV) *.egg-info
