@@ -21,6 +21,8 @@ Run with --helpfull for every flag. Killed and started again with the same comma
 that is a file, --strategy=tpu without --tpu, or a model_dir of another config).
 """
 
+import os
+
 from absl import app, flags, logging
 
 from seqmodels.tasks import registry
@@ -73,6 +75,8 @@ flags.DEFINE_integer("head_epochs", None,
 flags.DEFINE_integer("unfreeze_top", None,
                      "Top backbone layers the fine-tune phase unfreezes (-1: all).")
 flags.DEFINE_float("fine_tune_learning_rate", None, "Peak learning rate of the fine-tune phase.")
+flags.DEFINE_boolean("batching", False, "With an export: write batching_parameters.txt (TF "
+                     "Serving's server-side batching defaults) next to models.config.")
 FIELD_FLAGS = ("model", "dataset", "strategy", "tpu", "num_cpu_devices", "epochs",
                "global_batch_size", "learning_rate", "mixed_precision", "jit_compile", "seed",
                "export_dir", "backbone", "backbone_weights", "head_epochs", "unfreeze_top",
@@ -113,8 +117,18 @@ def main(argv):
         else:
             Evaluator(FLAGS.model_dir).evaluate()
         return
-    metrics = run_refusing(train_and_evaluate, config_from_flags(), FLAGS.model_dir)
-    print({k: v for k, v in metrics.items() if k.startswith("test_") or k == "export_path"})
+    config = config_from_flags()
+    if FLAGS.batching and not config.run.export_dir:
+        raise app.UsageError("--batching writes the batching parameters of an export: give "
+                             "--export_dir too.")
+    metrics = run_refusing(train_and_evaluate, config, FLAGS.model_dir)
+    if FLAGS.batching and metrics.get("export_path"):
+        from seqmodels.export import tf_serving
+
+        metrics["batching_parameters"] = tf_serving.write_batching_parameters(
+            os.path.dirname(metrics["export_path"]))
+    print({k: v for k, v in metrics.items()
+           if k.startswith("test_") or k in ("export_path", "batching_parameters")})
 
 
 def run():

@@ -4,8 +4,9 @@ The layout is the one TF Serving watches: `export_dir/<version>/saved_model.pb` 
 version (the next free one by default); vocabularies and class names travel as files in the
 version's `assets/`, read by lookup tables when it loads, so serving needs neither seqmodels nor
 pre-tokenised tensors. Each version carries
-`assets.extra/tf_serving_warmup_requests`, and `export_dir/models.config` is the server's
-`--model_config_file`.
+`assets.extra/tf_serving_warmup_requests`, `export_dir/models.config` is the server's
+`--model_config_file` (with version labels, if any) and, with `batching=True`,
+`export_dir/batching_parameters.txt` its `--batching_parameters_file`.
 
 A version is written whole into a temporary sibling (`export_dir/.partial-<version>-<pid>-...`,
 a name TF Serving ignores, as it is not a number) and renamed into place, so that whatever
@@ -92,12 +93,13 @@ def _version_dir(export_dir, version):
 
 def export_for_serving(model, export_dir, *, version=None, vectorizer=None, class_names=None,
                        vocabulary=None, start_id=None, end_id=None, max_length=None, mean=None,
-                       std=None, warmup=True):
+                       std=None, warmup=True, batching=False, version_labels=()):
     """Exports any of our models for TF Serving: raw inputs in, named outputs out.
 
     Writes `export_dir/<version>/` (a SavedModel; TF Serving's versioned layout), its warmup
-    requests and `export_dir/models.config`. `serving_default` does all preprocessing and
-    decoding in the graph:
+    requests, `export_dir/models.config` and, with `batching`, `export_dir/
+    batching_parameters.txt`. `serving_default` does all preprocessing and decoding in the
+    graph:
 
     - `TextClassifier`: `text` string (batch,) -> `probabilities` float32 (batch, classes),
       `label` int64 (batch,), `class_name` string (batch,). Needs `vectorizer`.
@@ -123,11 +125,13 @@ def export_for_serving(model, export_dir, *, version=None, vectorizer=None, clas
     captions decode as `translate(beam_size=1)` / `caption(beam_size=1)` do, words joined with
     spaces (padding, start and end left out). MiniGPT completes each prompt with `max_length`
     characters (greedy, key/value cache); unknown characters map to id 0, and a prompt keeps its
-    last `model.max_length - max_length` characters. Bad inputs (NaN windows, bytes that are not
-    an image) fail with an `InvalidArgumentError` that says what was wrong; empty batches return
-    empty outputs; empty, over-long or non-UTF-8 text is tokenised like any other (a text
-    classifier reads a text without tokens as one `[UNK]`, where its mean over no tokens would
-    be NaN; texts longer than its learned positions are cut).
+    last `model.max_length - max_length` characters. Bad inputs (a shape other than the
+    signature's, NaN windows, bytes that are not an image) fail with an `InvalidArgumentError`
+    that names the input and says what was wrong (`signatures.checked_input`); empty batches
+    return empty outputs; empty, over-long or non-UTF-8 text is tokenised like any other (a
+    `TextClassifier` reads a text without tokens, such as `""`, as one `[UNK]`: it gets the
+    score of an unknown word, where its mean over no tokens would be NaN; texts longer than its
+    learned positions are cut).
 
     Args:
         model: a `seqmodels.models` model (see the table).
@@ -143,7 +147,14 @@ def export_for_serving(model, export_dir, *, version=None, vectorizer=None, clas
             for MiniGPT the new characters per completion (default min(64, max_length - 1)).
         mean, std: the forecaster's input normalisation (scalars or one per feature); outputs
             are de-normalised with the targets' values.
-        warmup: write `assets.extra/tf_serving_warmup_requests`.
+        warmup: write `assets.extra/tf_serving_warmup_requests`: True (one small request per
+            signature), False, or your own `(signature_name, inputs)` pairs (at most
+            `tf_serving.MAX_WARMUP_RECORDS`, TF Serving's limit; each naming a signature).
+        batching: write `export_dir/batching_parameters.txt` (`--enable_batching
+            --batching_parameters_file`): True for `tf_serving.BATCHING_DEFAULTS`, or a dict of
+            the parameters to change.
+        version_labels: labels (e.g. `"canary"`, or several) that `models.config` gives the
+            written version; labels of other versions already in the file are kept.
 
     Returns:
         The path of the written version directory.
@@ -151,7 +162,8 @@ def export_for_serving(model, export_dir, *, version=None, vectorizer=None, clas
     Raises:
         ValueError: an argument the model kind needs is missing or does not fit the model
             (class names that do not match its outputs, a vectorizer of more tokens than its
-            `vocab_size`), before anything is written.
+            `vocab_size`), or a warmup, batching or label argument is wrong, before anything
+            is written.
         NotADirectoryError: `export_dir` is a file, or lies under one.
         TypeError: `model` is not one of the exportable models.
 
@@ -164,14 +176,34 @@ def export_for_serving(model, export_dir, *, version=None, vectorizer=None, clas
     """
     _check_export_dir(export_dir)
     _check_vectorizer(model, vectorizer)
+    labels = (version_labels,) if isinstance(version_labels, str) else tuple(version_labels)
+    if batching:  # checked before anything is written
+        tf_serving.batching_parameters(**_batching(batching))
+    for label in labels:
+        tf_serving.check_version_label(label)
     with tempfile.TemporaryDirectory(prefix="seqmodels_assets_") as directory:
         servable = _servable(model, directory, vectorizer=vectorizer, class_names=class_names,
                              vocabulary=vocabulary, start_id=start_id, end_id=end_id,
                              max_length=max_length, mean=mean, std=std)
-        return _write(servable, export_dir, version, warmup)
+        if warmup:
+            warmup = tf_serving.check_warmup(servable.warmup if warmup is True else warmup,
+                                             [name for name, _, _ in servable.endpoints])
+        path = _write(servable, export_dir, version, warmup, labels)
+    if batching:
+        tf_serving.write_batching_parameters(export_dir, **_batching(batching))
+    return path
 
 
-def _write(servable, export_dir, version, warmup):
+def _batching(batching):
+    if batching is True:
+        return {}
+    if not isinstance(batching, dict):
+        raise ValueError("`batching` must be True, False or a dict of batching parameters. "
+                         f"Received: batching={batching!r}")
+    return batching
+
+
+def _write(servable, export_dir, version, warmup, labels):
     path = _version_dir(export_dir, version)
     os.makedirs(export_dir, exist_ok=True)
     _remove_partials(export_dir)
@@ -181,12 +213,13 @@ def _write(servable, export_dir, version, warmup):
         root, signatures = _saveable(servable)
         tf.saved_model.save(root, partial, signatures=signatures)
         if warmup:
-            tf_serving.write_warmup(partial, _model_name(export_dir), servable.warmup)
+            tf_serving.write_warmup(partial, _model_name(export_dir), warmup)
         os.rename(partial, path)  # atomic: TF Serving sees the whole version or none
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    tf_serving.write_models_config(export_dir)
+    tf_serving.write_models_config(export_dir, version_labels={
+        label: int(os.path.basename(path)) for label in labels})
     return path
 
 

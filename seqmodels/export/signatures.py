@@ -2,8 +2,9 @@
 
 Each `*_servable` function checks the export arguments and returns a `Servable`: the endpoints
 (name, function, input signature; the first is `serving_default`), the TensorFlow resources the
-functions use (tracked so they are saved), and a small valid `serving_default` request for the
-warmup file. Vocabularies and class names are lookup tables read from files that the SavedModel
+functions use (tracked so they are saved), and small valid requests for the warmup file (a
+`serving_default` inputs dict, or `(signature_name, inputs)` pairs). Each signature checks the
+shape of its inputs first (`checked_input`). Vocabularies and class names are lookup tables read from files that the SavedModel
 carries in its `assets/` (see `seqmodels.export.assets`), so a process without seqmodels serves
 the export and a person can read what it maps.
 """
@@ -116,6 +117,7 @@ def text_classifier_servable(model, vectorizer, class_names, directory):
     max_tokens = model.sequence_length if getattr(model, "encoder", "") == "transformer" else None
 
     def serve(text):
+        text = checked_input(text, "text")
         return _classify(model(nonempty_ids(_text_ids(vectorizer, text, max_tokens)),
                                training=False), names)
 
@@ -145,7 +147,7 @@ def raw_text_classifier_servable(model, class_names, directory):
                                          "tokenizer vocabulary"))
 
     def serve(text):
-        return _classify(model(text, training=False), names)
+        return _classify(model(checked_input(text, "text"), training=False), names)
 
     return Servable([("serving_default", serve, [tf.TensorSpec([None], tf.string, name="text")])],
                     tracked, {"text": np.array([b"a good film"], object)})
@@ -197,12 +199,44 @@ def decode_images(images, shape):
     return tf.map_fn(decode, images, fn_output_signature=tf.TensorSpec(shape, tf.float32))
 
 
-def _assert_shape(tensor, shape, name):
-    """The serving signature's shapes are not enforced on every path: check them in the graph."""
-    expected = "(batch, " + ", ".join(str(d) for d in shape) + ")"
-    return tf.debugging.assert_equal(
-        tf.shape(tensor)[1:], tf.constant(shape, tf.int32),
-        message=f"`{name}` must have shape {expected}; received another shape")
+def checked_input(tensor, name, shape=()):
+    """`tensor`, once checked at run time to have shape (batch, *shape).
+
+    Where TF Serving feeds a request, the signature's shape is not enforced (the session runs
+    whatever tensor arrives), so a 2-D `text` would fail deep inside the graph ("StringSplitV2:
+    input must be a vector, got shape: [2,2]"). This check fails first, with an
+    `InvalidArgumentError` naming the input, the expected shape and the received one. It reads
+    the shape with the raw `Shape` op, which graph construction cannot fold into a constant of
+    the signature's shape.
+
+    Args:
+        tensor: a signature's input.
+        name: its name in the signature.
+        shape: the expected shape after the batch dimension.
+
+    Example:
+
+    >>> @tf.function(input_signature=[tf.TensorSpec(None, tf.string)])
+    ... def serve(text):
+    ...     return checked_input(text, "text")
+    >>> serve(tf.constant(["a good film"])).shape
+    TensorShape([1])
+    >>> try:
+    ...     serve(tf.constant([["a", "b"], ["c", "d"]]))
+    ... except tf.errors.InvalidArgumentError as error:
+    ...     print(next(line for line in error.message.splitlines() if "`text`" in line))
+    assertion failed: [`text` must have shape (batch,); received shape [2 2]]
+    """
+    expected = [-1, *shape]  # -1: any batch size
+    actual = tf.raw_ops.Shape(input=tensor)  # (rank,)
+    padded = tf.concat([actual, tf.fill([len(expected)], -2)], 0)[:len(expected)]  # -2: no dim
+    matches = tf.logical_or(tf.equal(padded, expected), tf.equal(expected, -1))
+    ok = tf.logical_and(tf.equal(tf.raw_ops.Size(input=actual), len(expected)),
+                        tf.reduce_all(matches))
+    text = "(batch," + "".join(f" {d}," for d in shape)[:-1] + ")" if shape else "(batch,)"
+    message = tf.strings.format(f"`{name}` must have shape {text}; received shape {{}}", actual)
+    with tf.control_dependencies([tf.debugging.Assert(ok, [message])]):
+        return tf.identity(tensor)
 
 
 def _png(shape):
@@ -217,20 +251,20 @@ def image_classifier_servable(model, class_names, directory):
     names = _class_table(model, class_names, directory)
 
     def serve_bytes(images):
-        return _classify(model(decode_images(images, shape), training=False), names)
+        return _classify(model(decode_images(checked_input(images, "images"), shape), training=False), names)
 
     def serve_arrays(images):
-        checks = [_assert_shape(images, shape, "images"), tf.debugging.assert_all_finite(
-            images, "`images` must be finite pixel values in [0, 1]; found NaN or inf")]
-        with tf.control_dependencies(checks):
-            images = tf.identity(images)
+        images = tf.debugging.assert_all_finite(
+            checked_input(images, "images", shape),
+            "`images` must be finite pixel values in [0, 1]; found NaN or inf")
         return _classify(model(images, training=False), names)
 
     return Servable(
         [("serving_default", serve_bytes, [tf.TensorSpec([None], tf.string, name="images")]),
          ("serving_arrays", serve_arrays,
           [tf.TensorSpec([None, *shape], tf.float32, name="images")])],
-        [model, names], {"images": np.array([_png(shape)], object)})
+        [model, names], [("serving_default", {"images": np.array([_png(shape)], object)}),
+                         ("serving_arrays", {"images": np.zeros((1, *shape), np.float32)})])
 
 
 def _per_feature(name, value, features):
@@ -258,11 +292,9 @@ def forecaster_servable(model, mean=None, std=None, directory=None):
         mean_t, std_t = tf.constant(mean), tf.constant(std)
 
     def serve(windows):
-        checks = [_assert_shape(windows, (model.window_length, features), "windows"),
-                  tf.debugging.assert_all_finite(
-                      windows, "`windows` must be finite numbers; found NaN or inf")]
-        with tf.control_dependencies(checks):
-            x = tf.identity(windows)
+        x = tf.debugging.assert_all_finite(
+            checked_input(windows, "windows", (model.window_length, features)),
+            "`windows` must be finite numbers; found NaN or inf")
         if mean_t is not None:
             x = (x - mean_t) / std_t
         forecast = tf.cast(model(x, training=False), tf.float32)
@@ -289,6 +321,7 @@ def translator_servable(model, vectorizer, vocabulary, start_id, end_id, max_len
         model.max_target_length, "max_target_length", directory)
 
     def serve(text):
+        text = checked_input(text, "text")
         source = _text_ids(vectorizer, text, model.max_source_length)
         # Translator.translate(beam_size=1): the same search over the same public methods.
         ids = beam_search(lambda prefixes, memory: model.decode_step(prefixes, *memory),
@@ -326,6 +359,7 @@ def captioner_servable(model, vocabulary, start_id, end_id, max_length, director
         "max_length", directory)
 
     def serve(images):
+        images = checked_input(images, "images")
         # Captioner.caption(beam_size=1): the same search over the same public methods.
         ids = beam_search(model.decode_step, model.encode(decode_images(images, shape)),
                           start_id, end_id, max_length, beam_size=1)
@@ -361,7 +395,7 @@ def mini_gpt_servable(model, vocabulary, max_length, directory):
         return tf.strings.unicode_encode(tf.cast(codes, tf.int32), "UTF-8")
 
     def serve(prompt):
-        completion = tf.map_fn(complete, prompt, fn_output_signature=tf.TensorSpec([], tf.string))
+        completion = tf.map_fn(complete, checked_input(prompt, "prompt"), fn_output_signature=tf.TensorSpec([], tf.string))
         return {"completion": completion}
 
     return Servable(

@@ -214,10 +214,11 @@ def _fine_tune_loop(config, task, strategy, make_loop):
     return loop
 
 
-def _export(task, export_dir, version=None):
+def _export(task, export_dir, version=None, **options):
     from seqmodels.export import export_for_serving
 
-    return export_for_serving(task.model, export_dir, version=version, **task.export_kwargs)
+    return export_for_serving(task.model, export_dir, version=version, **task.export_kwargs,
+                              **options)
 
 
 def _export_once(task, export_dir, run_dir, step):
@@ -243,7 +244,7 @@ def _export_once(task, export_dir, run_dir, step):
     return _export(task, export_dir, record["version"])
 
 
-def export_trained(model_dir, export_dir, version=None):
+def export_trained(model_dir, export_dir, version=None, **options):
     """Exports the best weights of a finished (or interrupted) run for TF Serving.
 
     Rebuilds the run's task from `model_dir/config.json` (the tokenizers are learned again from
@@ -255,6 +256,7 @@ def export_trained(model_dir, export_dir, version=None):
         model_dir: the run directory `train_and_evaluate` wrote.
         export_dir: TF Serving's model base path.
         version: the integer version (default: the next free one).
+        **options: more `export_for_serving` arguments (`batching`, `version_labels`).
 
     Returns:
         The path of the written version directory.
@@ -285,4 +287,4 @@ def export_trained(model_dir, export_dir, version=None):
             f"{run_dir.config} describes ({first_line}). A run written before attention was "
             "built from EinsumDense projections (weights `query/kernel`, not `query_kernel`) "
             "cannot be restored by this version: train it again in a new model_dir.") from None
-    return _export(task, export_dir, version)
+    return _export(task, export_dir, version, **options)

@@ -118,9 +118,11 @@ def main(plan_path, results_path):
                                "signature_name": request.model_spec.signature_name,
                                "outputs": {k: _encode(v.numpy()) for k, v in out.items()}})
             results["warmup"][directory] = warmup
-            results.setdefault("session_warmup", {})[directory] = {
-                k: _encode(np.asarray(v)) for k, v in run_like_tf_serving(
+            results.setdefault("session_warmup", {})[directory] = [
+                {k: _encode(np.asarray(v)) for k, v in run_like_tf_serving(
                     directory, log.predict_log.request).items()}
+                for record in tf.data.TFRecordDataset(path)
+                for log in [prediction_log_pb2.PredictionLog.FromString(record.numpy())]]
         signature = loaded[directory].signatures[spec["signature"]]
         inputs = {name: _decode(value) for name, value in spec["inputs"].items()}
         outputs = predict(signature, os.path.basename(os.path.dirname(directory)),

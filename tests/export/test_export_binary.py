@@ -34,8 +34,8 @@ def test_flags_reach_export_trained(tmp_path):
         "import sys, types\n"
         "calls = []\n"
         "fake = types.ModuleType('seqmodels.training.train')\n"
-        "fake.export_trained = lambda m, e, version=None: calls.append((m, e, version)) or "
-        "e + '/' + str(version or 1)\n"
+        "fake.export_trained = lambda m, e, version=None, **options: "
+        "calls.append((m, e, version, options)) or e + '/' + str(version or 1)\n"
         "sys.modules['seqmodels.training.train'] = fake\n"
         "from trainers import export\n"
         "sys.argv = ['seqmodels-export'] + sys.argv[1:]\n"
@@ -48,4 +48,26 @@ def test_flags_reach_export_trained(tmp_path):
                   code=code)
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"{tmp_path}/out/4" in result.stdout
-    assert f"CALLS [('{tmp_path}/run', '{tmp_path}/out', 4)]" in result.stdout
+    assert (f"CALLS [('{tmp_path}/run', '{tmp_path}/out', 4, {{'batching': False, "
+            "'version_labels': ()})]") in result.stdout
+    result = _run(f"--model_dir={tmp_path}/run", f"--export_dir={tmp_path}/out", "--batching",
+                  "--version_label=canary", "--version_label=new", code=code)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (f"CALLS [('{tmp_path}/run', '{tmp_path}/out', None, {{'batching': True, "
+            "'version_labels': ('canary', 'new')})]") in result.stdout
+
+
+def test_training_binary_batching_flag_writes_the_parameters_beside_the_export(tmp_path):
+    command = [sys.executable, "-m", "trainers.train", f"--model_dir={tmp_path}/run",
+               "--config=tiny", "--batching"]
+    alone = subprocess.run(command, cwd=REPO, env=ENV, capture_output=True, text=True,
+                           timeout=300)
+    assert alone.returncode != 0 and "--batching writes the batching parameters of an export: " \
+                                     "give --export_dir too." in alone.stderr
+    assert not os.path.exists(f"{tmp_path}/run")
+    trained = subprocess.run(command + [f"--export_dir={tmp_path}/out", "--epochs=1"], cwd=REPO,
+                             env=ENV, capture_output=True, text=True, timeout=600)
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    assert f"'batching_parameters': '{tmp_path}/out/batching_parameters.txt'" in trained.stdout
+    assert sorted(os.listdir(f"{tmp_path}/out")) == ["1", "batching_parameters.txt",
+                                                     "models.config"]

@@ -1,166 +1,24 @@
 """export_for_serving for every model kind, verified as TF Serving would run it.
 
-One tiny model per kind is exported once per module (`exports`); a fresh process that cannot
-import seqmodels (`fresh_process.py`) loads every export, runs `PredictRequest`s through the
-signatures and replays the warmup files, while this process checks bad inputs; the saved_model_cli
-commands run beside it. Outputs must equal the Keras models' (<= 1e-6; decoded strings exactly).
+One tiny model per kind is exported once per session (`exports`, conftest.py); a fresh process
+that cannot import seqmodels (`fresh_process.py`) loads every export, runs `PredictRequest`s
+through the signatures and replays the warmup files, while this process checks bad inputs; the
+saved_model_cli commands run beside it (bad inputs as the server feeds them: test_bad_inputs.py).
+Outputs must equal the Keras models' (<= 1e-6; decoded strings exactly).
 """
 
 import base64
-import json
 import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from seqmodels import data, models
+from seqmodels import models
 from seqmodels.export import export_for_serving, read_warmup
 from seqmodels.export.tf_serving import run_predict_request, predict_request
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-BIN = os.path.dirname(sys.executable)
-ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-TEXTS = ["a good film", "a bad film", "good acting", "bad plot and bad acting", "",
-         "an unseen word"]
-WORDS = ["", "[UNK]", "starttoken", "endtoken"] + [f"w{i}" for i in range(8)]
-CHARACTERS = ["", "a", "b", "c", " ", "é", "\n"]
-
-
-def _png(image):
-    return tf.io.encode_png(image).numpy()
-
-
-def _strings(values):
-    return {"dtype": "string", "b64": [base64.b64encode(v if isinstance(v, bytes) else
-                                                        v.encode()).decode() for v in values]}
-
-
-def _floats(array):
-    return {"dtype": "float32", "value": np.asarray(array, np.float32).tolist()}
-
-
-def _words(ids, start_id, end_id, vocabulary=WORDS):
-    return " ".join(vocabulary[i] for i in ids[1:] if i not in (0, start_id, end_id))
-
-
-def _discourage(model, layer, token, bias):
-    """Lowers one token's logit bias, so that random greedy decodes run for a few tokens."""
-    kernel, biases = layer.get_weights()
-    biases[token] = bias
-    layer.set_weights([kernel, biases])
-
-
-@pytest.fixture(scope="module")
-def exports(tmp_path_factory):
-    """Exports one tiny model of each kind; expected outputs; the checks in other processes."""
-    root = tmp_path_factory.mktemp("exports")
-    rng = np.random.default_rng(0)
-    plan, expected, dirs = {}, {}, {}
-    vectorizer = data.text_vectorizer(TEXTS[:4], vocab_size=20, sequence_length=8)
-    ids = vectorizer(tf.constant(TEXTS)).numpy()
-
-    classifier = models.TextClassifier(20, 2, encoder="transformer", sequence_length=8,
-                                       hidden_dim=8, intermediate_dim=16)
-    dirs["text"] = export_for_serving(classifier, str(root / "sentiment"),
-                                      vectorizer=vectorizer, class_names=["rotten", "fresh"])
-    plan["text"] = dict(dir=dirs["text"], signature="serving_default",
-                        inputs={"text": _strings(TEXTS)})
-    read = ids.copy()
-    read[(ids == 0).all(axis=1), 0] = 1  # a text without tokens is read as one [UNK]
-    expected["text"] = tf.nn.softmax(classifier(read)).numpy()
-
-    images = rng.integers(0, 256, (3, 8, 8, 3), dtype=np.uint8)
-    pixels = images.astype(np.float32) / 255.0
-    for kind, model in (("vit", models.VisionTransformer((8, 8, 3), 3, variant="mu/4")),
-                        ("cnn", models.CNNClassifier((8, 8, 3), 3, filters=(4,)))):
-        dirs[kind] = export_for_serving(model, str(root / kind), class_names=["x", "y", "z"])
-        plan[kind] = dict(dir=dirs[kind], signature="serving_default",
-                          inputs={"images": _strings([_png(i) for i in images])})
-        plan[kind + "_arrays"] = dict(dir=dirs[kind], signature="serving_arrays",
-                                      inputs={"images": _floats(pixels)})
-        expected[kind] = tf.nn.softmax(model(pixels)).numpy()
-
-    forecaster = models.Forecaster(6, 2, horizon=2, num_targets=1, hidden_dim=4)
-    mean, std = np.array([10.0, -3.0], np.float32), np.array([2.0, 0.5], np.float32)
-    windows = (rng.normal(size=(4, 6, 2)) * std + mean).astype(np.float32)
-    dirs["forecast"] = export_for_serving(forecaster, str(root / "forecast"), mean=mean, std=std)
-    plan["forecast"] = dict(dir=dirs["forecast"], signature="serving_default",
-                            inputs={"windows": _floats(windows)})
-    expected["forecast"] = forecaster((windows - mean) / std).numpy() * std[:1] + mean[:1]
-
-    translator = models.Translator(20, len(WORDS), max_source_length=8, max_target_length=7,
-                                   hidden_dim=8, num_layers=1, num_heads=2, intermediate_dim=16)
-    _discourage(translator, translator.head, 3, -1.5)
-    dirs["translate"] = export_for_serving(translator, str(root / "translate"),
-                                           vectorizer=vectorizer, vocabulary=WORDS,
-                                           start_id=2, end_id=3)
-    plan["translate"] = dict(dir=dirs["translate"], signature="serving_default",
-                             inputs={"text": _strings(TEXTS)})
-    expected["translate"] = [_words(row, 2, 3) for row in translator.translate(ids, 2, 3)]
-
-    captioner = models.Captioner((8, 16, 1), len(WORDS), max_length=6, hidden_dim=8,
-                                 num_heads=2, intermediate_dim=16)
-    _discourage(captioner, captioner.head, 3, -1.5)
-    gray = rng.integers(0, 256, (4, 8, 16, 1), dtype=np.uint8)
-    dirs["caption"] = export_for_serving(captioner, str(root / "caption"), vocabulary=WORDS,
-                                         start_id=2, end_id=3)
-    plan["caption"] = dict(dir=dirs["caption"], signature="serving_default",
-                           inputs={"images": _strings([_png(i) for i in gray])})
-    expected["caption"] = [_words(row, 2, 3) for row in
-                           captioner.caption(gray.astype(np.float32) / 255.0, 2, 3)]
-
-    gpt = models.MiniGPT(len(CHARACTERS), max_length=16, hidden_dim=8, num_layers=1,
-                         num_heads=2, intermediate_dim=16)
-    dirs["generate"] = export_for_serving(gpt, str(root / "generate"), vocabulary=CHARACTERS,
-                                          max_length=6)
-    prompts = ["ab", "é c\n", "a", "zz", "", "abcabcabcabcabc"]
-    plan["generate"] = dict(dir=dirs["generate"], signature="serving_default",
-                            inputs={"prompt": _strings(prompts)})
-    expected["generate"] = []
-    for prompt in prompts:
-        prompt_ids = [CHARACTERS.index(c) if c in CHARACTERS else 0 for c in prompt][-10:] or [0]
-        out = gpt.generate(np.array([prompt_ids]), 6)[0, len(prompt_ids):]
-        expected["generate"].append("".join(CHARACTERS[i] for i in out))
-
-    with open(root / "plan.json", "w") as f:
-        json.dump(plan, f)
-    fresh = subprocess.Popen(
-        [sys.executable, os.path.join(HERE, "fresh_process.py"), str(root / "plan.json"),
-         str(root / "results.json")], cwd=str(root), env=ENV, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True)
-    cli = subprocess.Popen(
-        ["bash", "-c", f'"{BIN}/saved_model_cli" show --all --dir "{dirs["vit"]}" && echo '
-         f'=== && "{BIN}/saved_model_cli" run --dir "{dirs["text"]}" --tag_set serve '
-         f'--signature_def serving_default --input_exprs \'text=["a good film", ""]\''],
-        cwd=str(root), env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    state = dict(dirs=dirs, models=dict(text=classifier, vectorizer=vectorizer, gpt=gpt),
-                 expected=expected, root=root, results=None, cli=None)
-
-    def results():
-        if state["results"] is None:
-            _, err = fresh.communicate(timeout=300)
-            assert fresh.returncode == 0, err[-3000:]
-            with open(root / "results.json") as f:
-                state["results"] = json.load(f)
-        return state["results"]
-
-    def cli_output():
-        if state["cli"] is None:
-            out, err = cli.communicate(timeout=300)
-            assert cli.returncode == 0, err[-3000:]
-            state["cli"] = out
-        return state["cli"]
-
-    state["fresh"], state["cli_output"] = results, cli_output
-    yield state
-    for process in (fresh, cli):
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+from tests.export.kinds import CHARACTERS, WORDS, png as _png
 
 
 def _loaded(exports, kind, signature="serving_default"):
@@ -252,10 +110,12 @@ def test_predict_request_helpers_round_trip(exports):
 def test_warmup_file_and_models_config(exports):
     for kind, directory in exports["dirs"].items():
         logs = read_warmup(directory)
-        assert len(logs) == 1
+        # One request per signature.
+        signatures = ["serving_default", "serving_arrays"] if kind in ("vit", "cnn") else [
+            "serving_default"]
+        assert [log.predict_log.request.model_spec.signature_name for log in logs] == signatures
         request = logs[0].predict_log.request
         assert request.model_spec.name == os.path.basename(os.path.dirname(directory))
-        assert request.model_spec.signature_name == "serving_default"
         config = open(os.path.join(os.path.dirname(directory), "models.config")).read()
         assert f'name: "{request.model_spec.name}"' in config
         assert f'base_path: "{os.path.abspath(os.path.dirname(directory))}"' in config
@@ -323,15 +183,17 @@ def test_warmup_requests_run_outside_our_code(exports):
     assert set(warmup) == set(exports["dirs"].values())
     session = exports["fresh"]()["session_warmup"]
     for directory, logs in warmup.items():
-        assert len(logs) == 1 and logs[0]["outputs"], directory
-        # The TF1 session loader (how TF Serving's C++ server loads) gives the same outputs.
-        assert set(session[directory]) == set(logs[0]["outputs"]), directory
-        for name, value in logs[0]["outputs"].items():
-            if value["dtype"] == "string":
-                assert session[directory][name]["b64"] == value["b64"], (directory, name)
-            else:
-                np.testing.assert_allclose(session[directory][name]["value"], value["value"],
-                                           atol=1e-6, err_msg=f"{directory} {name}")
+        assert len(logs) == len(session[directory]) >= 1, directory
+        for log, replayed in zip(logs, session[directory]):
+            assert log["outputs"], directory
+            # The TF1 session loader (how TF Serving's C++ server loads) gives the same outputs.
+            assert set(replayed) == set(log["outputs"]), directory
+            for name, value in log["outputs"].items():
+                if value["dtype"] == "string":
+                    assert replayed[name]["b64"] == value["b64"], (directory, name)
+                else:
+                    np.testing.assert_allclose(replayed[name]["value"], value["value"],
+                                               atol=1e-6, err_msg=f"{directory} {name}")
 
 
 def test_saved_model_cli_show_and_run(exports):
@@ -446,3 +308,4 @@ def test_the_served_graph_reads_its_asset_files(exports, tmp_path):
                                tf.nn.softmax(exports["models"]["text"](unknown)).numpy(),
                                atol=1e-6)
     assert out["class_name"].numpy()[0].decode() in ("bad", "good")
+

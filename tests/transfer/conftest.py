@@ -18,10 +18,14 @@ LABELS = [1, 0, 1, 1, 0, 0, 0, 1, 0, 1]
 @pytest.fixture(scope="session")
 def tiny_preset(tmp_path_factory):
     """A 1-layer, width-8 BertBackbone with random weights and its preprocessor, as a preset."""
+    return write_tiny_preset(str(tmp_path_factory.mktemp("transfer") / "tiny_bert"))
+
+
+def write_tiny_preset(path):
+    """Writes `tiny_preset` at `path` (also used outside pytest: tools/serving_check.py)."""
     import keras_hub
 
     keras.utils.set_random_seed(3)
-    path = str(tmp_path_factory.mktemp("transfer") / "tiny_bert")
     tokenizer = keras_hub.models.BertTokenizer(vocabulary=VOCABULARY, lowercase=True)
     backbone = keras_hub.models.BertBackbone(
         vocabulary_size=len(VOCABULARY), num_layers=1, num_heads=2, hidden_dim=8,

@@ -1,0 +1,216 @@
+"""One tiny export of every model kind, and a session that runs them as TF Serving's server does.
+
+`export_every_kind(root)` writes the exports that tests/export and `tools/serving_check.py` check,
+with the inputs to send and the Keras models' outputs. `ServerSession` loads a version with the
+TF1 SavedModel loader (what the C++ server's `SavedModelBundle` does) and feeds requests without
+Python's check of the placeholder's shape, as the server feeds whatever tensor a request holds.
+`run_batched` merges requests the way the server's batching does.
+"""
+
+import base64
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from seqmodels import data, models
+from seqmodels.export import export_for_serving
+
+TEXTS = ["a good film", "a bad film", "good acting", "bad plot and bad acting", "",
+         "an unseen word"]
+WORDS = ["", "[UNK]", "starttoken", "endtoken"] + [f"w{i}" for i in range(8)]
+CHARACTERS = ["", "a", "b", "c", " ", "é", "\n"]
+BERT_TEXTS = ["A good film!", "dull acting, bad plot", "", "not a great movie . the acting is "
+              "dull , the plot is bad , the story is not fun", "fun"]
+
+
+def png(image):
+    return tf.io.encode_png(image).numpy()
+
+
+def strings(values):
+    """JSON-able string inputs (base64)."""
+    return {"dtype": "string", "b64": [base64.b64encode(v if isinstance(v, bytes) else
+                                                        v.encode()).decode() for v in values]}
+
+
+def floats(array):
+    return {"dtype": "float32", "value": np.asarray(array, np.float32).tolist()}
+
+
+def decode(value):
+    """A numpy array of `strings` / `floats`."""
+    if value["dtype"] == "string":
+        return np.array([base64.b64decode(v) for v in value["b64"]], object)
+    return np.array(value["value"], value["dtype"])
+
+
+def _words(ids, start_id, end_id, vocabulary=WORDS):
+    return " ".join(vocabulary[i] for i in ids[1:] if i not in (0, start_id, end_id))
+
+
+def _discourage(layer, token, bias):
+    """Lowers one token's logit bias, so that random greedy decodes run for a few tokens."""
+    kernel, biases = layer.get_weights()
+    biases[token] = bias
+    layer.set_weights([kernel, biases])
+
+
+def export_every_kind(root, batching=True):
+    """Exports one tiny model of each kind under `root`.
+
+    Returns:
+        `(dirs, plan, expected, built)`: version directory of each kind; each case's
+        `dict(dir, signature, inputs)` (JSON-able); the Keras models' outputs of each kind
+        (probabilities, forecasts, or decoded strings); the models and the vectorizer.
+    """
+    keras.utils.set_random_seed(0)  # the same models whichever test builds them first
+    rng = np.random.default_rng(0)
+    plan, expected, dirs = {}, {}, {}
+    vectorizer = data.text_vectorizer(TEXTS[:4], vocab_size=20, sequence_length=8)
+    ids = vectorizer(tf.constant(TEXTS)).numpy()
+
+    classifier = models.TextClassifier(20, 2, encoder="transformer", sequence_length=8,
+                                       hidden_dim=8, intermediate_dim=16)
+    dirs["text"] = export_for_serving(classifier, str(root / "sentiment"),
+                                      vectorizer=vectorizer, class_names=["rotten", "fresh"],
+                                      batching=batching, version_labels="stable")
+    plan["text"] = dict(dir=dirs["text"], signature="serving_default",
+                        inputs={"text": strings(TEXTS)})
+    read = ids.copy()
+    read[(ids == 0).all(axis=1), 0] = 1  # a text without tokens is read as one [UNK]
+    expected["text"] = tf.nn.softmax(classifier(read)).numpy()
+
+    images = rng.integers(0, 256, (3, 8, 8, 3), dtype=np.uint8)
+    pixels = images.astype(np.float32) / 255.0
+    for kind, model in (("vit", models.VisionTransformer((8, 8, 3), 3, variant="mu/4")),
+                        ("cnn", models.CNNClassifier((8, 8, 3), 3, filters=(4,)))):
+        dirs[kind] = export_for_serving(model, str(root / kind), class_names=["x", "y", "z"],
+                                        batching=batching)
+        plan[kind] = dict(dir=dirs[kind], signature="serving_default",
+                          inputs={"images": strings([png(i) for i in images])})
+        plan[kind + "_arrays"] = dict(dir=dirs[kind], signature="serving_arrays",
+                                      inputs={"images": floats(pixels)})
+        expected[kind] = tf.nn.softmax(model(pixels)).numpy()
+
+    forecaster = models.Forecaster(6, 2, horizon=2, num_targets=1, hidden_dim=4)
+    mean, std = np.array([10.0, -3.0], np.float32), np.array([2.0, 0.5], np.float32)
+    windows = (rng.normal(size=(4, 6, 2)) * std + mean).astype(np.float32)
+    dirs["forecast"] = export_for_serving(forecaster, str(root / "forecast"), mean=mean, std=std,
+                                          batching=batching)
+    plan["forecast"] = dict(dir=dirs["forecast"], signature="serving_default",
+                            inputs={"windows": floats(windows)})
+    expected["forecast"] = forecaster((windows - mean) / std).numpy() * std[:1] + mean[:1]
+
+    translator = models.Translator(20, len(WORDS), max_source_length=8, max_target_length=7,
+                                   hidden_dim=8, num_layers=1, num_heads=2, intermediate_dim=16)
+    _discourage(translator.head, 3, -1.5)
+    dirs["translate"] = export_for_serving(translator, str(root / "translate"),
+                                           vectorizer=vectorizer, vocabulary=WORDS,
+                                           start_id=2, end_id=3, batching=batching)
+    plan["translate"] = dict(dir=dirs["translate"], signature="serving_default",
+                             inputs={"text": strings(TEXTS)})
+    expected["translate"] = [_words(row, 2, 3) for row in translator.translate(ids, 2, 3)]
+
+    captioner = models.Captioner((8, 16, 1), len(WORDS), max_length=6, hidden_dim=8,
+                                 num_heads=2, intermediate_dim=16)
+    _discourage(captioner.head, 3, -1.5)
+    projection = captioner.get_layer("column_projection")  # images that matter to the caption
+    projection.set_weights([w * 30 for w in projection.get_weights()])
+    gray = rng.integers(0, 256, (4, 8, 16, 1), dtype=np.uint8)
+    gray[0], gray[1] = 0, 255  # black and white: captions that differ
+    dirs["caption"] = export_for_serving(captioner, str(root / "caption"), vocabulary=WORDS,
+                                         start_id=2, end_id=3, batching=batching)
+    plan["caption"] = dict(dir=dirs["caption"], signature="serving_default",
+                           inputs={"images": strings([png(i) for i in gray])})
+    expected["caption"] = [_words(row, 2, 3) for row in
+                           captioner.caption(gray.astype(np.float32) / 255.0, 2, 3)]
+
+    gpt = models.MiniGPT(len(CHARACTERS), max_length=16, hidden_dim=8, num_layers=1,
+                         num_heads=2, intermediate_dim=16)
+    dirs["generate"] = export_for_serving(gpt, str(root / "generate"), vocabulary=CHARACTERS,
+                                          max_length=6, batching=batching)
+    prompts = ["ab", "é c\n", "a", "zz", "", "abcabcabcabcabc"]
+    plan["generate"] = dict(dir=dirs["generate"], signature="serving_default",
+                            inputs={"prompt": strings(prompts)})
+    expected["generate"] = []
+    for prompt in prompts:
+        prompt_ids = [CHARACTERS.index(c) if c in CHARACTERS else 0 for c in prompt][-10:] or [0]
+        out = gpt.generate(np.array([prompt_ids]), 6)[0, len(prompt_ids):]
+        expected["generate"].append("".join(CHARACTERS[i] for i in out))
+    built = dict(text=classifier, vectorizer=vectorizer, gpt=gpt)
+    return dirs, plan, expected, built
+
+
+def export_bert_classifier(preset, root, batching=True):
+    """A keras-hub BERT classifier (tokenizer in the graph, padding trimmed per batch).
+
+    Returns:
+        `(version_dir, case, probabilities)`.
+    """
+    from seqmodels import transfer
+
+    keras.utils.set_random_seed(0)
+    model = transfer.text_backbone_classifier("preset:" + preset, 2, sequence_length=24,
+                                              trim_padding=True, seed=1)
+    path = export_for_serving(model, str(root / "bert"), class_names=["rotten", "fresh"],
+                              batching=batching)
+    case = dict(dir=path, signature="serving_default", inputs={"text": strings(BERT_TEXTS)})
+    return path, case, tf.nn.softmax(model(tf.constant(BERT_TEXTS))).numpy()
+
+
+class ServerSession:
+    """A version loaded as TF Serving's C++ server loads it, run as the server runs a request.
+
+    `tf.compat.v1.saved_model.loader.load` restores the variables into a session graph and runs
+    the table initialisers, as `SavedModelBundle` does. `run` feeds the signature's tensors by
+    name through the session's own feed path, skipping `Session.run`'s Python check of the
+    placeholder's static shape: the server does no such check, so a request of the wrong shape
+    reaches the graph there.
+    """
+
+    def __init__(self, directory):
+        self.graph = tf.Graph()
+        self.session = tf.compat.v1.Session(graph=self.graph)
+        self.meta_graph = tf.compat.v1.saved_model.loader.load(self.session, ["serve"],
+                                                               directory)
+
+    def signatures(self):
+        return sorted(self.meta_graph.signature_def)
+
+    def run(self, signature_name, inputs):
+        """`{output name: numpy array}` of the signature run on numpy `inputs`."""
+        signature = self.meta_graph.signature_def[signature_name]
+        feeds = {self.graph.get_tensor_by_name(signature.inputs[k].name).ref(): np.asarray(v)
+                 for k, v in inputs.items()}
+        names = sorted(signature.outputs)
+        fetches = [self.graph.get_tensor_by_name(signature.outputs[k].name) for k in names]
+        # Session._do_run: the feed path of Session.run after its static-shape check.
+        values = self.session._do_run(None, [], fetches, feeds, None, None)
+        return dict(zip(names, values))
+
+    def close(self):
+        self.session.close()
+
+
+def run_batched(run, requests, allowed_batch_sizes):
+    """Runs `requests` (`{name: array}` each) as one server-side batch; each one's outputs.
+
+    As TF Serving's `BatchingSession`: inputs concatenated along the batch dimension, padded to
+    the smallest allowed batch size with copies of the last request's first row, run once, and
+    the outputs split back (the padding rows dropped).
+    """
+    sizes = [len(next(iter(r.values()))) for r in requests]
+    total = sum(sizes)
+    padded = min([b for b in allowed_batch_sizes if b >= total], default=total)
+    merged = {}
+    for name in requests[0]:
+        parts = [np.asarray(r[name]) for r in requests]
+        parts += [parts[-1][:1]] * (padded - total)
+        merged[name] = np.concatenate(parts, axis=0)
+    outputs = run(merged)
+    results, start = [], 0
+    for size in sizes:
+        results.append({k: v[start:start + size] for k, v in outputs.items()})
+        start += size
+    return results
