@@ -8,6 +8,12 @@ Rows (each measured with seed 0 and the configuration recorded in the table):
   fine-tuned again through `HubLayer`, same initial head, data order and recipe.
 - `minilm_hub_parity`: before training, the two paths' token ids and logits on the test split.
 - `minilm_frozen`: frozen MiniLM, mean-pooled features computed once, a linear head.
+- `minilm_hf_finetune`: the same MiniLM on our own layers (`--backbone=hf:<dir>`,
+  `seqmodels.models.BertEncoder`), same recipe, head and data order as `minilm_finetune`.
+- `bert_step_speed`: one fine-tuning step of MiniLM (batch 32, 48 tokens, mean pooling, AdamW)
+  on our BertEncoder, keras-hub's BertBackbone (each with and without XLA) and Hugging Face
+  transformers on PyTorch, each in its own process (`bench/fine_tune_step.py`), the
+  implementations interleaved over rounds; examples/s and the ratio to transformers on torch.
 - `mnist_few_labels`: a CNN pre-trained on Fashion-MNIST, exported with `export_reusable`,
   fine-tuned through `HubLayer` on 100 labelled MNIST digits, against the same CNN from scratch.
 
@@ -42,9 +48,18 @@ SEED = 0
 SMOKE = False  # --smoke: tiny sizes, nothing recorded (checks that a part runs)
 ROWS_PATH = os.path.join(ROOT, "runs", "bench_transfer", "rows.json")
 PARTS = ("minilm_finetune", "minilm_hub", "minilm_hub_parity", "minilm_frozen",
-         "mnist_few_labels")
-ROW_ORDER = ("minilm_finetune", "minilm_hub", "minilm_hub_parity", "minilm_frozen",
+         "mnist_few_labels", "minilm_hf_finetune", "bert_step_speed")
+STEP_IMPLEMENTATIONS = {  # bench/fine_tune_step.py --impl -> the row's model
+    "seqmodels": "BertEncoder (seqmodels layers, hf:)",
+    "seqmodels_xla": "BertEncoder (seqmodels layers, hf:), XLA",
+    "keras_hub": "keras-hub BertBackbone",
+    "keras_hub_xla": "keras-hub BertBackbone, XLA",
+    "torch": "Hugging Face transformers on PyTorch",
+}
+ROW_ORDER = ("minilm_finetune", "minilm_hf_finetune", "minilm_hub", "minilm_hub_parity",
+             "minilm_frozen", *(f"bert_step_{impl}" for impl in STEP_IMPLEMENTATIONS),
              "mnist_scratch", "mnist_frozen", "mnist_few_labels")
+STEP_CONFIG = dict(batch=32, length=48, steps=20, warmup=3, rounds=3)
 HEADERS = ["dataset", "model", "metric", "value", "target", "configuration (seed 0)",
            "seconds per epoch", "seconds"]
 TEXT_CONFIG = dict(sequence_length=128, batch_size=32, learning_rate=1e-4, weight_decay=0.01,
@@ -187,6 +202,55 @@ def minilm_hub():
                                  sequence_length=TEXT_CONFIG["sequence_length"])
     _fine_tune_text("hub:" + export_dir,
                     "MiniLM-L6 fine-tuned (export_text_encoder + HubLayer)", "minilm_hub")
+
+
+def minilm_hf_finetune():
+    _fine_tune_text("hf:" + transfer.minilm_preset_dir(),
+                    "MiniLM-L6 fine-tuned (our BertEncoder, hf:)", "minilm_hf_finetune")
+
+
+def _tiny_checkpoint():
+    """A random 2-layer BERT written by transformers (the smoke run's stand-in for MiniLM)."""
+    import transformers
+
+    path = tempfile.mkdtemp(prefix="seqmodels_tiny_bert_")
+    transformers.BertModel(transformers.BertConfig(
+        hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
+        vocab_size=100)).save_pretrained(path)
+    return path
+
+
+def bert_step_speed():
+    """Examples/s of one fine-tuning step per implementation, each in its own process."""
+    import subprocess
+
+    c = dict(STEP_CONFIG)
+    if SMOKE:
+        c.update(batch=4, length=8, steps=2, warmup=1, rounds=1)
+    model_dir = _tiny_checkpoint() if SMOKE else transfer.minilm_preset_dir()
+    start = time.time()
+    speeds = {impl: [] for impl in STEP_IMPLEMENTATIONS}
+    for round_ in range(c["rounds"]):
+        for impl in STEP_IMPLEMENTATIONS:  # interleaved: a drift in load hits every one alike
+            command = [sys.executable, os.path.join(ROOT, "bench", "fine_tune_step.py"),
+                       "--impl", impl, "--model_dir", model_dir,
+                       *(f"--{key}={c[key]}" for key in ("batch", "length", "steps", "warmup"))]
+            out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+            result = json.loads(out.strip().splitlines()[-1])
+            speeds[impl].append(result["examples_per_second"])
+            print(f"round {round_ + 1} {impl}: {result['examples_per_second']:.1f} examples/s",
+                  flush=True)
+    torch_speed = float(np.median(speeds["torch"]))
+    for impl, label in STEP_IMPLEMENTATIONS.items():
+        speed = float(np.median(speeds[impl]))
+        record(f"bert_step_{impl}", [
+            "MiniLM-L6 fine-tuning step", label, "examples/s",
+            f"{speed:.1f} ({speed / torch_speed:.2f}x torch)",
+            ">= 1.0x torch" if impl.startswith("seqmodels") else "(peer)",
+            f"batch {c['batch']}, {c['length']} tokens (all real), mean pooling, AdamW 3e-5, "
+            f"dropout on; median step of {c['steps']} after {c['warmup']} warm-up, median of "
+            f"{c['rounds']} interleaved processes: "
+            + ", ".join(f"{v:.1f}" for v in speeds[impl]), "-", f"{time.time() - start:.0f}"])
 
 
 def minilm_hub_parity():
