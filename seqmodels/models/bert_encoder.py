@@ -153,15 +153,18 @@ class BertEncoder(keras.Model):
                              f"hidden_dim={hidden_dim}, num_heads={num_heads}")
         if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
             raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout!r}")
-        initializer = keras.initializers.TruncatedNormal(stddev=0.02)  # BERT's
+
+        def initializer():  # BERT's; a fresh one per layer (one object repeats its draws)
+            return keras.initializers.TruncatedNormal(stddev=0.02)
+
         dtype = kwargs.get("dtype")
         inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in INPUTS}
         x = PositionalEmbedding(  # (batch, seq, hidden): token + position
             kind="learned", max_length=max_sequence_length, vocab_size=vocabulary_size,
-            output_dim=hidden_dim, embeddings_initializer=initializer, dtype=dtype,
+            output_dim=hidden_dim, embeddings_initializer=initializer(), dtype=dtype,
             name="token_and_position_embedding")(inputs["token_ids"])
         segments = keras.layers.Embedding(num_segments, hidden_dim,
-                                          embeddings_initializer=initializer, dtype=dtype,
+                                          embeddings_initializer=initializer(), dtype=dtype,
                                           name="segment_embedding")(inputs["segment_ids"])
         x = keras.layers.Add(dtype=dtype, name="embeddings_add")([x, segments])
         x = keras.layers.LayerNormalization(epsilon=layer_norm_epsilon, dtype=dtype,
@@ -173,10 +176,11 @@ class BertEncoder(keras.Model):
             x = TransformerEncoderBlock(
                 num_heads, intermediate_dim, dropout=dropout, attention_dropout=attention_dropout,
                 activation=_activation(activation), layer_norm_epsilon=layer_norm_epsilon,
-                norm_first=False, kernel_initializer=initializer, dtype=dtype,
+                norm_first=False, kernel_initializer=initializer(), dtype=dtype,
                 name=f"transformer_layer_{i}")(x, attention_mask=visible)
-        pooled = keras.layers.Dense(hidden_dim, activation="tanh", kernel_initializer=initializer,
-                                    dtype=dtype, name="pooled_dense")(x[:, 0, :])  # (batch, hidden)
+        pooled = keras.layers.Dense(  # (batch, hidden): the [CLS] vector
+            hidden_dim, activation="tanh", kernel_initializer=initializer(), dtype=dtype,
+            name="pooled_dense")(x[:, 0, :])
         super().__init__(inputs=inputs, outputs={"sequence_output": x, "pooled_output": pooled},
                          **kwargs)
         self.vocabulary_size = vocabulary_size

@@ -43,7 +43,8 @@ def test_token_ids_equal_hugging_face_and_word_piece_preprocessor(tiny_hf):
         return_tensors="np")
     np.testing.assert_array_equal(ours["token_ids"], hf["input_ids"])
     np.testing.assert_array_equal(ours["padding_mask"], hf["attention_mask"].astype(bool))
-    assert np.any(hf["input_ids"] == _vocabulary_id(tiny_hf, "cafe"))  # accents stripped, as HF does
+    # Accents are stripped, as Hugging Face does: "Café" is the word piece "cafe".
+    assert np.any(hf["input_ids"] == _vocabulary_id(tiny_hf, "cafe"))
     word_pieces = transfer.WordPiecePreprocessor(os.path.join(tiny_hf, "vocab.txt"),
                                                  SEQUENCE_LENGTH, strip_accents=True)
     np.testing.assert_array_equal(word_pieces(tf.constant(TEXTS))["input_word_ids"],
