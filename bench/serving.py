@@ -11,15 +11,19 @@ and 32, this measures p50 and p99 latency of
 - the same call compiled once with `tf.function` (graph against graph: what the export costs),
 - `model.predict(x)`,
 
-in one run, and writes the table into bench/RESULTS.md (section `serving`). The models are
-untrained: latency does not depend on the weights. Run with
-`.venv/bin/python bench/serving.py [--repeats 200]`.
+in one run; then, under concurrent load, 8 client threads calling `serving_default` of the one
+loaded export (batch 1 each, as separate clients) for 30 s: requests/s, p50 and p99 latency,
+errors, and the process's resident memory at the start and the end. It writes both tables into
+bench/RESULTS.md (section `serving`). The models are untrained: latency does not depend on the
+weights. Run with `.venv/bin/python bench/serving.py [--repeats 200] [--concurrent_seconds 30]`
+(`--no_write` prints only, for a quick check).
 """
 
 import argparse
 import os
 import sys
 import tempfile
+import threading
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -47,6 +51,50 @@ def latency(fn, repeats, warmup=5):
         fn()
         times.append((time.perf_counter() - start) * 1000.0)
     return np.percentile(times, 50), np.percentile(times, 99)
+
+
+def resident_mb():
+    """This process's resident memory (VmRSS) in MiB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def concurrent_load(call, requests, seconds, threads=8):
+    """`threads` clients calling `call(request)` in a loop for `seconds`, each cycling through
+    `requests`: requests/s, p50 and p99 latency (ms), errors and resident MiB at start and end.
+    """
+    latencies, errors, lock = [], [], threading.Lock()
+    start_rss = resident_mb()
+    deadline = time.perf_counter() + seconds
+
+    def client(index):
+        mine, failed, i = [], [], index
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            try:
+                call(requests[i % len(requests)])
+                mine.append((time.perf_counter() - started) * 1000.0)
+            except Exception as error:  # counted, not raised: the load goes on
+                failed.append(repr(error)[:200])
+            i += threads
+        with lock:
+            latencies.extend(mine)
+            errors.extend(failed)
+
+    began = time.perf_counter()
+    workers = [threading.Thread(target=client, args=(t,)) for t in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    elapsed = time.perf_counter() - began
+    p50, p99 = np.percentile(latencies, [50, 99]) if latencies else (float("nan"),) * 2
+    return {"requests_per_s": len(latencies) / elapsed, "p50": p50, "p99": p99,
+            "errors": len(errors), "first_error": errors[0] if errors else "",
+            "rss_start": start_rss, "rss_end": resident_mb()}
 
 
 def _texts(rng, count, words):
@@ -85,15 +133,29 @@ def image_case(rng, root):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=200, help="timed calls per cell")
+    parser.add_argument("--concurrent_seconds", type=float, default=30.0,
+                        help="length of each concurrent-load run")
+    parser.add_argument("--threads", type=int, default=8, help="concurrent client threads")
+    parser.add_argument("--no_write", action="store_true", help="print, leave RESULTS.md")
     args = parser.parse_args()
     keras.utils.set_random_seed(SEED)
     rng = np.random.default_rng(SEED)
     root = tempfile.mkdtemp(prefix="seqmodels_serving_bench_")
-    rows = []
+    rows, load_rows = [], []
     for make in (text_case, image_case):
         name, model, path, input_name, inputs, arrays_name = make(rng, root)
         loaded = tf.saved_model.load(path)
         serve = loaded.signatures["serving_default"]
+        pool = [{input_name: inputs(1)[0]} for _ in range(64)]
+        for request in pool[:5]:  # warm
+            serve(**request)
+        load = concurrent_load(lambda request: serve(**request), pool, args.concurrent_seconds,
+                               args.threads)
+        growth = 100.0 * (load["rss_end"] / load["rss_start"] - 1.0)
+        load_rows.append([name, args.threads, f"{load['requests_per_s']:.0f}",
+                          f"{load['p50']:.2f}", f"{load['p99']:.2f}", load["errors"],
+                          f"{load['rss_start']:.0f}", f"{load['rss_end']:.0f}", f"{growth:+.1f}%"])
+        print(" | ".join(str(c) for c in load_rows[-1]), load["first_error"], flush=True)
         for batch in (1, 32):
             raw, ready = inputs(batch)
             repeats = args.repeats if batch == 1 else max(20, args.repeats // 4)
@@ -121,13 +183,23 @@ def main():
                 print(" | ".join(str(c) for c in rows[-1]), flush=True)
     table = markdown_table(["model", "batch", "called as", "p50 ms", "p99 ms",
                             "p50 / direct p50", "p50 / tf.function p50"], rows)
+    load_table = markdown_table(["model", "client threads", "requests/s", "p50 ms", "p99 ms",
+                                 "errors", "RSS start MiB", "RSS end MiB", "RSS growth"],
+                                load_rows)
+    load_notes = (f"Concurrent load: {args.threads} client threads, each sending one raw input "
+                  "at a time (batch 1, from a pool of 64) to `serving_default` of the one "
+                  f"loaded export for {args.concurrent_seconds:g} s, before that model's "
+                  "latency rows; goals: no errors, resident memory growing under 5%.")
     notes = (f"One process, {args.repeats} timed calls at batch 1 ({max(20, args.repeats // 4)} "
              "at batch 32) after 5 untimed ones; the SavedModel is loaded with "
              "`tf.saved_model.load` and includes the preprocessing (tokenisation, PNG decoding) "
              "that the Keras rows skip. Target: SavedModel within 1.2x of the direct call. "
              f"Load average during the run: {os.getloadavg()[0]:.1f} on "
              f"{os.cpu_count()} cores (1-minute, at the end).")
-    path = write_section("serving", "Serving latency (bench/serving.py)", notes + "\n\n" + table)
+    if args.no_write:
+        return
+    path = write_section("serving", "Serving latency (bench/serving.py)",
+                         notes + "\n\n" + table + "\n\n" + load_notes + "\n\n" + load_table)
     print("wrote", path)
 
 
