@@ -169,10 +169,23 @@ def export_for_serving(model, export_dir, *, version=None, vectorizer=None, clas
 
     Example:
 
-    >>> path = export_for_serving(classifier, "saved_models/sentiment", vectorizer=vectorizer,
-    ...                           class_names=["rotten", "fresh"])  # doctest: +SKIP
-    >>> path                                                        # doctest: +SKIP
-    'saved_models/sentiment/1'
+    A (untrained) sentiment classifier and its vocabulary, served from raw text:
+
+    >>> import tempfile
+    >>> import keras
+    >>> from seqmodels.models import TextClassifier
+    >>> vectorizer = keras.layers.TextVectorization(max_tokens=20, output_sequence_length=8)
+    >>> vectorizer.adapt(["a fine film", "a dull film"])
+    >>> classifier = TextClassifier(vocab_size=20, num_classes=2, sequence_length=8,
+    ...                             hidden_dim=8, num_heads=2, intermediate_dim=16)
+    >>> base = os.path.join(tempfile.mkdtemp(), "sentiment")
+    >>> path = export_for_serving(classifier, base, vectorizer=vectorizer,
+    ...                           class_names=["rotten", "fresh"])
+    >>> os.path.basename(path), sorted(os.listdir(base))
+    ('1', ['1', 'models.config'])
+    >>> served = tf.saved_model.load(path).signatures["serving_default"]
+    >>> sorted(served(text=tf.constant(["a fine film"])))
+    ['class_name', 'label', 'probabilities']
     """
     _check_export_dir(export_dir)
     _check_vectorizer(model, vectorizer)

@@ -31,9 +31,24 @@ class Evaluator:
 
     Example:
 
-    >>> evaluator = Evaluator("runs/sentiment")  # doctest: +SKIP
-    >>> evaluator.evaluate()["val_accuracy"]     # doctest: +SKIP
-    0.74
+    A forecasting run on a series of your own, then its newest checkpoint evaluated:
+
+    >>> import numpy as np
+    >>> from seqmodels.training.config import make_config
+    >>> from seqmodels.training.train import train_and_evaluate
+    >>> directory = tempfile.mkdtemp()
+    >>> with open(os.path.join(directory, "series.csv"), "w") as f:
+    ...     _ = f.write("t,value\\n" + "".join(f"{t},{np.cos(t / 7):.4f}\\n" for t in range(300)))
+    >>> config = make_config("forecasting", "tiny", dataset=f"csv:{directory}/series.csv",
+    ...                      data_options=("target_columns=value", "time_column=t"))
+    >>> model_dir = os.path.join(directory, "run")
+    >>> _ = train_and_evaluate(config, model_dir)
+    Epoch 1/1
+    ...
+    >>> metrics = Evaluator(model_dir).evaluate()
+    step 2 - val_loss: ... - test_loss: ...
+    >>> metrics["step"], sorted(os.listdir(os.path.join(model_dir, "logs")))
+    (2, ['eval', ...])
     """
 
     def __init__(self, model_dir):
@@ -65,7 +80,9 @@ class Evaluator:
             if prefix is None:
                 raise FileNotFoundError(f"{self.run_dir.checkpoints} holds no readable "
                                         "checkpoint to evaluate.")
-        tf.train.Checkpoint(model=self.task.model).restore(prefix).expect_partial()
+        # Every weight of the model comes from the checkpoint (or this fails, naming it).
+        tf.train.Checkpoint(model=self.task.model).restore(
+            prefix).assert_existing_objects_matched().expect_partial()
         step = int(tf.train.load_variable(prefix, "step/.ATTRIBUTES/VARIABLE_VALUE"))
         metrics = {"step": step, "checkpoint": prefix}
         for split, data in (("val", self.task.validation), ("test", self.task.test)):
