@@ -3,9 +3,9 @@
 Writes a CSV of `--megabytes` (default 2048) of generated reviews (`review,score`, labels
 "good"/"bad") into a temporary directory, then in fresh processes:
 
-1. the validation pass alone (`seqmodels.data.info` on `csv:<temporary directory>/reviews.csv`: one streaming pass
-   over every record), its time and peak RSS beside the RSS of the imports alone: a pass that
-   streams stays near that baseline whatever the file's size;
+1. the validation pass alone (`seqmodels.data.info` on `csv:<temporary directory>/reviews.csv`:
+   one streaming pass over every record), its time and peak RSS beside the RSS of the imports
+   alone: a pass that streams stays near that baseline whatever the file's size;
 2. the training binary as a user runs it (`python -m trainers.train --task=text_classification
    --dataset=csv:<path> --data_option=...`, the default preset) for `--steps` steps of
    one epoch; its peak RSS (`os.wait4`), its wall time, and from its `metrics.json` the
@@ -16,7 +16,11 @@ The split is a hash of each record (no `{split}` files) with 99.8/0.1/0.1% fract
 that evaluating validation and test (every record of them, once an epoch and at the end) stays
 small beside the training steps. Goals: peak RSS below 3 GB, the input pipeline under 5% of the
 step time. The directory is deleted afterwards. Writes the table into bench/RESULTS.md
-(section `data`) unless `--no-write`. Run with `.venv/bin/python bench/data.py [--megabytes
+(section `data`) unless `--no-write`. Expect a long run at 2 GB: besides the validation
+pass (in Python, about 5 MB/s of CPU time here), the text classifier's build makes three more
+passes over the training split (counting it, learning the vocabulary, reporting long texts)
+before its first step; the 20 MB check spent about 4 minutes there, on 2 cores busy with
+other work (load average 10). Run with `.venv/bin/python bench/data.py [--megabytes
 2048] [--steps 300]`; a quick check of the script: `--megabytes 20 --steps 20 --no-write`.
 """
 

@@ -13,6 +13,7 @@ from seqmodels.training.config import make_config
 from seqmodels.training.run_dir import RunDir
 from seqmodels.training.train import train_and_evaluate
 from tests.data.user.files import png, write_csv
+from tests.training.cluster import worker_env
 
 WORKER = os.path.join(os.path.dirname(__file__), "train_worker.py")
 TIMEOUT_S = 240
@@ -42,7 +43,7 @@ def test_sigkill_mid_epoch_on_csv_data_resumes_on_the_same_record(tmp_path, caps
     run = str(tmp_path / "run")
     killed = subprocess.run(
         [sys.executable, WORKER, json.dumps(config.to_json()), run, "2"],
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", KERAS_BACKEND="tensorflow"),
+        env=worker_env(),
         capture_output=True, text=True, timeout=TIMEOUT_S)
     assert killed.returncode == -9, killed.stderr[-3000:]
     assert RunDir(run).latest_checkpoint().endswith("ckpt-2")

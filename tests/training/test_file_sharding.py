@@ -4,7 +4,6 @@ once per epoch; two replicas in one process see them too."""
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -12,27 +11,11 @@ import numpy as np
 import pytest
 
 from tests.data.user.files import write_csv
+from tests.training.cluster import free_ports, worker_env
 
 WORKER = os.path.join(os.path.dirname(__file__), "file_data_worker.py")
 TIMEOUT_S = 240
 RECORDS = 32
-
-
-def _env(extra=None):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", KERAS_BACKEND="tensorflow")
-    env.pop("TF_CONFIG", None)
-    env.update(extra or {})
-    return env
-
-
-def _free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def _run_all(commands):
@@ -70,11 +53,11 @@ def _file_ids(shard):
 
 
 def test_two_workers_split_files_then_records_and_see_each_record_once(data_dir, tmp_path):
-    ports = _free_ports(2)
+    ports = free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
     _run_all([([sys.executable, WORKER, "multi_worker_mirrored", str(tmp_path / f"w{i}.npz"),
                 str(tmp_path / "run"), data_dir],
-               _env({"TF_CONFIG": json.dumps({"cluster": cluster,
+               worker_env({"TF_CONFIG": json.dumps({"cluster": cluster,
                                               "task": {"type": "worker", "index": i}})}))
               for i in range(2)])
     results = [np.load(tmp_path / f"w{i}.npz") for i in range(2)]
@@ -98,7 +81,7 @@ def test_two_workers_split_files_then_records_and_see_each_record_once(data_dir,
 
 def test_two_replicas_in_one_process_see_each_record_once(data_dir, tmp_path):
     _run_all([([sys.executable, WORKER, "mirrored", str(tmp_path / "w.npz"),
-                str(tmp_path / "run"), data_dir, "2"], _env())])
+                str(tmp_path / "run"), data_dir, "2"], worker_env())])
     result = np.load(tmp_path / "w.npz")
     assert int(result["replicas"]) == 2
     for name in ("four", "one"):
