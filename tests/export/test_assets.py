@@ -64,14 +64,3 @@ def test_ids_to_text_skips_padding_start_and_end():
     words = tf.constant(["", "[UNK]", "<s>", "</s>", "hola", "mundo"])
     text = assets.ids_to_text(tf.constant([[2, 4, 5, 3, 3], [2, 3, 3, 3, 3]]), words, (0, 2, 3))
     assert text.numpy().tolist() == [b"hola mundo", b""]
-
-
-def test_docstring_examples_run():
-    import doctest
-
-    from seqmodels.export import serving, signatures, tf_serving
-
-    for module in (assets, signatures, tf_serving, serving):
-        results = doctest.testmod(module, extraglobs={"np": np, "tf": tf},
-                                  optionflags=doctest.ELLIPSIS)
-        assert results.failed == 0, module.__name__

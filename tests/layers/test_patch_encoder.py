@@ -1,13 +1,11 @@
 """PatchEncoder: patches as a strided convolution, class token, positions, resizing, errors."""
 
-import doctest
 import re
 
 import keras
 import numpy as np
 import pytest
 
-from seqmodels.layers import patch_encoder as module_under_test
 from seqmodels.layers.patch_encoder import PatchEncoder
 from tests.layer_test_case import run_layer_test
 
@@ -109,8 +107,3 @@ def test_errors():
             "PatchEncoder needs an image size (height, width) divisible by patch_size=4. "
             "Received: image size=(9, 12)")):
         layer.compute_output_shape((2, 9, 12, 3))
-
-
-def test_docstring_examples_run():
-    results = doctest.testmod(module_under_test, extraglobs={"np": np})
-    assert results.attempted > 0 and results.failed == 0

@@ -1,6 +1,5 @@
 """PositionalEmbedding: the paper's formula, keras-hub parity, masks, lengths, errors."""
 
-import doctest
 import re
 
 import keras
@@ -8,7 +7,6 @@ import keras_hub
 import numpy as np
 import pytest
 
-from seqmodels.layers import positional_embedding as module_under_test
 from seqmodels.layers.positional_embedding import PositionalEmbedding, sinusoidal_encoding
 from tests.layer_test_case import run_layer_test
 
@@ -163,11 +161,6 @@ def test_token_and_position_tables_are_drawn_apart():
         layer(np.array([[1, 2]]))
         tokens, positions = layer.get_weights()
         assert not np.allclose(tokens[:8], positions)
-
-
-def test_docstring_examples_run():
-    results = doctest.testmod(module_under_test, extraglobs={"np": np})
-    assert results.attempted > 0 and results.failed == 0
 
 
 def test_static_and_dynamic_sinusoidal_tables_agree():
