@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export KERAS_BACKEND ?= tensorflow
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench clean serving-check
 
 setup: $(INSTALLED)
 
@@ -45,6 +45,26 @@ bench: setup data
 	$(PY) bench/transfer.py
 	$(PY) bench/serving.py
 	$(PY) bench/data.py
+
+# The TensorFlow (and TF Text) that the newest TF Serving release links into its server
+# (tensorflow/serving, tensorflow_serving/model_servers/BUILD): `make serving-check` exports
+# every kind of model with this checkout's TensorFlow, then loads and runs each export in a second
+# virtual environment with the server's, through the TF1 session loader the C++ server uses.
+# Outside `make test`: the second environment is about 2.5 GB.
+TF_SERVING_VERSION := 2.20
+SERVING_VENV := .venv-serving
+SERVING_INSTALLED := $(SERVING_VENV)/.installed-$(TF_SERVING_VERSION)
+
+$(SERVING_INSTALLED):
+	test -x $(SERVING_VENV)/bin/python || $(PYTHON) -m venv $(SERVING_VENV)
+	$(SERVING_VENV)/bin/python -m pip install -q 'tensorflow==$(TF_SERVING_VERSION).*' \
+		'tensorflow-text==$(TF_SERVING_VERSION).*' 'tensorflow-serving-api==$(TF_SERVING_VERSION).*'
+	touch $@
+
+serving-check: setup $(SERVING_INSTALLED)
+	rm -rf build/serving_check
+	$(PY) tools/serving_check.py export build/serving_check
+	$(SERVING_VENV)/bin/python tools/serving_check.py check build/serving_check
 
 clean:
 	rm -rf $(VENV) *.egg-info

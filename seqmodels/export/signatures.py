@@ -4,9 +4,9 @@ Each `*_servable` function checks the export arguments and returns a `Servable`:
 (name, function, input signature; the first is `serving_default`), the TensorFlow resources the
 functions use (tracked so they are saved), and small valid requests for the warmup file (a
 `serving_default` inputs dict, or `(signature_name, inputs)` pairs). Each signature checks the
-shape of its inputs first (`checked_input`). Vocabularies and class names are lookup tables read from files that the SavedModel
-carries in its `assets/` (see `seqmodels.export.assets`), so a process without seqmodels serves
-the export and a person can read what it maps.
+shape of its inputs first (`checked_input`). Vocabularies and class names are lookup tables
+read from files that the SavedModel carries in its `assets/` (see `seqmodels.export.assets`),
+so a process without seqmodels serves the export and a person can read what it maps.
 """
 
 import collections
@@ -251,7 +251,8 @@ def image_classifier_servable(model, class_names, directory):
     names = _class_table(model, class_names, directory)
 
     def serve_bytes(images):
-        return _classify(model(decode_images(checked_input(images, "images"), shape), training=False), names)
+        images = decode_images(checked_input(images, "images"), shape)
+        return _classify(model(images, training=False), names)
 
     def serve_arrays(images):
         images = tf.debugging.assert_all_finite(
@@ -395,7 +396,8 @@ def mini_gpt_servable(model, vocabulary, max_length, directory):
         return tf.strings.unicode_encode(tf.cast(codes, tf.int32), "UTF-8")
 
     def serve(prompt):
-        completion = tf.map_fn(complete, checked_input(prompt, "prompt"), fn_output_signature=tf.TensorSpec([], tf.string))
+        completion = tf.map_fn(complete, checked_input(prompt, "prompt"),
+                               fn_output_signature=tf.TensorSpec([], tf.string))
         return {"completion": completion}
 
     return Servable(

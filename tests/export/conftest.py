@@ -62,3 +62,14 @@ def exports(tmp_path_factory):
 def bert_export(tiny_preset, tmp_path_factory):  # noqa: F811
     """A keras-hub BERT classifier's export: `(version_dir, case, probabilities)`."""
     return kinds.export_bert_classifier(tiny_preset, tmp_path_factory.mktemp("bert"))
+
+
+@pytest.fixture(scope="session")
+def sessions(exports, bert_export):
+    """Every export (the BERT one as "bert") loaded as the server loads it
+    (`kinds.ServerSession`)."""
+    opened = {kind: kinds.ServerSession(path) for kind, path in exports["dirs"].items()}
+    opened["bert"] = kinds.ServerSession(bert_export[0])
+    yield opened
+    for session in opened.values():
+        session.close()

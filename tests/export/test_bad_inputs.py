@@ -18,15 +18,6 @@ STRING_CASES = [("text", "text"), ("vit", "images"), ("cnn", "images"), ("transl
                 ("caption", "images"), ("generate", "prompt")]
 
 
-@pytest.fixture(scope="module")
-def sessions(exports, bert_export):
-    opened = {kind: kinds.ServerSession(path) for kind, path in exports["dirs"].items()}
-    opened["bert"] = kinds.ServerSession(bert_export[0])
-    yield opened
-    for session in opened.values():
-        session.close()
-
-
 def _fails_naming(session, signature, inputs, message):
     with pytest.raises(tf.errors.InvalidArgumentError) as error:
         session.run(signature, inputs)

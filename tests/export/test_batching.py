@@ -65,15 +65,6 @@ def test_parameters_can_be_changed_and_are_checked_before_writing(tmp_path):
     assert sorted(os.listdir(tmp_path / "c")) == ["1", "models.config"]  # batching=False
 
 
-@pytest.fixture(scope="module")
-def sessions(exports, bert_export):
-    opened = {kind: kinds.ServerSession(path) for kind, path in exports["dirs"].items()}
-    opened["bert"] = kinds.ServerSession(bert_export[0])
-    yield opened
-    for session in opened.values():
-        session.close()
-
-
 def _same(alone, batched, case):
     assert set(alone) == set(batched)
     for name, value in alone.items():
