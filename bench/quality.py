@@ -55,7 +55,7 @@ def sentiment():
         record("sentiment", "rotten_tomatoes", f"TextClassifier({encoder})", "test accuracy",
                f"{metrics['test_accuracy']:.3f}",
                ">= 0.75" if encoder == "transformer" else "(reported)",
-               f"preset `default`: {shown}, AdamW warm-up + cosine, best validation epoch",
+               f"preset `default`: {shown}, AdamW (no decay on biases, norms, embeddings) warm-up + cosine, best validation epoch",
                _training_seconds(metrics))
     keras.utils.set_random_seed(SEED)
     start = time.time()
@@ -128,7 +128,7 @@ def images():
                f"{metrics['test_accuracy']:.3f}",
                ">= 0.90" if label.startswith("Vision") else "(baseline)",
                f"preset `default`{' + ' + str(fields) if fields else ''}: "
-               f"{_shown(config, names)}, AdamW warm-up + cosine, "
+               f"{_shown(config, names)}, AdamW (no decay on biases, norms, embeddings) warm-up + cosine, "
                f"{'flips and 2-px shifts' if config.task_config.augment else 'no augmentation'}, best "
                "validation epoch", _training_seconds(metrics))
 
@@ -232,7 +232,7 @@ def translation():
                f"blocks, width {config.task_config.hidden_dim})",
                f"test BLEU, {'greedy' if beam == 1 else f'beam {beam}'}",
                f"{float(bleu.result()) * 100:.1f}", "(reported)",
-               f"preset `default`: {shown}, AdamW warm-up + cosine, best validation epoch; "
+               f"preset `default`: {shown}, AdamW (no decay on biases, norms, embeddings) warm-up + cosine, best validation epoch; "
                f"{len(test)} held-out verses, token accuracy {metrics['test_accuracy']:.3f}",
                trained + time.time() - begin)
 
