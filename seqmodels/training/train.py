@@ -84,9 +84,21 @@ def train_and_evaluate(config, model_dir):
 
     Example:
 
-    >>> metrics = train_and_evaluate(make_config("forecasting", "tiny"), "/tmp/run")  # doctest: +SKIP
-    >>> metrics["test_loss"]  # doctest: +SKIP
-    0.41
+    The forecasting task's tiny preset on a series of your own, a CSV file:
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from seqmodels.training.config import make_config
+    >>> directory = tempfile.mkdtemp()
+    >>> with open(os.path.join(directory, "series.csv"), "w") as f:
+    ...     _ = f.write("t,value\\n" + "".join(f"{t},{np.sin(t / 5):.4f}\\n" for t in range(300)))
+    >>> config = make_config("forecasting", "tiny", dataset=f"csv:{directory}/series.csv",
+    ...                      data_options=("target_columns=value", "time_column=t"))
+    >>> metrics = train_and_evaluate(config, os.path.join(directory, "run"))
+    Epoch 1/1
+    ...
+    >>> metrics["steps_per_epoch"], sorted(os.listdir(os.path.join(directory, "run")))[:3]
+    (2, ['best.weights.h5', 'checkpoints', 'config.json'])
     """
     if not isinstance(config, TrainConfig):
         raise TypeError(f"`config` must be a TrainConfig. Received: {type(config).__name__}")
