@@ -97,7 +97,9 @@ class MultiHeadSelfAttention(keras.layers.Layer):
     are written into the cache at that index, its queries (positions `cache_update_index`
     onwards) attend to every cache position up to their own, and the call returns
     `(output, new_cache)`. With a cache the Keras `mask` is ignored; hide padded cache positions
-    with `attention_mask` (batch, seq, max_length). `cache_update_index` + seq must fit in
+    with `attention_mask` (batch, seq, max_length). A query whose row shows no position (a
+    padded query) weighs positions 0 .. `cache_update_index` + seq - 1 evenly, as a full pass
+    over them would: a cached call gives that pass's outputs. `cache_update_index` + seq must fit in
     max_length: checked when the index is an int or an eager tensor; inside a traced function
     an index beyond the cache is not an error (the backends clamp the write).
 
@@ -283,6 +285,20 @@ class MultiHeadSelfAttention(keras.layers.Layer):
             combined = causal if combined is None else combined & causal
         return None if combined is None else ops.expand_dims(combined, 1)  # (batch, 1, q, k)
 
+    @staticmethod
+    def _blind_cached_queries(visible, query, query_start, query_length, key_length):
+        """With a cache, a query that may see no position looks evenly at all written ones.
+
+        Without a cache such a query (a padded one) weighs every key of the sequence evenly.
+        With a cache that sequence is positions 0 .. query_start + query_length - 1: they
+        become visible to it and its query is zeroed, so that its scores there are equal (0).
+        """
+        blind = ops.logical_not(ops.any(visible, axis=-1, keepdims=True))  # (batch, 1, q, 1)
+        written = ops.arange(key_length) < query_start + query_length  # (k,)
+        visible = ops.logical_or(visible, ops.logical_and(blind, written))  # (batch, 1, q, k)
+        blind = ops.transpose(blind, (0, 2, 1, 3))  # (batch, q, 1, 1)
+        return visible, ops.where(blind, ops.zeros_like(query), query)
+
     def call(self, inputs, mask=None, attention_mask=None, training=None,
              return_attention_scores=False, cache=None, cache_update_index=None):
         if cache is None and cache_update_index is not None:
@@ -305,6 +321,9 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         only_causal = self.causal and mask is None and attention_mask is None and cache is None
         visible = self._attention_mask(mask, attention_mask, query_length, key_length,
                                        None if cache is None else cache_update_index)
+        if cache is not None and attention_mask is not None:
+            visible, query = self._blind_cached_queries(visible, query, cache_update_index,
+                                                        query_length, key_length)
         scale = 1.0 / math.sqrt(self.key_dim)
         use_dropout = bool(training) and self.dropout > 0
         scores = None

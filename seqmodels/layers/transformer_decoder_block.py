@@ -31,8 +31,13 @@ class TransformerDecoderBlock(keras.layers.Layer):
 
     For fast generation pass `self_attention_cache` (batch, 2, max_length, heads, key_dim) and
     `self_attention_cache_update_index` (keras-hub's convention): the block computes only the
-    new positions and returns `(outputs, new_cache)`. Cross-attention has no cache; it
-    re-projects `encoder_outputs` at every step.
+    new positions and returns `(outputs, new_cache)`. With `self_attention_cache_mask`
+    (batch, max_length), True at the cache positions that hold a real token (this call's
+    included), the cached self-attention masks padding as the full pass masks its Keras mask:
+    no real query attends to a padded position, and a padded query attends evenly to every
+    position written so far (see `MultiHeadSelfAttention`), so each new position's output is
+    the full pass's over the sequence up to it. (Without it the cache hides no position.)
+    Cross-attention has no cache; it re-projects `encoder_outputs` at every step.
 
     Args:
         num_heads: attention heads.
@@ -58,6 +63,8 @@ class TransformerDecoderBlock(keras.layers.Layer):
         self_attention_cache: optional (batch, 2, max_length, heads, key_dim) key/value cache.
         self_attention_cache_update_index: int (or int tensor), the cache position of the
             first of `inputs`.
+        self_attention_cache_mask: optional (batch, max_length) bool with a cache, True where
+            a cache position holds a real token (what `mask` is to a full pass).
         return_attention_scores: also return `{"self_attention": (batch, heads, seq, seq),
             "cross_attention": (batch, heads, seq, source_seq)}` (for pictures; no cache).
 
@@ -155,10 +162,13 @@ class TransformerDecoderBlock(keras.layers.Layer):
 
     def call(self, inputs, encoder_outputs=None, mask=None, encoder_mask=None, training=None,
              self_attention_cache=None, self_attention_cache_update_index=None,
-             return_attention_scores=False):
+             return_attention_scores=False, self_attention_cache_mask=None):
         if return_attention_scores and self_attention_cache is not None:
             raise ValueError("`return_attention_scores` reads the scores of a whole sequence; it "
                              "does not combine with a `self_attention_cache`.")
+        cache_attention_mask = self._cache_attention_mask(
+            self_attention_cache_mask, self_attention_cache, self_attention_cache_update_index,
+            inputs)
         self._check_encoder_outputs(None if encoder_outputs is None else encoder_outputs.shape)
         if mask is None:
             mask = get_keras_mask(inputs)
@@ -182,8 +192,8 @@ class TransformerDecoderBlock(keras.layers.Layer):
             if self_attention_cache is None:
                 return self.self_attention(x, mask=mask, training=training)
             x, new_cache = self.self_attention(
-                x, training=training, cache=self_attention_cache,
-                cache_update_index=self_attention_cache_update_index)
+                x, attention_mask=cache_attention_mask, training=training,
+                cache=self_attention_cache, cache_update_index=self_attention_cache_update_index)
             return x
 
         def cross_attend(x):
@@ -209,12 +219,43 @@ class TransformerDecoderBlock(keras.layers.Layer):
             return x, scores
         return x if new_cache is None else (x, new_cache)
 
+    @staticmethod
+    def _check_cache_mask(cache_mask, cache, inputs):
+        if cache is None:
+            raise ValueError("`self_attention_cache_mask` masks the positions of a "
+                             "`self_attention_cache`. Received: self_attention_cache=None")
+        expected = (inputs.shape[0], cache.shape[2])
+        shape = tuple(cache_mask.shape)
+        if len(shape) != 2 or any(
+                a is not None and b is not None and a != b for a, b in zip(shape, expected)):
+            raise ValueError(
+                "`self_attention_cache_mask` must have shape (batch, max_length) = "
+                f"{expected}, one entry per cache position. Received: "
+                f"self_attention_cache_mask.shape={shape}")
+
+    def _cache_attention_mask(self, cache_mask, cache, cache_update_index, inputs):
+        """(batch, seq, max_length) bool from the (batch, max_length) `cache_mask`: True where a
+        real query meets a real position; a padded query's row is all False."""
+        if cache_mask is None:
+            return None
+        self._check_cache_mask(cache_mask, cache, inputs)
+        cache_mask = keras.ops.cast(cache_mask, "bool")
+        if cache_update_index is None:  # the attention names the missing index
+            return None
+        queries = keras.ops.arange(keras.ops.shape(inputs)[1]) + cache_update_index  # (seq,)
+        real_queries = keras.ops.take(cache_mask, queries, axis=1)  # (batch, seq)
+        return keras.ops.logical_and(keras.ops.expand_dims(real_queries, 2),  # (batch, seq, 1)
+                                     keras.ops.expand_dims(cache_mask, 1))  # (batch, 1, length)
+
     def compute_output_shape(self, inputs_shape, encoder_outputs_shape=None):
         return tuple(inputs_shape)
 
     def compute_output_spec(self, inputs, encoder_outputs=None, mask=None, encoder_mask=None,
                             training=None, self_attention_cache=None,
-                            self_attention_cache_update_index=None):
+                            self_attention_cache_update_index=None,
+                            self_attention_cache_mask=None):
+        if self_attention_cache_mask is not None:  # a model whose mask does not fit fails early
+            self._check_cache_mask(self_attention_cache_mask, self_attention_cache, inputs)
         output = keras.KerasTensor(tuple(inputs.shape), self.compute_dtype)
         if self_attention_cache is None:
             return output

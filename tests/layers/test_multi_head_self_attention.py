@@ -229,6 +229,31 @@ def test_cached_step_by_step_equals_full_causal_pass(path):
     assert scores.shape == (3, 2, 1, 6) and np.all(np.asarray(scores)[..., 4:] == 0)
 
 
+
+def test_a_cache_masks_padding_as_the_full_pass(path):
+    # The padded queries (a row of `attention_mask` showing nothing) attend evenly to the
+    # written positions, as they attend evenly to the whole sequence without a cache; the
+    # positions after them (random here) take no weight.
+    layer = MultiHeadSelfAttention(2, 3, causal=True)
+    full = np.asarray(layer(X, mask=PAD))
+    written = np.pad(PAD, [(0, 0), (0, 3)])  # (batch, max_length = 9)
+    attention_mask = PAD[:, :, None] & written[:, None, :]  # (batch, seq, max_length)
+    cache = RNG.normal(size=(3, 2, 9, 2, 3)).astype("float32")
+    out, scores, _ = layer(X, cache=cache, cache_update_index=0,
+                           attention_mask=attention_mask, return_attention_scores=True)
+    assert err(out, full) <= 1e-5
+    np.testing.assert_allclose(np.asarray(scores)[1, :, 4], [[1 / 6] * 6 + [0] * 3] * 2,
+                               atol=1e-7)
+    # One position at a time: the last output of each prefix's full pass, padded or not.
+    cache = np.zeros((3, 2, 9, 2, 3), "float32")
+    for t in range(6):
+        step_mask = PAD[:, t:t + 1, None] & written[:, None, :]  # (batch, 1, max_length)
+        out, cache = layer(X[:, t:t + 1], cache=cache, cache_update_index=t,
+                           attention_mask=step_mask)
+        prefix = np.asarray(layer(X[:, :t + 1], mask=PAD[:, :t + 1]))
+        assert err(out[:, 0], prefix[:, -1]) <= 1e-5, t
+
+
 def test_cache_in_a_compiled_loop_with_a_tensor_index():
     layer = MultiHeadSelfAttention(2, 3, causal=True)
     full = np.asarray(layer(X))

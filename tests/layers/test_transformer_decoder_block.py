@@ -115,6 +115,57 @@ def test_cache_equals_full_pass():
     assert err(np.concatenate(steps, axis=1), full) <= 1e-5
 
 
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_cache_mask_gives_the_full_pass_of_each_prefix(norm_first):
+    block = TransformerDecoderBlock(2, 16, norm_first=norm_first)
+    pad = np.ones((3, 6), bool)
+    pad[0, [2, 4]] = False  # padding inside the sequence, twice
+    pad[1, 5] = False  # at the end
+    pad[2, :2] = False  # at the start: query 0 of row 2 sees no real position
+    cache_mask = np.pad(pad, [(0, 0), (0, 2)])  # (batch, max_length = 8)
+    cache = np.zeros((3, 2, 8, 2, 6), "float32")
+    for t in range(6):
+        out, cache = block(X[:, t:t + 1], ENC, encoder_mask=ENC_PAD, self_attention_cache=cache,
+                           self_attention_cache_update_index=t,
+                           self_attention_cache_mask=cache_mask)
+        full = np.asarray(block(X[:, :t + 1], ENC, mask=pad[:, :t + 1], encoder_mask=ENC_PAD))
+        assert err(out[:, 0], full[:, -1]) <= 1e-5, t
+    # The whole sequence at once through the cache is the full pass, padded positions included.
+    out, _ = block(X, ENC, encoder_mask=ENC_PAD, self_attention_cache=np.zeros_like(cache),
+                   self_attention_cache_update_index=0, self_attention_cache_mask=cache_mask)
+    assert err(out, block(X, ENC, mask=pad, encoder_mask=ENC_PAD)) <= 1e-5
+    # Without the cache mask the cache hides nothing, as before.
+    unmasked, _ = block(X, ENC, encoder_mask=ENC_PAD, self_attention_cache=np.zeros_like(cache),
+                        self_attention_cache_update_index=0)
+    assert err(unmasked, block(X, ENC, encoder_mask=ENC_PAD)) <= 1e-5
+    assert err(unmasked, out) > 1e-3
+
+
+def test_cache_mask_errors_and_symbolic_call():
+    block = TransformerDecoderBlock(2, 16, cross_attention=False)
+    cache = np.zeros((3, 2, 8, 2, 6), "float32")
+    with pytest.raises(ValueError, match=re.escape(
+            "`self_attention_cache_mask` masks the positions of a `self_attention_cache`. "
+            "Received: self_attention_cache=None")):
+        block(X, self_attention_cache_mask=np.ones((3, 8), bool))
+    with pytest.raises(ValueError, match=re.escape(
+            "`self_attention_cache_mask` must have shape (batch, max_length) = (3, 8), one "
+            "entry per cache position. Received: self_attention_cache_mask.shape=(3, 6)")):
+        block(X[:, :1], self_attention_cache=cache, self_attention_cache_update_index=0,
+              self_attention_cache_mask=PAD)
+    block = TransformerDecoderBlock(2, 16, cross_attention=False)
+    x, cache, cache_mask = (keras.Input((1, 8)), keras.Input((2, 6, 2, 4)),
+                            keras.Input((6,), dtype="bool"))
+    out, new_cache = block(x, self_attention_cache=cache, self_attention_cache_update_index=2,
+                           self_attention_cache_mask=cache_mask)
+    assert (out.shape, new_cache.shape) == ((None, 1, 8), (None, 2, 6, 2, 4))
+    with pytest.raises(ValueError, match=re.escape(
+            "Received: self_attention_cache_mask.shape=(None, 5)")):
+        block(x, self_attention_cache=cache, self_attention_cache_update_index=2,
+              self_attention_cache_mask=keras.Input((5,), dtype="bool"))
+
+
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_cache_parity_with_keras_hub(norm_first):
     ours, reference, _ = decoder_pair(norm_first, cross=False)
