@@ -5,7 +5,8 @@ one function: the Python methods run it compiled (`seqmodels.decoding.compiled`)
 inside their `tf.function`s, doctests and tests eagerly (a `tf.while_loop` then runs as a
 Python loop). Every example keeps `beam_size` slots of live prefixes (one live at the start);
 slots that hold no live prefix are computed and ignored, so shapes stay fixed apart from the
-prefix length.
+prefix length. A decoder with a key/value cache travels through the loop with it: each step
+the cache rows follow their prefixes to the slots they fill.
 """
 
 import numbers
@@ -29,7 +30,7 @@ def length_norms(max_length, length_penalty=0.6):
 
 
 def beam_search(next_logits, encoder_outputs, start_id, end_id, max_length, beam_size=4,
-                length_penalty=0.6):
+                length_penalty=0.6, cache=None):
     """Finds high-probability sequences, keeping the `beam_size` best prefixes per example.
 
     Each step scores every live prefix's next tokens (log-softmax of `next_logits`, summed in
@@ -54,6 +55,13 @@ def beam_search(next_logits, encoder_outputs, start_id, end_id, max_length, beam
         max_length: longest sequence, the start token included (>= 2).
         beam_size: prefixes kept per example (>= 1).
         length_penalty: alpha of Wu et al.'s ((5 + len) / 6) ** alpha normalisation.
+        cache: optional key/value cache of the decoder for the batch (a tensor or nest with
+            the batch first, e.g. `Translator.empty_cache(batch, max_length)`), repeated like
+            `encoder_outputs`. Then `next_logits(prefixes, encoder_outputs, cache)` returns
+            `(logits, new_cache)`, where `cache` holds each prefix but its last token and
+            `new_cache` all of it; the search reorders `new_cache` (`tf.gather` along the rows)
+            so that each slot's cache is its new prefix's parent's. Same tokens as without one
+            when the decoder's cached logits equal its uncached ones.
 
     Returns:
         (batch, <= max_length) int32: the best sequence per example (start token first,
@@ -64,6 +72,13 @@ def beam_search(next_logits, encoder_outputs, start_id, end_id, max_length, beam
     >>> logits = tf.math.log(tf.constant([[0.1, 0.1, 0.8]] * 3))  # row: the last token
     >>> beam_search(lambda p, _: tf.gather(logits, p[:, -1]), tf.zeros([1]), start_id=0,
     ...             end_id=2, max_length=4).numpy()
+    array([[0, 2]], dtype=int32)
+
+    A "cache" that counts the steps each row has taken:
+
+    >>> def counted(prefixes, _, steps):
+    ...     return tf.gather(logits, prefixes[:, -1]), steps + 1
+    >>> beam_search(counted, tf.zeros([1]), 0, 2, 4, cache=tf.zeros([1], tf.int32)).numpy()
     array([[0, 2]], dtype=int32)
 
     References:
@@ -78,6 +93,8 @@ def beam_search(next_logits, encoder_outputs, start_id, end_id, max_length, beam
     norms = length_norms(max_length, length_penalty)
     batch = tf.shape(tf.nest.flatten(encoder_outputs)[0])[0]
     memory = tf.nest.map_structure(lambda x: tf.repeat(x, beam, axis=0), encoder_outputs)
+    cached = () if cache is None else (
+        tf.nest.map_structure(lambda x: tf.repeat(x, beam, axis=0), cache),)
     slots = tf.range(beam)
     neg_inf = tf.constant(-float("inf"), tf.float64)
 
@@ -88,9 +105,14 @@ def beam_search(next_logits, encoder_outputs, start_id, end_id, max_length, beam
     def cond(step, prefixes, live, *_):
         return tf.logical_and(step < max_length - 1, tf.reduce_any(live))
 
-    def body(step, prefixes, live, scores, finished, has_best, best_score, best_seq, best_len):
+    def body(step, prefixes, live, scores, finished, has_best, best_score, best_seq, best_len,
+             *cached):
         length = step + 2  # of every candidate: the prefix (step + 1 tokens) and one more
-        logits = next_logits(tf.reshape(prefixes, [batch * beam, -1]), memory)
+        rows = tf.reshape(prefixes, [batch * beam, -1])  # (batch * beam, step + 1)
+        if cached:
+            logits, new_cache = next_logits(rows, memory, cached[0])
+        else:
+            logits = next_logits(rows, memory)
         log_probs = tf.cast(tf.nn.log_softmax(logits, axis=-1), tf.float64)  # (batch * beam, vocab)
         vocab = log_probs.shape[-1] or tf.shape(log_probs)[-1]
         candidates = scores[:, :, None] + tf.reshape(log_probs, [batch, beam, vocab])
@@ -125,24 +147,29 @@ def beam_search(next_logits, encoder_outputs, start_id, end_id, max_length, beam
         # No live prefix can beat the best closed sequence any more: the example stops.
         stop = tf.logical_and(finished >= beam, best_score >= best_live)
         live = tf.logical_and(filled, ~stop[:, None])
-        prefixes = tf.concat([tf.gather(prefixes, tf.gather(parent, pick, batch_dims=1),
-                                        batch_dims=1),
+        parents = tf.gather(parent, pick, batch_dims=1)  # (batch, beam): each slot's parent slot
+        prefixes = tf.concat([tf.gather(prefixes, parents, batch_dims=1),
                               tf.gather(token, pick, batch_dims=1)[:, :, None]], axis=2)
         scores = tf.where(live, new_scores, neg_inf)
+        if cached and beam > 1:  # with one slot the parent is always the slot itself
+            parent_rows = tf.reshape(parents + tf.range(batch)[:, None] * beam, [-1])
+            new_cache = tf.nest.map_structure(lambda x: tf.gather(x, parent_rows), new_cache)
         return (step + 1, prefixes, live, scores, finished, has_best, best_score, best_seq,
-                best_len)
+                best_len) + ((new_cache,) if cached else ())
 
     first = tf.equal(slots, 0)[None, :]  # (1, beam): one live prefix per example at the start
     state = (tf.constant(0), tf.fill([batch, beam, 1], start_id), tf.tile(first, [batch, 1]),
              tf.where(tf.tile(first, [batch, 1]), tf.constant(0.0, tf.float64), neg_inf),
              tf.zeros([batch], tf.int32), tf.zeros([batch], tf.bool), tf.fill([batch], neg_inf),
-             tf.fill([batch, max_length], end_id), tf.zeros([batch], tf.int32))
+             tf.fill([batch, max_length], end_id), tf.zeros([batch], tf.int32)) + cached
     invariants = (tf.TensorShape([]), tf.TensorShape([None, beam, None]),
                   tf.TensorShape([None, beam]), tf.TensorShape([None, beam]),
                   tf.TensorShape([None]), tf.TensorShape([None]), tf.TensorShape([None]),
-                  tf.TensorShape([None, max_length]), tf.TensorShape([None]))
+                  tf.TensorShape([None, max_length]), tf.TensorShape([None])) + tuple(
+        tf.nest.map_structure(lambda x: tf.TensorShape([None, *x.shape[1:]]), c)
+        for c in cached)  # the rows: batch * beam
     _, prefixes, live, scores, _, has_best, best_score, best_seq, best_len = tf.while_loop(
-        cond, body, state, shape_invariants=invariants)
+        cond, body, state, shape_invariants=invariants)[:9]
     # Live prefixes at the end count as closed, after the others: the best (slot 0) wins only if
     # strictly better.
     length = tf.shape(prefixes)[2]

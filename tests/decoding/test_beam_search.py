@@ -146,3 +146,55 @@ def test_arguments_are_checked():
     with pytest.raises(ValueError, match=re.escape(
             "`max_length` must be an integer >= 2. Received: max_length=1")):
         beam_search(fn, _rows(1), 1, 2, 1)
+
+
+def _second_order_case(rng):
+    """A search whose next token depends on the last two tokens (the one before the last read
+    from a "cache" when there is one), so that a cache row left with the wrong beam changes the
+    answer: `(batch, start_id, end_id, max_length, uncached, cached, empty_cache)`."""
+    vocab, batch, max_length = (int(rng.integers(3, 7)), int(rng.integers(1, 5)),
+                                int(rng.integers(2, 8)))
+    end_id, start_id = int(rng.integers(0, vocab)), int(rng.integers(0, vocab))
+    table = tf.constant((rng.normal(size=(batch, vocab, vocab, vocab)) * 2.0).astype(np.float32))
+
+    def logits(rows, before, last):
+        return tf.gather_nd(table, tf.stack([rows, before, last], axis=1))
+
+    def uncached(prefixes, rows):
+        before = prefixes[:, tf.maximum(tf.shape(prefixes)[1] - 2, 0)]  # the last when t = 1
+        return logits(rows, before, prefixes[:, -1])
+
+    def cached(prefixes, rows, cache):
+        # The cache holds the tokens fed before (row by row): it must be this prefix's start.
+        t = tf.shape(prefixes)[1]
+        tf.debugging.assert_equal(cache[:, :t - 1], prefixes[:, :-1])
+        before = tf.cond(t > 1, lambda: cache[:, t - 2], lambda: prefixes[:, -1])
+        new_cache = tf.tensor_scatter_nd_update(
+            tf.transpose(cache), [[t - 1]], prefixes[:, -1][None, :])
+        return logits(rows, before, prefixes[:, -1]), tf.transpose(new_cache)
+
+    empty = tf.fill([batch, max_length], -1)  # (batch, max_length): no token fed yet
+    return batch, start_id, end_id, max_length, uncached, cached, empty
+
+
+@pytest.mark.parametrize("beam_size", [1, 2, 3, 4])
+def test_a_cache_follows_its_beams(beam_size):
+    rng = np.random.default_rng(10 + beam_size)
+    for trial in range(12):
+        batch, start_id, end_id, max_length, uncached, cached, empty = _second_order_case(rng)
+        expected = beam_search(uncached, _rows(batch), start_id, end_id, max_length, beam_size)
+        got = beam_search(cached, _rows(batch), start_id, end_id, max_length, beam_size,
+                          cache=empty)
+        np.testing.assert_array_equal(got.numpy(), expected.numpy(), err_msg=f"trial {trial}")
+
+
+def test_a_cache_follows_its_beams_in_a_graph():
+    rng = np.random.default_rng(3)
+    for trial in range(3):
+        batch, start_id, end_id, max_length, uncached, cached, empty = _second_order_case(rng)
+        search = tf.function(lambda rows, cache: beam_search(
+            cached, rows, start_id, end_id, max_length, beam_size=3, cache=cache))
+        np.testing.assert_array_equal(
+            search(_rows(batch), empty).numpy(),
+            beam_search(uncached, _rows(batch), start_id, end_id, max_length, 3).numpy(),
+            err_msg=f"trial {trial}")
