@@ -14,7 +14,7 @@ import collections
 import numpy as np
 import tensorflow as tf
 
-from seqmodels.decoding import beam_search, generate
+from seqmodels.decoding import generate
 from seqmodels.export import assets
 
 Servable = collections.namedtuple("Servable", ["endpoints", "tracked", "warmup"])
@@ -324,9 +324,8 @@ def translator_servable(model, vectorizer, vocabulary, start_id, end_id, max_len
     def serve(text):
         text = checked_input(text, "text")
         source = _text_ids(vectorizer, text, model.max_source_length)
-        # Translator.translate(beam_size=1): the same search over the same public methods.
-        ids = beam_search(lambda prefixes, memory: model.decode_step(prefixes, *memory),
-                          model.encode(source), start_id, end_id, max_length, beam_size=1)
+        # Translator.translate(beam_size=1): the same cached search.
+        ids = model.search(source, start_id, end_id, max_length, beam_size=1)
         return {"translation": assets.ids_to_text(ids, words, (0, start_id, end_id))}
 
     return Servable([("serving_default", serve, [tf.TensorSpec([None], tf.string, name="text")])],
@@ -361,9 +360,9 @@ def captioner_servable(model, vocabulary, start_id, end_id, max_length, director
 
     def serve(images):
         images = checked_input(images, "images")
-        # Captioner.caption(beam_size=1): the same search over the same public methods.
-        ids = beam_search(model.decode_step, model.encode(decode_images(images, shape)),
-                          start_id, end_id, max_length, beam_size=1)
+        # Captioner.caption(beam_size=1): the same cached search.
+        ids = model.search(decode_images(images, shape), start_id, end_id, max_length,
+                           beam_size=1)
         return {"caption": assets.ids_to_text(ids, words, (0, start_id, end_id))}
 
     return Servable(

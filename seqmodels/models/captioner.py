@@ -4,7 +4,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from seqmodels.decoding import beam_search, compiled
+from seqmodels.decoding import (cached_decoder_step, compiled, empty_decoder_cache,
+                                encoder_decoder_search)
 from seqmodels.layers.patch_encoder import PatchEncoder
 from seqmodels.layers.positional_embedding import PositionalEmbedding
 from seqmodels.layers.transformer_decoder_block import TransformerDecoderBlock
@@ -49,8 +50,9 @@ class Captioner(keras.Model):
     patches (`PatchEncoder`, no class token). One transformer encoder block then mixes the
     tokens, and decoder blocks write the caption with cross-attention over them. `caption`
     decodes greedily or with beam search (`seqmodels.decoding.beam_search`) through the public
-    decoding methods the serving signature uses too: `encode` reads the images once,
-    `decode_step` gives the next token's logits. Decoding runs TensorFlow ops: it needs the
+    decoding methods the serving signature uses too (`search`): `encode` reads the images once,
+    `decode_step` gives the next token's logits, with a key/value cache (`empty_cache`) reading
+    only the newest token, as `Translator`'s. Decoding runs TensorFlow ops: it needs the
     TensorFlow backend.
 
     Args:
@@ -71,6 +73,9 @@ class Captioner(keras.Model):
     >>> features = model.encode(np.zeros((1, 28, 112, 1), "float32"))
     >>> tuple(features.shape), tuple(model.decode_step(np.array([[2, 5]]), features).shape)
     ((1, 28, 16), (1, 16))
+    >>> logits, cache = model.decode_step(np.array([[2]]), features, cache=model.empty_cache(1))
+    >>> tuple(logits.shape), tuple(cache.shape)  # (batch, blocks, key/value, length, heads, dim)
+    ((1, 16), (1, 1, 2, 8, 2, 8))
     >>> ids = model.caption(np.zeros((1, 28, 112, 1), "float32"), start_id=2, end_id=3)
     >>> ids.shape[0], ids.shape[1] <= 8, int(ids[0, 0])
     (1, True, 2)
@@ -163,28 +168,52 @@ class Captioner(keras.Model):
         return _decode(self.caption_embedding, self.decoder_blocks, self.head, caption_ids,
                        features, training)
 
-    def decode_step(self, caption_ids, features):
+    def empty_cache(self, batch_size, max_length=None):
+        """Zeroed decoder keys and values: (batch, num_layers, 2, max_length, heads, head_dim).
+
+        Args:
+            batch_size: rows (an int or an int32 scalar tensor).
+            max_length: the longest prefix it will hold (default the model's `max_length`).
+        """
+        return empty_decoder_cache(self.decoder_blocks, batch_size,
+                                   max_length or self.max_length, self.compute_dtype)
+
+    def decode_step(self, caption_ids, features, cache=None):
         """Logits of the token after each prefix `caption_ids` (batch, t): (batch, vocab).
 
-        The decoder re-reads the whole prefix (no key/value cache), as `Translator.decode_step`.
+        Without a cache the decoder re-reads the whole prefix; with `cache` (`empty_cache`,
+        holding `caption_ids[:, :-1]`) it reads the last token only and returns `(logits,
+        new_cache)`, the same logits, as `Translator.decode_step`.
         """
-        return self.decode(caption_ids, features)[:, -1, :]
+        if cache is None:
+            return self.decode(caption_ids, features)[:, -1, :]
+        return cached_decoder_step(self.caption_embedding, self.decoder_blocks, self.head,
+                                   caption_ids, features, None, cache,
+                                   lambda ids: self.decode(ids, features))
 
-    def caption(self, images, start_id, end_id, beam_size=1):
+    def search(self, images, start_id, end_id, max_length=None, beam_size=1, use_cache=True):
+        """`caption`'s search as TensorFlow ops, the images encoded once (the serving
+        signature runs it): (batch, <= max_length) int32 ids. See
+        `seqmodels.decoding.encoder_decoder_search`."""
+        return encoder_decoder_search(self.decode_step, (self.encode(images),),
+                                      self.empty_cache, start_id, end_id,
+                                      max_length or self.max_length, beam_size, use_cache)
+
+    def caption(self, images, start_id, end_id, beam_size=1, use_cache=True):
         """Caption ids for `images`: greedy (beam_size=1) or beam search, image encoded once.
 
-        `seqmodels.decoding.beam_search` over `decode_step`, compiled as one TensorFlow graph
-        (traced once per setting), the one the serving signature runs.
+        `search`, compiled as one TensorFlow graph (traced once per setting), the one the
+        serving signature runs. `use_cache=False` re-reads every prefix at every step (the
+        same tokens, slower).
 
         Returns:
             (batch, <= max_length) int64 ids starting with `start_id`, `end_id`-padded.
         """
-        def search(images):
-            return beam_search(self.decode_step, self.encode(images), start_id, end_id,
-                               self.max_length, beam_size)
-
-        function = compiled(self, ("caption", int(start_id), int(end_id), beam_size), search,
-                            [tf.TensorSpec([None, *self.image_shape], tf.float32)])
+        function = compiled(
+            self, ("caption", int(start_id), int(end_id), beam_size, bool(use_cache)),
+            lambda images: self.search(images, start_id, end_id, beam_size=beam_size,
+                                       use_cache=use_cache),
+            [tf.TensorSpec([None, *self.image_shape], tf.float32)])
         return np.asarray(function(np.asarray(images, np.float32)), np.int64)
 
     def get_config(self):

@@ -4,7 +4,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from seqmodels.decoding import beam_search, compiled
+from seqmodels.decoding import (cached_decoder_step, compiled, empty_decoder_cache,
+                                encoder_decoder_search)
 from seqmodels.layers.positional_embedding import PositionalEmbedding
 from seqmodels.layers.transformer_decoder_block import TransformerDecoderBlock
 from seqmodels.layers.transformer_encoder_block import TransformerEncoderBlock
@@ -45,9 +46,11 @@ class Translator(keras.Model):
     `sequence[:, 1:]`). The decoder attends causally to the target and, through cross-attention,
     to the real source tokens. `translate` decodes greedily or with beam search
     (`seqmodels.decoding.beam_search`) through the public decoding methods, which the serving
-    signature uses too: `encode` reads the source once, `decode_step` gives the next token's
-    logits (the encoder/decoder split of keras-hub's seq2seq models, `call_encoder` and
-    `call_decoder_with_cache`). Decoding runs TensorFlow ops: it needs the TensorFlow backend.
+    signature uses too (`search`): `encode` reads the source once, `decode_step` gives the next
+    token's logits, with a key/value cache (`empty_cache`) reading only the newest token (the
+    encoder/decoder split of keras-hub's seq2seq models, `call_encoder` and
+    `call_decoder_with_cache`). The cached search gives the uncached one's tokens. Decoding
+    runs TensorFlow ops: it needs the TensorFlow backend.
 
     Args:
         source_vocab_size, target_vocab_size: vocabulary sizes (id 0 is padding).
@@ -67,6 +70,10 @@ class Translator(keras.Model):
     >>> encoded, source_mask = model.encode(np.array([[5, 6, 0]]))
     >>> tuple(model.decode_step(np.array([[1, 7]]), encoded, source_mask).shape)
     (1, 120)
+    >>> logits, cache = model.decode_step(np.array([[1]]), encoded, source_mask,
+    ...                                   cache=model.empty_cache(1, max_length=5))
+    >>> tuple(logits.shape), tuple(cache.shape)  # (batch, blocks, key/value, length, heads, dim)
+    ((1, 120), (1, 2, 2, 5, 2, 8))
     >>> ids = model.translate(np.array([[5, 6, 0]]), start_id=1, end_id=2, max_length=5)
     >>> ids.shape[0], ids.shape[1] <= 5, int(ids[0, 0])
     (1, True, 1)
@@ -147,32 +154,58 @@ class Translator(keras.Model):
         return _decode(self.target_embedding, self.decoder_blocks, self.head, target_ids,
                        encoded, source_mask, training, return_attention_scores)
 
-    def decode_step(self, target_ids, encoded, source_mask):
+    def empty_cache(self, batch_size, max_length=None):
+        """Zeroed decoder keys and values: (batch, num_layers, 2, max_length, heads, head_dim).
+
+        Args:
+            batch_size: rows (an int or an int32 scalar tensor).
+            max_length: the longest prefix it will hold (default `max_target_length`).
+        """
+        return empty_decoder_cache(self.decoder_blocks, batch_size,
+                                   max_length or self.max_target_length, self.compute_dtype)
+
+    def decode_step(self, target_ids, encoded, source_mask, cache=None):
         """Logits of the token after each prefix `target_ids` (batch, t): (batch, target_vocab).
 
-        The decoder re-reads the whole prefix (no key/value cache): a prefix holding the padding
-        id 0 reads as in training, where the cached self-attention would attend to it.
+        Without a cache the decoder re-reads the whole prefix. With `cache` (`empty_cache`,
+        holding the keys and values of `target_ids[:, :-1]`) it reads the last token only and
+        returns `(logits, new_cache)`; the padding id 0 in a prefix is masked as in the full
+        pass, and the logits are the full pass's (see `seqmodels.decoding.decoder_cache`).
         """
-        return self.decode(target_ids, encoded, source_mask)[:, -1, :]
+        if cache is None:
+            return self.decode(target_ids, encoded, source_mask)[:, -1, :]
+        return cached_decoder_step(self.target_embedding, self.decoder_blocks, self.head,
+                                   target_ids, encoded, source_mask, cache,
+                                   lambda ids: self.decode(ids, encoded, source_mask))
 
-    def translate(self, source_ids, start_id, end_id, max_length=None, beam_size=1):
+    def search(self, source_ids, start_id, end_id, max_length=None, beam_size=1,
+               use_cache=True):
+        """`translate`'s search as TensorFlow ops, the source encoded once (the serving
+        signature runs it): (batch, <= max_length) int32 ids. See
+        `seqmodels.decoding.encoder_decoder_search`."""
+        return encoder_decoder_search(self.decode_step, self.encode(source_ids),
+                                      self.empty_cache, start_id, end_id,
+                                      max_length or self.max_target_length, beam_size,
+                                      use_cache)
+
+    def translate(self, source_ids, start_id, end_id, max_length=None, beam_size=1,
+                  use_cache=True):
         """Decodes target ids for `source_ids` (batch, src): greedy (beam_size=1) or beam search.
 
-        `seqmodels.decoding.beam_search` over `decode_step`, the source encoded once; the whole
-        search runs as one compiled TensorFlow graph (traced once per setting), the one the
-        serving signature runs.
+        `search`, run as one compiled TensorFlow graph (traced once per setting), the one the
+        serving signature runs. `use_cache=False` re-reads every prefix at every step (the
+        same tokens, slower).
 
         Returns:
             (batch, <= max_length) int64 ids starting with `start_id`, `end_id`-padded.
         """
         max_length = max_length or self.max_target_length
-
-        def search(source_ids):
-            return beam_search(lambda prefixes, memory: self.decode_step(prefixes, *memory),
-                               self.encode(source_ids), start_id, end_id, max_length, beam_size)
-
-        function = compiled(self, ("translate", int(start_id), int(end_id), max_length,
-                                   beam_size), search, [tf.TensorSpec([None, None], tf.int32)])
+        function = compiled(
+            self, ("translate", int(start_id), int(end_id), max_length, beam_size,
+                   bool(use_cache)),
+            lambda source_ids: self.search(source_ids, start_id, end_id, max_length, beam_size,
+                                           use_cache),
+            [tf.TensorSpec([None, None], tf.int32)])
         return np.asarray(function(np.asarray(source_ids, np.int32)), np.int64)
 
     def get_config(self):

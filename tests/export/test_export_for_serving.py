@@ -309,3 +309,30 @@ def test_the_served_graph_reads_its_asset_files(exports, tmp_path):
                                atol=1e-6)
     assert out["class_name"].numpy()[0].decode() in ("bad", "good")
 
+
+def test_a_two_block_translator_serves_the_uncached_search_tokens(tmp_path):
+    """The served search (with the key/value cache) of a decoder whose second block reads
+    padding gives the Python model's uncached tokens; id 0 is made likely, so that outputs
+    hold it more than once (the steps the cache hands to the full pass)."""
+    import keras
+
+    from seqmodels import data, models
+
+    words = ["", "[UNK]", "starttoken", "endtoken", "w0", "w1", "w2"]
+    texts = ["a good film", "a bad film", "good acting", "bad plot and bad acting", "film", ""]
+    vectorizer = data.text_vectorizer(texts, vocab_size=20, sequence_length=8)
+    keras.utils.set_random_seed(1)
+    translator = models.Translator(20, len(words), max_source_length=8, max_target_length=7,
+                                   hidden_dim=8, num_layers=2, num_heads=2, intermediate_dim=16)
+    kernel, bias = translator.head.get_weights()
+    bias[0] += 1.0
+    translator.head.set_weights([kernel, bias])
+    uncached = translator.translate(vectorizer(tf.constant(texts)).numpy(), 2, 3,
+                                    use_cache=False)
+    assert ((uncached == 0).sum(axis=1) >= 2).any()
+    directory = export_for_serving(translator, str(tmp_path / "translate"),
+                                   vectorizer=vectorizer, vocabulary=words, start_id=2, end_id=3)
+    served = tf.saved_model.load(directory).signatures["serving_default"](
+        text=tf.constant(texts))["translation"].numpy()
+    expected = [" ".join(words[i] for i in row[1:] if i not in (0, 2, 3)) for row in uncached]
+    assert [text.decode() for text in served] == expected

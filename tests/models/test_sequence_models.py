@@ -173,3 +173,72 @@ def test_shared_argument_check():
     with pytest.raises(ValueError, match=re.escape(
             "`max_length` must be a positive integer. Received: max_length=0")):
         Captioner((8, 16, 1), 10, max_length=0)
+
+
+def _count_full_passes(model, monkeypatch):
+    """Counts the calls of `model.decode` (the full pass over a prefix)."""
+    calls = []
+    decode = model.decode
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return decode(*args, **kwargs)
+
+    monkeypatch.setattr(model, "decode", counted)
+    return calls
+
+
+# Prefixes with the padding id 0 inside, twice in a row, at the end, and not at all. The full
+# pass is needed where a row's newest token is 0 and an earlier one is too: t = 3, 5, 6, 7.
+PREFIXES = np.array([[1, 4, 0, 3, 0, 5, 0], [1, 0, 0, 2, 2, 0, 3], [1, 2, 3, 4, 5, 6, 0]])
+
+
+def test_cached_decode_step_gives_the_full_pass_logits(monkeypatch):
+    keras.utils.set_random_seed(0)
+    translator = Translator(12, 8, max_source_length=6, max_target_length=8, hidden_dim=16,
+                            num_heads=2, intermediate_dim=32, num_layers=2)
+    captioner = Captioner((8, 8, 1), vocab_size=8, max_length=8, hidden_dim=16, num_heads=2,
+                          intermediate_dim=32, num_layers=2)
+    memory = translator.encode(np.array([[4, 5, 6, 0], [7, 0, 0, 0], [3, 3, 3, 3]]))
+    features = captioner.encode(RNG.random((3, 8, 8, 1)).astype("float32"))
+    for model, inputs in ((translator, memory), (captioner, (features,))):
+        cache = model.empty_cache(3)
+        full_passes = _count_full_passes(model, monkeypatch)
+        for t in range(1, 8):
+            logits, cache = model.decode_step(PREFIXES[:, :t], *inputs, cache=cache)
+            calls = len(full_passes)
+            expected = model.decode_step(PREFIXES[:, :t], *inputs)  # itself one full pass
+            assert float(np.abs(np.asarray(logits) - np.asarray(expected)).max()) <= 1e-5, t
+            del full_passes[calls:]
+        # Every other step fed the decoder the newest token only.
+        assert len(full_passes) == 4
+
+
+@pytest.mark.parametrize("beam_size", [1, 2, 3, 4])
+def test_cached_search_gives_the_uncached_tokens(beam_size):
+    # Untrained models, several weight draws: each draw shuffles the initial values within
+    # every weight (same distributions, same compiled searches). The padding id 0 is made
+    # likely and the end token unlikely, so that outputs hold id 0, often more than once.
+    translator = Translator(12, 6, max_source_length=6, max_target_length=8, hidden_dim=16,
+                            num_heads=2, intermediate_dim=32, num_layers=2)
+    captioner = Captioner((8, 8, 1), vocab_size=6, max_length=8, hidden_dim=16, num_heads=2,
+                          intermediate_dim=32, num_layers=2)
+    source = RNG.integers(0, 12, size=(8, 5))
+    images = RNG.random((8, 8, 8, 1)).astype("float32")
+    initial = [model.get_weights() for model in (translator, captioner)]
+    repeated_padding = 0
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        for model, weights, end_id in zip((translator, captioner), initial, (2, 3)):
+            weights = [rng.permuted(w.ravel()).reshape(w.shape) for w in weights]
+            weights[-1][0] += 0.5  # the head's biases
+            weights[-1][end_id] -= 3.0
+            model.set_weights(weights)
+        outputs = [(translator.translate(source, 1, 2, beam_size=beam_size),
+                    translator.translate(source, 1, 2, beam_size=beam_size, use_cache=False)),
+                   (captioner.caption(images, 2, 3, beam_size=beam_size),
+                    captioner.caption(images, 2, 3, beam_size=beam_size, use_cache=False))]
+        for cached, uncached in outputs:
+            np.testing.assert_array_equal(cached, uncached, err_msg=f"seed {seed}")
+            repeated_padding += int(((cached == 0).sum(axis=1) >= 2).sum())
+    assert repeated_padding > 0
