@@ -190,3 +190,17 @@ def test_minilm_equals_transformers_and_keras_hub_on_rotten_tomatoes():
     sequence, pooled = _max_differences(
         BertEncoder.from_pretrained(path, activation="gelu_approximate"), inputs, expected)
     assert sequence < TOLERANCE and pooled < TOLERANCE, (sequence, pooled)
+
+
+def test_attention_dropout_is_its_own_rate(tiny):
+    _, path = tiny
+    encoder = BertEncoder.from_pretrained(path, dropout=0.0, attention_dropout=0.5)
+    block = encoder.get_layer("transformer_layer_0")
+    assert (block.dropout, block.attention_dropout, block.attention.dropout) == (0.0, 0.5, 0.5)
+    assert block.get_config()["attention_dropout"] == 0.5
+    inputs = _batch()
+    inference = np.asarray(encoder(inputs)["sequence_output"])
+    assert np.abs(np.asarray(encoder(inputs, training=True)["sequence_output"])
+                  - inference).max() > 1e-3
+    assert BertEncoder.from_pretrained(path, dropout=0.3).get_layer(
+        "transformer_layer_0").attention.dropout == pytest.approx(0.1)  # the checkpoint's
