@@ -3,7 +3,6 @@ after SIGKILL, SIGTERM (preemption) and a lost worker."""
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -11,19 +10,14 @@ import time
 import numpy as np
 import pytest
 
+from tests.training.cluster import free_ports, worker_env
+
 WORKER = os.path.join(os.path.dirname(__file__), "distributed_worker.py")
 TIMEOUT_S = 180
 
 
-def _env(extra=None):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", KERAS_BACKEND="tensorflow")
-    env.pop("TF_CONFIG", None)
-    env.update(extra or {})
-    return env
-
-
 def _run(args, extra_env=None):
-    return subprocess.run([sys.executable, WORKER, *map(str, args)], env=_env(extra_env),
+    return subprocess.run([sys.executable, WORKER, *map(str, args)], env=worker_env(extra_env),
                           capture_output=True, text=True, timeout=TIMEOUT_S)
 
 
@@ -31,16 +25,6 @@ def _weights(path):
     data = np.load(path)
     names = sorted((k for k in data.files if k.startswith("arr_")), key=lambda k: int(k[4:]))
     return [data[k] for k in names], data
-
-
-def _free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +114,7 @@ def test_sigterm_checkpoints_the_step_exits_42_and_resumes_exactly(single_replic
 
 def _start_workers(tmp_path, run, extra_args):
     """Starts the 2 workers of a multi-worker job on free loopback ports; (procs, start times)."""
-    ports = _free_ports(2)
+    ports = free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
     procs, started = [], []
     for i in range(2):
@@ -139,7 +123,7 @@ def _start_workers(tmp_path, run, extra_args):
         procs.append(subprocess.Popen(
             [sys.executable, WORKER, "multi_worker_mirrored", str(tmp_path / f"w{i}.npz"),
              str(run), *map(str, extra_args[i])],
-            env=_env({"TF_CONFIG": tf_config}), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=worker_env({"TF_CONFIG": tf_config}), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True))
     return procs, started
 
