@@ -33,7 +33,12 @@ def build_task(config, strategy):
     Returns:
         A `Task`.
     """
-    return get(config.task).build(config, strategy)
+    from seqmodels.tasks import common  # (TensorFlow: loaded with the first task, as they are)
+
+    spec = get(config.task)
+    if config.task != "forecasting":  # (a series splits in time: its windows are checked)
+        common.check_every_split_has_records(config)
+    return spec.build(config, strategy)
 
 
 __all__ = ["BackboneFields", "FineTune", "Task", "TaskConfig", "TaskSpec", "build_task", "get",

@@ -43,6 +43,26 @@ def info(config, **options):
                      **data_options(config, **options))
 
 
+def check_every_split_has_records(config):
+    """Fails when a split of the run's own files has no records: training reads all three.
+
+    Raises:
+        BadDataError: naming the empty splits and what each split kept.
+    """
+    if not user.is_file_spec(config.run.dataset):
+        return
+    splits = info(config).splits
+    empty = [name for name, records in splits.items() if not records]
+    if empty:
+        kept = ", ".join(f"{name} {records}" for name, records in splits.items())
+        raise data.BadDataError(
+            f"Dataset {config.run.dataset!r}: training needs records in every split, and the "
+            f"{' and '.join(empty)} split{'s' if len(empty) > 1 else ''} "
+            f"{'have' if len(empty) > 1 else 'has'} none (records kept: {kept}). Give more "
+            "records, other --data_option=split_fractions (80/10/10 by default), or one file "
+            "per split with {split} in the path.")
+
+
 def count(dataset):
     """The number of elements of a finite `tf.data.Dataset`."""
     return int(dataset.reduce(np.int64(0), lambda n, *_: n + 1))

@@ -58,8 +58,16 @@ def test_flags_reach_export_trained(tmp_path):
 
 
 def test_training_binary_batching_flag_writes_the_parameters_beside_the_export(tmp_path):
+    # A corpus the test writes (the bundled Rotten Tomatoes comes with `make data`, which
+    # `make test` does not run), one file per split.
+    for split in ("train", "validation", "test"):
+        with open(tmp_path / f"{split}.csv", "w") as reviews:
+            reviews.write("text,label\n")
+            for i in range(12):
+                reviews.write(f"{'a fine warm film' if i % 2 else 'a dull cold mess'} {i},"
+                              f"{i % 2}\n")
     command = [sys.executable, "-m", "trainers.train", f"--model_dir={tmp_path}/run",
-               "--config=tiny", "--batching"]
+               "--config=tiny", f"--dataset=csv:{tmp_path}/{{split}}.csv", "--batching"]
     alone = subprocess.run(command, cwd=REPO, env=ENV, capture_output=True, text=True,
                            timeout=300)
     assert alone.returncode != 0 and "--batching writes the batching parameters of an export: " \

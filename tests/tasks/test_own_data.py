@@ -225,3 +225,29 @@ def test_unknown_data_options_list_the_valid_ones_before_training(tmp_path):
                                          r"field `window_length`; give it as "
                                          r"--override=window_length=3 instead\."):
         build_task(config, tf.distribute.get_strategy())
+
+
+def test_a_split_without_records_is_named_before_anything_is_written(tmp_path):
+    from seqmodels.data import BadDataError
+
+    write_csv(tmp_path / "r.csv", ["review", "score"], _reviews(3))
+    config = make_config("text_classification", "tiny", dataset="csv:r.csv",
+                         data_dir=str(tmp_path),
+                         data_options=("text_column=review", "label_column=score"))
+    with pytest.raises(BadDataError, match=(
+            r"^Dataset 'csv:r.csv': training needs records in every split, and the (validation"
+            r"|test|validation and test) splits? ha(s|ve) none \(records kept: train \d, "
+            r"validation \d, test \d\)\. Give more records, other "
+            r"--data_option=split_fractions \(80/10/10 by default\), or one file per split with "
+            r"\{split\} in the path\.$")):
+        train_and_evaluate(config, str(tmp_path / "run"))
+    assert not (tmp_path / "run").exists()
+    # Asked for: a split the fractions give nothing.
+    write_csv(tmp_path / "r.csv", ["review", "score"], _reviews())
+    config = make_config("text_classification", "tiny", dataset="csv:r.csv",
+                         data_dir=str(tmp_path),
+                         data_options=("text_column=review", "label_column=score",
+                                       "split_fractions=0.9,0.1,0"))
+    with pytest.raises(BadDataError, match=r"and the test split has none \(records kept: "
+                                           r"train \d+, validation \d+, test 0\)"):
+        train_and_evaluate(config, str(tmp_path / "run"))
