@@ -14,7 +14,8 @@ TensorFlow ops, these methods need the TensorFlow backend (the models' layers th
 - `cached_decoder_step`, `empty_decoder_cache`: one cached step of the encoder-decoders'
   transformer decoder, the full pass's logits (padding included); `encoder_decoder_search`
   runs `beam_search` over their `decode_step`, cached or not.
-- `next_token`: greedy, temperature, top-k and top-p choice of one token from logits.
+- `next_token`: greedy, temperature, top-k and top-p choice of one token from logits (all
+  three at once: `"sample"`); `seed_key`: the stateless sampler's key of an integer seed.
 - `generate`: a causal language model's token-by-token loop over `next_token`, with its
   key/value cache.
 """
@@ -24,4 +25,5 @@ from seqmodels.decoding.compiled import compiled
 from seqmodels.decoding.decoder_cache import (cached_decoder_step, empty_decoder_cache,
                                               encoder_decoder_search)
 from seqmodels.decoding.generation import generate
-from seqmodels.decoding.sampling import STRATEGIES, check_sampling_arguments, next_token
+from seqmodels.decoding.sampling import (STRATEGIES, check_sampling_arguments, next_token,
+                                        seed_key)

@@ -6,7 +6,9 @@ inside their `tf.function`s, doctests and tests eagerly (a `tf.while_loop` then 
 Python loop). Every example keeps `beam_size` slots of live prefixes (one live at the start);
 slots that hold no live prefix are computed and ignored, so shapes stay fixed apart from the
 prefix length. A decoder with a key/value cache travels through the loop with it: each step
-the cache rows follow their prefixes to the slots they fill.
+the cache rows follow their prefixes to the slots they fill. Each example may have its own
+width (`beam_widths`, at most `beam_size`): its search is then exactly the search of that
+width, whatever its neighbours' widths (the serving signature's per-request beam width).
 """
 
 import numbers
@@ -30,7 +32,7 @@ def length_norms(max_length, length_penalty=0.6):
 
 
 def beam_search(next_logits, encoder_outputs, start_id, end_id, max_length, beam_size=4,
-                length_penalty=0.6, cache=None):
+                length_penalty=0.6, cache=None, beam_widths=None):
     """Finds high-probability sequences, keeping the `beam_size` best prefixes per example.
 
     Each step scores every live prefix's next tokens (log-softmax of `next_logits`, summed in
@@ -53,7 +55,9 @@ def beam_search(next_logits, encoder_outputs, start_id, end_id, max_length, beam
         start_id: the id every sequence starts with.
         end_id: the id that ends a sequence.
         max_length: longest sequence, the start token included (>= 2).
-        beam_size: prefixes kept per example (>= 1).
+        beam_size: prefix slots per example: an integer >= 1, or an int32 scalar tensor (e.g.
+            the largest of `beam_widths`, computed in the graph; the caller ensures it is >= 1
+            and >= every width).
         length_penalty: alpha of Wu et al.'s ((5 + len) / 6) ** alpha normalisation.
         cache: optional key/value cache of the decoder for the batch (a tensor or nest with
             the batch first, e.g. `Translator.empty_cache(batch, max_length)`), repeated like
@@ -62,6 +66,11 @@ def beam_search(next_logits, encoder_outputs, start_id, end_id, max_length, beam
             `new_cache` all of it; the search reorders `new_cache` (`tf.gather` along the rows)
             so that each slot's cache is its new prefix's parent's. Same tokens as without one
             when the decoder's cached logits equal its uncached ones.
+        beam_widths: optional (batch,) int32, each example's beam width in [1, beam_size]
+            (default: `beam_size` for every example). An example of width w keeps w live
+            prefixes, ranks 2 * w candidates and stops after w closed sequences: the tokens of
+            `beam_size=w`, exactly (the slots above w stay dead; their rows are computed and
+            ignored).
 
     Returns:
         (batch, <= max_length) int32: the best sequence per example (start token first,
@@ -81,17 +90,30 @@ def beam_search(next_logits, encoder_outputs, start_id, end_id, max_length, beam
     >>> beam_search(counted, tf.zeros([1]), 0, 2, 4, cache=tf.zeros([1], tf.int32)).numpy()
     array([[0, 2]], dtype=int32)
 
+    Two examples, widths 1 and 3, in three slots:
+
+    >>> beam_search(lambda p, _: tf.gather(logits, p[:, -1]), tf.zeros([2]), 0, 2, 4,
+    ...             beam_size=3, beam_widths=tf.constant([1, 3])).numpy()
+    array([[0, 2],
+           [0, 2]], dtype=int32)
+
     References:
         Wu et al., "Google's Neural Machine Translation System", 2016 (length penalty).
     """
+    dynamic = tf.is_tensor(beam_size)
     for name, value, least in (("beam_size", beam_size, 1), ("max_length", max_length, 2)):
+        if name == "beam_size" and dynamic:
+            continue
         if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < least:
             raise ValueError(f"`{name}` must be an integer >= {least}. Received: "
                              f"{name}={value!r}")
-    beam, max_length = int(beam_size), int(max_length)
+    beam = tf.cast(beam_size, tf.int32) if dynamic else int(beam_size)
+    max_length = int(max_length)
     start_id, end_id = int(start_id), int(end_id)
     norms = length_norms(max_length, length_penalty)
     batch = tf.shape(tf.nest.flatten(encoder_outputs)[0])[0]
+    # (batch, 1): each example's width; None: every example uses all `beam` slots.
+    widths = None if beam_widths is None else tf.cast(beam_widths, tf.int32)[:, None]
     memory = tf.nest.map_structure(lambda x: tf.repeat(x, beam, axis=0), encoder_outputs)
     cached = () if cache is None else (
         tf.nest.map_structure(lambda x: tf.repeat(x, beam, axis=0), cache),)
@@ -122,6 +144,12 @@ def beam_search(next_logits, encoder_outputs, start_id, end_id, max_length, beam
                                       k=tf.minimum(2 * beam, beam * vocab))
         parent, token = index // vocab, index % vocab  # (batch, k) each
         from_live = parent < tf.reduce_sum(tf.cast(live, tf.int32), axis=1, keepdims=True)
+        if widths is not None:
+            # An example of width w ranks its 2 * w best candidates only. In the first w * vocab
+            # positions, these are the candidates of a w-slot search, in its order: the slots
+            # above w are dead and come later.
+            ranked = tf.minimum(2 * widths, widths * vocab)  # (batch, 1)
+            from_live = tf.logical_and(from_live, tf.range(tf.shape(index)[1]) < ranked)
         ends = tf.logical_and(from_live, tf.equal(token, end_id))
         extends = tf.logical_and(from_live, ~ends)
         # Closed sequences: only the count and the best (the first end, values are sorted) matter.
@@ -141,17 +169,20 @@ def beam_search(next_logits, encoder_outputs, start_id, end_id, max_length, beam
         match = tf.logical_and(extends[:, None, :], tf.equal(rank[:, None, :],
                                                              slots[None, :, None]))
         filled = tf.reduce_any(match, axis=-1)  # (batch, beam)
+        if widths is not None:
+            filled = tf.logical_and(filled, slots[None, :] < widths)
         pick = tf.argmax(tf.cast(match, tf.int32), axis=-1, output_type=tf.int32)
         new_scores = tf.gather(values, pick, batch_dims=1)  # (batch, beam), best first
         best_live = tf.where(filled[:, 0], new_scores[:, 0], neg_inf) / norms[length]
         # No live prefix can beat the best closed sequence any more: the example stops.
-        stop = tf.logical_and(finished >= beam, best_score >= best_live)
+        stop = tf.logical_and(finished >= (beam if widths is None else widths[:, 0]),
+                              best_score >= best_live)
         live = tf.logical_and(filled, ~stop[:, None])
         parents = tf.gather(parent, pick, batch_dims=1)  # (batch, beam): each slot's parent slot
         prefixes = tf.concat([tf.gather(prefixes, parents, batch_dims=1),
                               tf.gather(token, pick, batch_dims=1)[:, :, None]], axis=2)
         scores = tf.where(live, new_scores, neg_inf)
-        if cached and beam > 1:  # with one slot the parent is always the slot itself
+        if cached and (dynamic or beam > 1):  # with one slot the parent is the slot itself
             parent_rows = tf.reshape(parents + tf.range(batch)[:, None] * beam, [-1])
             new_cache = tf.nest.map_structure(lambda x: tf.gather(x, parent_rows), new_cache)
         return (step + 1, prefixes, live, scores, finished, has_best, best_score, best_seq,
@@ -162,8 +193,9 @@ def beam_search(next_logits, encoder_outputs, start_id, end_id, max_length, beam
              tf.where(tf.tile(first, [batch, 1]), tf.constant(0.0, tf.float64), neg_inf),
              tf.zeros([batch], tf.int32), tf.zeros([batch], tf.bool), tf.fill([batch], neg_inf),
              tf.fill([batch, max_length], end_id), tf.zeros([batch], tf.int32)) + cached
-    invariants = (tf.TensorShape([]), tf.TensorShape([None, beam, None]),
-                  tf.TensorShape([None, beam]), tf.TensorShape([None, beam]),
+    slot_dim = None if dynamic else beam
+    invariants = (tf.TensorShape([]), tf.TensorShape([None, slot_dim, None]),
+                  tf.TensorShape([None, slot_dim]), tf.TensorShape([None, slot_dim]),
                   tf.TensorShape([None]), tf.TensorShape([None]), tf.TensorShape([None]),
                   tf.TensorShape([None, max_length]), tf.TensorShape([None])) + tuple(
         tf.nest.map_structure(lambda x: tf.TensorShape([None, *x.shape[1:]]), c)

@@ -114,7 +114,7 @@ def cached_decoder_step(embedding, blocks, head, target_ids, encoder_outputs, en
 
 
 def encoder_decoder_search(decode_step, memory, empty_cache, start_id, end_id, max_length,
-                           beam_size=1, use_cache=True):
+                           beam_size=1, use_cache=True, beam_widths=None):
     """`beam_search` over an encoder-decoder's `decode_step`, with its cache or without.
 
     Args:
@@ -122,7 +122,7 @@ def encoder_decoder_search(decode_step, memory, empty_cache, start_id, end_id, m
             `(logits, new_cache)` (`Translator.decode_step`, `Captioner.decode_step`).
         memory: tuple of the encoder's outputs (batch first), passed after the prefixes.
         empty_cache: `empty_cache(batch_size, max_length)` -> the zero cache.
-        start_id, end_id, max_length, beam_size: see `beam_search`.
+        start_id, end_id, max_length, beam_size, beam_widths: see `beam_search`.
         use_cache: feed the decoder one new token a step (False: the whole prefix).
 
     Returns:
@@ -140,8 +140,9 @@ def encoder_decoder_search(decode_step, memory, empty_cache, start_id, end_id, m
     """
     if not use_cache:
         return beam_search(lambda prefixes, rows: decode_step(prefixes, *rows), memory,
-                           start_id, end_id, max_length, beam_size)
+                           start_id, end_id, max_length, beam_size, beam_widths=beam_widths)
     batch = tf.shape(tf.nest.flatten(memory)[0])[0]
     return beam_search(
         lambda prefixes, rows, cache: decode_step(prefixes, *rows, cache=cache), memory,
-        start_id, end_id, max_length, beam_size, cache=empty_cache(batch, max_length))
+        start_id, end_id, max_length, beam_size, cache=empty_cache(batch, max_length),
+        beam_widths=beam_widths)

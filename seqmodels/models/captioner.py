@@ -191,13 +191,16 @@ class Captioner(keras.Model):
                                    caption_ids, features, None, cache,
                                    lambda ids: self.decode(ids, features))
 
-    def search(self, images, start_id, end_id, max_length=None, beam_size=1, use_cache=True):
+    def search(self, images, start_id, end_id, max_length=None, beam_size=1, use_cache=True,
+               beam_widths=None):
         """`caption`'s search as TensorFlow ops, the images encoded once (the serving
-        signature runs it): (batch, <= max_length) int32 ids. See
+        signatures run it): (batch, <= max_length) int32 ids. `beam_widths` (batch,) gives
+        each example its own width up to `beam_size` (`serving_beam`). See
         `seqmodels.decoding.encoder_decoder_search`."""
         return encoder_decoder_search(self.decode_step, (self.encode(images),),
                                       self.empty_cache, start_id, end_id,
-                                      max_length or self.max_length, beam_size, use_cache)
+                                      max_length or self.max_length, beam_size, use_cache,
+                                      beam_widths)
 
     def caption(self, images, start_id, end_id, beam_size=1, use_cache=True):
         """Caption ids for `images`: greedy (beam_size=1) or beam search, image encoded once.

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from seqmodels.decoding import check_sampling_arguments, compiled, generate
+from seqmodels.decoding import check_sampling_arguments, compiled, generate, seed_key
 from seqmodels.layers.hashed_dropout import HashedDropout
 from seqmodels.layers.positional_embedding import PositionalEmbedding
 from seqmodels.layers.transformer_decoder_block import TransformerDecoderBlock
@@ -106,7 +106,9 @@ class MiniGPT(keras.Model):
             prompt_ids: (batch, prompt_length) int token ids (all prompts the same length).
             max_new_tokens: tokens to add (prompt + new must fit `max_length`).
             strategy, temperature, top_k, top_p: see `seqmodels.decoding.next_token`.
-            seed: seeds the sampling (an int; None: a random seed).
+            seed: seeds the sampling (an int; None: a random seed): the key
+                `seqmodels.decoding.seed_key(seed)`, as the `serving_sample` signature's
+                `seed` input, so one prompt and seed draw the same tokens there.
             use_cache: reuse keys and values of the prefix (False recomputes it every step;
                 both give the same tokens).
             end_id: stop a row once it produced this id (later positions repeat it).
@@ -133,7 +135,9 @@ class MiniGPT(keras.Model):
         function = compiled(self, ("generate", strategy, *sampling, use_cache, end_id), extend,
                             [tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([], tf.int32),
                              tf.TensorSpec([2], tf.int64)])
-        seed = np.random.default_rng(seed).integers(0, 2 ** 31 - 1, size=2)
+        if seed is None:
+            seed = int(np.random.default_rng().integers(0, 2 ** 31 - 1))
+        seed = seed_key(seed)
         return np.asarray(function(tokens.astype(np.int32), np.int32(max_new_tokens), seed),
                           np.int64)
 

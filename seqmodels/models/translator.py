@@ -179,14 +179,15 @@ class Translator(keras.Model):
                                    lambda ids: self.decode(ids, encoded, source_mask))
 
     def search(self, source_ids, start_id, end_id, max_length=None, beam_size=1,
-               use_cache=True):
+               use_cache=True, beam_widths=None):
         """`translate`'s search as TensorFlow ops, the source encoded once (the serving
-        signature runs it): (batch, <= max_length) int32 ids. See
+        signatures run it): (batch, <= max_length) int32 ids. `beam_widths` (batch,) gives
+        each example its own width up to `beam_size` (`serving_beam`). See
         `seqmodels.decoding.encoder_decoder_search`."""
         return encoder_decoder_search(self.decode_step, self.encode(source_ids),
                                       self.empty_cache, start_id, end_id,
                                       max_length or self.max_target_length, beam_size,
-                                      use_cache)
+                                      use_cache, beam_widths)
 
     def translate(self, source_ids, start_id, end_id, max_length=None, beam_size=1,
                   use_cache=True):

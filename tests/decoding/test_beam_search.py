@@ -198,3 +198,53 @@ def test_a_cache_follows_its_beams_in_a_graph():
             search(_rows(batch), empty).numpy(),
             beam_search(uncached, _rows(batch), start_id, end_id, max_length, 3).numpy(),
             err_msg=f"trial {trial}")
+
+
+def _alone(fn, example, start_id, end_id, max_length, width, **kwargs):
+    """Example `example`'s own search of width `width` (batch of one)."""
+    return beam_search(fn, tf.constant([example]), start_id, end_id, max_length, width,
+                       **kwargs).numpy()[0]
+
+
+def _same_tokens(row, alone, end_id, message):
+    """`row` (padded to the batch's longest) holds `alone` and then only `end_id`."""
+    np.testing.assert_array_equal(row[:len(alone)], alone, err_msg=message)
+    assert (row[len(alone):] == end_id).all(), message
+
+
+@pytest.mark.parametrize("dynamic", [False, True])
+def test_each_example_of_its_own_width_gets_that_widths_tokens(dynamic):
+    """Widths 1..4 mixed in one batch, in `max(widths)` slots (a Python int, or a tensor as
+    the serving signature passes it): each example's tokens are its own search's of its width
+    (which the tests above hold to the numpy search); some example's answer depends on its
+    width."""
+    rng = np.random.default_rng(20 + dynamic)
+    width_mattered = False
+    for trial in range(10):
+        _, _, graph_fn, batch, start_id, end_id, max_length = _markov_case(rng)
+        widths = rng.integers(1, 5, size=batch).astype(np.int32)
+        slots = tf.constant(int(widths.max())) if dynamic else int(widths.max())
+        got = beam_search(graph_fn, _rows(batch), start_id, end_id, max_length, slots,
+                          beam_widths=tf.constant(widths)).numpy()
+        for i, width in enumerate(widths):
+            alone = _alone(graph_fn, i, start_id, end_id, max_length, int(width))
+            _same_tokens(got[i], alone, end_id, f"trial {trial}, example {i}, width {width}")
+            if not width_mattered:
+                width_mattered = any(not np.array_equal(alone, _alone(
+                    graph_fn, i, start_id, end_id, max_length, w)) for w in range(1, 5))
+    assert width_mattered, "no example's answer depended on its width: the test sees nothing"
+
+
+def test_per_example_widths_in_a_graph_with_a_cache():
+    """The serving signature's case: dynamic slots, widths a tensor, a cache reordered by
+    parent beam; each example equals its own uncached search of its width."""
+    rng = np.random.default_rng(5)
+    for trial in range(4):
+        batch, start_id, end_id, max_length, uncached, cached, empty = _second_order_case(rng)
+        widths = rng.integers(1, 5, size=batch).astype(np.int32)
+        got = tf.function(lambda rows, cache, widths: beam_search(
+            cached, rows, start_id, end_id, max_length, tf.reduce_max(widths), cache=cache,
+            beam_widths=widths))(_rows(batch), empty, tf.constant(widths)).numpy()
+        for i, width in enumerate(widths):
+            alone = _alone(uncached, i, start_id, end_id, max_length, int(width))
+            _same_tokens(got[i], alone, end_id, f"trial {trial}, example {i}, width {width}")
