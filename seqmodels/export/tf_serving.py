@@ -1,11 +1,18 @@
 """TF Serving's side files: a version's warmup requests, the server's `models.config` and its
-`batching_parameters.txt`."""
+`batching_parameters.txt`.
+
+The server reads `models.config` at start-up and, with `--model_config_file_poll_wait_seconds`,
+again while it serves: both files are written to a temporary sibling and renamed over the old
+one (`seqmodels.export.atomic`), so the server, or a crash, sees the old file or the new one.
+"""
 
 import os
 import re
 
 import numpy as np
 import tensorflow as tf
+
+from seqmodels.export.atomic import write_text_atomically
 
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 MODELS_CONFIG = "models.config"
@@ -237,10 +244,8 @@ def write_models_config(export_dir, model_name=None, version_labels=None):
             sorted(set(labels.values()) | set(versions[-1:])))
         for label in sorted(labels):
             model.version_labels[label] = labels[label]
-    path = os.path.join(base_path, MODELS_CONFIG)
-    with open(path, "w") as f:
-        f.write(text_format.MessageToString(config))
-    return path
+    return write_text_atomically(os.path.join(base_path, MODELS_CONFIG),
+                                 text_format.MessageToString(config))
 
 
 def check_version_label(label):
@@ -341,10 +346,8 @@ def write_batching_parameters(export_dir, **overrides):
     """
     from google.protobuf import text_format
 
-    path = os.path.join(os.path.abspath(export_dir), BATCHING_PARAMETERS)
-    with open(path, "w") as f:
-        f.write(text_format.MessageToString(batching_parameters(**overrides)))
-    return path
+    return write_text_atomically(os.path.join(os.path.abspath(export_dir), BATCHING_PARAMETERS),
+                                 text_format.MessageToString(batching_parameters(**overrides)))
 
 
 def batching_parameters(**overrides):

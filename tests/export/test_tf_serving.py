@@ -1,6 +1,7 @@
 """TF Serving's side files parsed back with its own protos: models.config (version labels and the
 version policy they need) and the warmup file (the server's record limit, existing signatures)."""
 
+import builtins
 import os
 
 import numpy as np
@@ -91,3 +92,46 @@ def test_own_warmup_requests_are_written_checked_and_limited(forecaster, tmp_pat
     assert not (tmp_path / "b").exists()
     with pytest.raises(ValueError, match="names the signature 'other'"):
         tf_serving.write_warmup(path, "a", [("other", windows)])  # read from saved_model.pb
+
+
+def test_a_failure_while_writing_models_config_leaves_the_old_file(tmp_path, monkeypatch):
+    """The server re-reads models.config while it serves (`--model_config_file_poll_wait_
+    seconds`): a write that fails half way (a full disk) must leave the old file whole, and no
+    temporary file behind. Written in place, the file would hold half of the new text."""
+    export_dir = tmp_path / "sunspots"
+    for version in ("1", "2"):
+        os.makedirs(export_dir / version)
+    path = tf_serving.write_models_config(str(export_dir), version_labels={"stable": 1})
+    before = open(path).read()
+    written = []
+
+    class FullDisk:
+        """A text file whose writes stop half way with ENOSPC."""
+
+        def __init__(self, file):
+            self.file = file
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *error):
+            self.file.close()
+
+        def write(self, text):
+            self.file.write(text[:len(text) // 2])
+            self.file.flush()
+            written.append(text)
+            raise OSError(28, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.file, name)
+
+    real_open = builtins.open
+    with monkeypatch.context() as patch, pytest.raises(OSError, match="No space left on device"):
+        patch.setattr(builtins, "open", lambda *a, **k: FullDisk(real_open(*a, **k)))
+        tf_serving.write_models_config(str(export_dir), version_labels={"canary": 2})
+    assert written and "canary" in written[0]  # the fault hit the new file's text
+    assert open(path).read() == before
+    assert sorted(os.listdir(export_dir)) == ["1", "2", "models.config"]
+    tf_serving.write_models_config(str(export_dir), version_labels={"canary": 2})
+    assert dict(_config(str(export_dir)).version_labels) == {"stable": 1, "canary": 2}
