@@ -22,7 +22,7 @@ import uuid
 import keras
 import tensorflow as tf
 
-from seqmodels.export import signatures, tf_serving
+from seqmodels.export import decoding_signatures, signatures, tf_serving
 
 
 def next_version(export_dir):
@@ -123,9 +123,13 @@ def export_for_serving(model, export_dir, *, version=None, vectorizer=None, clas
     classifier outputs. Images are decoded to the model's channels, resized (bilinear,
     antialiased) to its input size when they differ, and scaled by 1/255. Translation and
     captions decode as `translate(beam_size=1)` / `caption(beam_size=1)` do, words joined with
-    spaces (padding, start and end left out). MiniGPT completes each prompt with `max_length`
-    characters (greedy, key/value cache); unknown characters map to id 0, and a prompt keeps its
-    last `model.max_length - max_length` characters. Bad inputs (a shape other than the
+    spaces (padding, start and end left out); their `serving_beam` adds `beam_width` int32
+    (batch,) or (1,), default 4, at most 8: `translate(beam_size=w)` per row. MiniGPT completes
+    each prompt with `max_length` characters (greedy, key/value cache); `serving_sample` adds
+    `temperature` float32, `top_k` int32, `top_p` float32 and `seed` int64, each (batch,) or
+    (1,): `generate(strategy="sample", seed=seed)` per prompt. Unknown characters map to id 0,
+    and a prompt keeps its last `model.max_length - max_length` characters (see
+    `seqmodels.export.decoding_signatures`). Bad inputs (a shape other than the
     signature's, NaN windows, bytes that are not an image) fail with an `InvalidArgumentError`
     that names the input and says what was wrong (`signatures.checked_input`); empty batches
     return empty outputs; empty, over-long or non-UTF-8 text is tokenised like any other (a
@@ -255,7 +259,9 @@ def _saveable(servable):
     for name, fn, input_signature in servable.endpoints:
         function = tf.function(fn, input_signature=input_signature, autograph=False)
         setattr(root, name, function)
-        signatures[name] = function.get_concrete_function()
+        # The function, not its concrete trace: tensor default arguments (`serving_beam`'s
+        # `beam_width`) become the SignatureDef's `defaults`.
+        signatures[name] = function
     return root, signatures
 
 
@@ -290,13 +296,13 @@ def _servable(model, directory, **arguments):
     if isinstance(model, models.Forecaster):
         return signatures.forecaster_servable(model, **pick("mean", "std"))
     if isinstance(model, models.Translator):
-        return signatures.translator_servable(model, **pick(
+        return decoding_signatures.translator_servable(model, **pick(
             "vectorizer", "vocabulary", "start_id", "end_id", "max_length"))
     if isinstance(model, models.Captioner):
-        return signatures.captioner_servable(model, **pick(
+        return decoding_signatures.captioner_servable(model, **pick(
             "vocabulary", "start_id", "end_id", "max_length"))
     if isinstance(model, models.MiniGPT):
-        return signatures.mini_gpt_servable(model, **pick("vocabulary", "max_length"))
+        return decoding_signatures.mini_gpt_servable(model, **pick("vocabulary", "max_length"))
     # Functional classifiers on pretrained backbones (seqmodels.transfer): strings or images in.
     inputs = getattr(model, "inputs", None) or []
     if isinstance(model, keras.Model) and len(inputs) == 1 and len(model.outputs) == 1:

@@ -1,12 +1,13 @@
 """Serving signatures of each model kind: raw inputs in, preprocessing and decoding in the graph.
 
-Each `*_servable` function checks the export arguments and returns a `Servable`: the endpoints
-(name, function, input signature; the first is `serving_default`), the TensorFlow resources the
-functions use (tracked so they are saved), and small valid requests for the warmup file (a
-`serving_default` inputs dict, or `(signature_name, inputs)` pairs). Each signature checks the
-shape of its inputs first (`checked_input`). Vocabularies and class names are lookup tables
-read from files that the SavedModel carries in its `assets/` (see `seqmodels.export.assets`),
-so a process without seqmodels serves the export and a person can read what it maps.
+Each `*_servable` function (the decoders' are in `seqmodels.export.decoding_signatures`)
+checks the export arguments and returns a `Servable`: the endpoints (name, function, input
+signature; the first is `serving_default`), the TensorFlow resources the functions use (tracked
+so they are saved), and small valid requests for the warmup file (a `serving_default` inputs
+dict, or `(signature_name, inputs)` pairs). Each signature checks the shape of its inputs first
+(`checked_input`). Vocabularies and class names are lookup tables read from files that the
+SavedModel carries in its `assets/` (see `seqmodels.export.assets`), so a process without
+seqmodels serves the export and a person can read what it maps.
 """
 
 import collections
@@ -14,7 +15,6 @@ import collections
 import numpy as np
 import tensorflow as tf
 
-from seqmodels.decoding import generate
 from seqmodels.export import assets
 
 Servable = collections.namedtuple("Servable", ["endpoints", "tracked", "warmup"])
@@ -22,7 +22,7 @@ Servable = collections.namedtuple("Servable", ["endpoints", "tracked", "warmup"]
 IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM")  # PNG, JPEG, GIF, BMP
 
 
-def _missing(argument, model, what):
+def missing_argument(argument, model, what):
     return ValueError(f"`{argument}` is required to export a {type(model).__name__}: {what}. "
                       f"Received: {argument}=None")
 
@@ -51,33 +51,16 @@ def _classify(logits, names):
             "class_name": assets.words_of_ids(names, label)}
 
 
-def _vocabulary(model, vocabulary, size, argument="vocabulary"):
-    if vocabulary is None:
-        raise _missing(argument, model, f"the {size} words of the output ids, in id order")
-    vocabulary = [str(word) for word in vocabulary]
-    if len(vocabulary) != size:
-        raise ValueError(f"`{argument}` must have one entry per output id of the model "
-                         f"({size}). Received: {len(vocabulary)} entries")
-    return vocabulary
-
-
-def _token_id(model, name, value, size):
-    if value is None:
-        raise _missing(name, model, "the id of the start or end token")
-    if not isinstance(value, (int, np.integer)) or not 0 <= int(value) < size:
-        raise ValueError(f"`{name}` must be an id in [0, {size}). Received: {name}={value!r}")
-    return int(value)
-
-
-def _built_vectorizer(model, vectorizer):
+def built_vectorizer(model, vectorizer):
     if vectorizer is None:
-        raise _missing("vectorizer", model, "the TextVectorization the model was trained with")
+        raise missing_argument("vectorizer", model,
+                               "the TextVectorization the model was trained with")
     if not vectorizer.built:
         vectorizer(tf.constant([""]))  # an adapted TextVectorization is built by its first call
     return vectorizer
 
 
-def _text_ids(vectorizer, text, max_tokens=None):
+def text_ids(vectorizer, text, max_tokens=None):
     """Raw text (batch,) -> token ids (batch, seq) int32, at most `max_tokens` of them."""
     ids = tf.cast(vectorizer(text), tf.int32)
     if ids.shape.rank != 2:
@@ -110,7 +93,7 @@ def text_classifier_servable(model, vectorizer, class_names, directory):
     A text with no token (empty, or only punctuation) is read as one `[UNK]` token. Assets:
     `vocabulary.txt`, `class_names.txt` (written to `directory` until the export is saved).
     """
-    vectorizer = assets.asset_vectorizer(_built_vectorizer(model, vectorizer), directory,
+    vectorizer = assets.asset_vectorizer(built_vectorizer(model, vectorizer), directory,
                                          "vocabulary.txt")
     names = _class_table(model, class_names, directory)
     # Learned positions cover `sequence_length` tokens: longer texts are cut there.
@@ -118,7 +101,7 @@ def text_classifier_servable(model, vectorizer, class_names, directory):
 
     def serve(text):
         text = checked_input(text, "text")
-        return _classify(model(nonempty_ids(_text_ids(vectorizer, text, max_tokens)),
+        return _classify(model(nonempty_ids(text_ids(vectorizer, text, max_tokens)),
                                training=False), names)
 
     return Servable([("serving_default", serve, [tf.TensorSpec([None], tf.string, name="text")])],
@@ -164,7 +147,7 @@ def _tokenizer_vocabulary(model):
     return None
 
 
-def _image_size(model):
+def image_size(model):
     shape = tuple(model.input_shape[1:]) if not isinstance(model.input_shape, list) else tuple(
         model.input_shape[0][1:])
     if len(shape) != 3 or None in shape or shape[-1] not in (1, 3, 4):
@@ -239,7 +222,7 @@ def checked_input(tensor, name, shape=()):
         return tf.identity(tensor)
 
 
-def _png(shape):
+def blank_png(shape):
     return tf.io.encode_png(tf.zeros(shape, tf.uint8)).numpy()
 
 
@@ -247,7 +230,7 @@ def image_classifier_servable(model, class_names, directory):
     """VisionTransformer / CNNClassifier: `images` bytes (batch,) -> probabilities, label,
     class_name; `serving_arrays`: `images` float32 (batch, h, w, c) in [0, 1] -> the same.
     Assets: `class_names.txt`."""
-    shape = _image_size(model)
+    shape = image_size(model)
     names = _class_table(model, class_names, directory)
 
     def serve_bytes(images):
@@ -264,7 +247,7 @@ def image_classifier_servable(model, class_names, directory):
         [("serving_default", serve_bytes, [tf.TensorSpec([None], tf.string, name="images")]),
          ("serving_arrays", serve_arrays,
           [tf.TensorSpec([None, *shape], tf.float32, name="images")])],
-        [model, names], [("serving_default", {"images": np.array([_png(shape)], object)}),
+        [model, names], [("serving_default", {"images": np.array([blank_png(shape)], object)}),
                          ("serving_arrays", {"images": np.zeros((1, *shape), np.float32)})])
 
 
@@ -310,95 +293,3 @@ def forecaster_servable(model, mean=None, std=None, directory=None):
         [("serving_default", serve,
           [tf.TensorSpec([None, model.window_length, features], tf.float32, name="windows")])],
         [model], {"windows": example})
-
-
-def translator_servable(model, vectorizer, vocabulary, start_id, end_id, max_length, directory):
-    """Translator: `text` tf.string (batch,) -> `translation` tf.string (batch,), greedy.
-    Assets: `source_vocabulary.txt`, `output_vocabulary.txt`."""
-    vectorizer = assets.asset_vectorizer(_built_vectorizer(model, vectorizer), directory,
-                                         "source_vocabulary.txt")
-    words, start_id, end_id, max_length = _decoding_arguments(
-        model, vocabulary, model.target_vocab_size, start_id, end_id, max_length,
-        model.max_target_length, "max_target_length", directory)
-
-    def serve(text):
-        text = checked_input(text, "text")
-        source = _text_ids(vectorizer, text, model.max_source_length)
-        # Translator.translate(beam_size=1): the same cached search.
-        ids = model.search(source, start_id, end_id, max_length, beam_size=1)
-        return {"translation": assets.ids_to_text(ids, words, (0, start_id, end_id))}
-
-    return Servable([("serving_default", serve, [tf.TensorSpec([None], tf.string, name="text")])],
-                    [model, vectorizer, words], {"text": np.array([b"hello"], object)})
-
-
-def _decoding_arguments(model, vocabulary, size, start_id, end_id, max_length, limit, what,
-                        directory):
-    """Checked arguments of a greedy decoder: (id -> word table read from
-    `assets/output_vocabulary.txt`, start_id, end_id, max_length)."""
-    return (assets.id_to_word_table(directory, "output_vocabulary.txt",
-                                    _vocabulary(model, vocabulary, size), "vocabulary"),
-            _token_id(model, "start_id", start_id, size), _token_id(model, "end_id", end_id, size),
-            _max_length(max_length, limit, what))
-
-
-def _max_length(value, limit, what):
-    value = limit if value is None else value
-    if not isinstance(value, (int, np.integer)) or not 2 <= value <= limit:
-        raise ValueError(f"`max_length` must be an integer in [2, {limit}] (the model's "
-                         f"{what}). Received: max_length={value!r}")
-    return int(value)
-
-
-def captioner_servable(model, vocabulary, start_id, end_id, max_length, directory):
-    """Captioner: `images` bytes (batch,) -> `caption` tf.string (batch,), greedy.
-    Assets: `output_vocabulary.txt`."""
-    shape = _image_size(model)
-    words, start_id, end_id, max_length = _decoding_arguments(
-        model, vocabulary, model.vocab_size, start_id, end_id, max_length, model.max_length,
-        "max_length", directory)
-
-    def serve(images):
-        images = checked_input(images, "images")
-        # Captioner.caption(beam_size=1): the same cached search.
-        ids = model.search(decode_images(images, shape), start_id, end_id, max_length,
-                           beam_size=1)
-        return {"caption": assets.ids_to_text(ids, words, (0, start_id, end_id))}
-
-    return Servable(
-        [("serving_default", serve, [tf.TensorSpec([None], tf.string, name="images")])],
-        [model, words], {"images": np.array([_png(shape)], object)})
-
-
-def mini_gpt_servable(model, vocabulary, max_length, directory):
-    """MiniGPT: `prompt` tf.string (batch,) -> `completion` tf.string (batch,): `max_length`
-    new characters, greedy, with the key/value cache, each prompt decoded on its own.
-    Assets: `characters.txt`."""
-    vocabulary = _vocabulary(model, vocabulary, model.vocab_size)
-    table, code_points = assets.character_tables(directory, vocabulary)
-    if max_length is None:
-        max_length = min(64, model.max_length - 1)
-    if not isinstance(max_length, (int, np.integer)) or not 1 <= max_length < model.max_length:
-        raise ValueError(f"`max_length` (new characters per completion) must be an integer in "
-                         f"[1, {model.max_length - 1}]. Received: max_length={max_length!r}")
-    new_tokens = int(max_length)
-    room = model.max_length - new_tokens  # the prompt keeps its last `room` characters
-
-    def complete(prompt):
-        codes = tf.strings.unicode_decode(prompt, "UTF-8", errors="replace")
-        ids = tf.cast(table.lookup(tf.cast(codes, tf.int64)), tf.int32)[-room:]
-        ids = tf.cond(tf.size(ids) > 0, lambda: ids, lambda: tf.zeros([1], tf.int32))
-        # MiniGPT.generate(strategy="greedy"): the same loop over the same cached calls.
-        tokens = generate(model.call_with_cache, ids[None, :], new_tokens, model.empty_cache(1))
-        codes = code_points.lookup(tf.cast(tokens[0, tf.size(ids):], tf.int64))  # 0 -> -1: no text
-        codes = tf.boolean_mask(codes, codes >= 0)
-        return tf.strings.unicode_encode(tf.cast(codes, tf.int32), "UTF-8")
-
-    def serve(prompt):
-        completion = tf.map_fn(complete, checked_input(prompt, "prompt"),
-                               fn_output_signature=tf.TensorSpec([], tf.string))
-        return {"completion": completion}
-
-    return Servable(
-        [("serving_default", serve, [tf.TensorSpec([None], tf.string, name="prompt")])],
-        [model, table, code_points], {"prompt": np.array([vocabulary[1].encode()], object)})

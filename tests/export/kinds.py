@@ -19,6 +19,13 @@ TEXTS = ["a good film", "a bad film", "good acting", "bad plot and bad acting", 
          "an unseen word"]
 WORDS = ["", "[UNK]", "starttoken", "endtoken"] + [f"w{i}" for i in range(8)]
 CHARACTERS = ["", "a", "b", "c", " ", "é", "\n"]
+# serving_beam's beam width of each text (one per row of TEXTS), serving_sample's settings of
+# each prompt: every strategy's filter on and off, a top_k above the vocabulary, a large seed.
+WIDTHS = [1, 4, 2, 3, 4, 1]
+SAMPLING = {"temperature": ("float32", [1.0, 0.5, 2.0, 1.0, 1.3, 0.8]),
+            "top_k": ("int32", [0, 3, 2, 100, 0, 4]),
+            "top_p": ("float32", [1.0, 0.9, 1.0, 0.5, 0.7, 1.0]),
+            "seed": ("int64", [0, 1, 2, 3, 4, 2 ** 40])}
 BERT_TEXTS = ["A good film!", "dull acting, bad plot", "", "not a great movie . the acting is "
               "dull , the plot is bad , the story is not fun", "fun"]
 
@@ -37,6 +44,10 @@ def floats(array):
     return {"dtype": "float32", "value": np.asarray(array, np.float32).tolist()}
 
 
+def ints(values):
+    return {"dtype": "int32", "value": [int(v) for v in values]}
+
+
 def decode(value):
     """A numpy array of `strings` / `floats`."""
     if value["dtype"] == "string":
@@ -44,7 +55,8 @@ def decode(value):
     return np.array(value["value"], value["dtype"])
 
 
-def _words(ids, start_id, end_id, vocabulary=WORDS):
+def sentence(ids, start_id, end_id, vocabulary=WORDS):
+    """What the decoders' signatures answer for `ids`: the words, without padding, start, end."""
     return " ".join(vocabulary[i] for i in ids[1:] if i not in (0, start_id, end_id))
 
 
@@ -109,7 +121,13 @@ def export_every_kind(root, batching=True):
                                            start_id=2, end_id=3, batching=batching)
     plan["translate"] = dict(dir=dirs["translate"], signature="serving_default",
                              inputs={"text": strings(TEXTS)})
-    expected["translate"] = [_words(row, 2, 3) for row in translator.translate(ids, 2, 3)]
+    expected["translate"] = [sentence(row, 2, 3) for row in translator.translate(ids, 2, 3)]
+    # Each text its own beam width: each row is translate(beam_size=w) of that row alone.
+    plan["translate_beam"] = dict(dir=dirs["translate"], signature="serving_beam",
+                                  inputs={"text": strings(TEXTS), "beam_width": ints(WIDTHS)})
+    expected["translate_beam"] = [
+        sentence(translator.translate(ids[i:i + 1], 2, 3, beam_size=w)[0], 2, 3)
+        for i, w in enumerate(WIDTHS)]
 
     captioner = models.Captioner((8, 16, 1), len(WORDS), max_length=6, hidden_dim=8,
                                  num_heads=2, intermediate_dim=16)
@@ -122,8 +140,15 @@ def export_every_kind(root, batching=True):
                                          start_id=2, end_id=3, batching=batching)
     plan["caption"] = dict(dir=dirs["caption"], signature="serving_default",
                            inputs={"images": strings([png(i) for i in gray])})
-    expected["caption"] = [_words(row, 2, 3) for row in
+    expected["caption"] = [sentence(row, 2, 3) for row in
                            captioner.caption(gray.astype(np.float32) / 255.0, 2, 3)]
+    widths = WIDTHS[:len(gray)]
+    plan["caption_beam"] = dict(dir=dirs["caption"], signature="serving_beam",
+                                inputs={"images": strings([png(i) for i in gray]),
+                                        "beam_width": ints(widths)})
+    expected["caption_beam"] = [
+        sentence(captioner.caption(gray[i:i + 1].astype(np.float32) / 255.0, 2, 3,
+                                   beam_size=w)[0], 2, 3) for i, w in enumerate(widths)]
 
     gpt = models.MiniGPT(len(CHARACTERS), max_length=16, hidden_dim=8, num_layers=1,
                          num_heads=2, intermediate_dim=16)
@@ -132,12 +157,20 @@ def export_every_kind(root, batching=True):
     prompts = ["ab", "é c\n", "a", "zz", "", "abcabcabcabcabc"]
     plan["generate"] = dict(dir=dirs["generate"], signature="serving_default",
                             inputs={"prompt": strings(prompts)})
-    expected["generate"] = []
-    for prompt in prompts:
+    plan["generate_sample"] = dict(dir=dirs["generate"], signature="serving_sample", inputs={
+        "prompt": strings(prompts), **{name: {"dtype": dtype, "value": list(values)} for
+                                       name, (dtype, values) in SAMPLING.items()}})
+    expected["generate"], expected["generate_sample"] = [], []
+    for row, prompt in enumerate(prompts):
         prompt_ids = [CHARACTERS.index(c) if c in CHARACTERS else 0 for c in prompt][-10:] or [0]
         out = gpt.generate(np.array([prompt_ids]), 6)[0, len(prompt_ids):]
         expected["generate"].append("".join(CHARACTERS[i] for i in out))
-    built = dict(text=classifier, vectorizer=vectorizer, gpt=gpt)
+        settings = {name: values[row] for name, (_, values) in SAMPLING.items()}
+        out = gpt.generate(np.array([prompt_ids]), 6, strategy="sample", **settings)
+        expected["generate_sample"].append("".join(CHARACTERS[i]
+                                                   for i in out[0, len(prompt_ids):]))
+    built = dict(text=classifier, vectorizer=vectorizer, gpt=gpt, translator=translator,
+                 captioner=captioner, source_ids=ids, gray=gray, prompts=prompts)
     return dirs, plan, expected, built
 
 

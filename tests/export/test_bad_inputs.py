@@ -66,10 +66,11 @@ def test_another_dtype_is_refused_before_the_graph_runs(sessions, exports, kind,
 
 
 @pytest.mark.parametrize("case", ["text", "vit", "vit_arrays", "cnn", "cnn_arrays", "forecast",
-                                  "translate", "caption", "generate", "bert"])
+                                  "translate", "caption", "generate", "translate_beam",
+                                  "caption_beam", "generate_sample", "bert"])
 def test_empty_batches_give_empty_outputs(sessions, exports, bert_export, case):
     spec = bert_export[1] if case == "bert" else exports["plan"][case]
-    kind = case.replace("_arrays", "")
+    kind = case.split("_")[0]
     inputs = {name: kinds.decode(value)[:0] for name, value in spec["inputs"].items()}
     outputs = sessions[kind].run(spec["signature"], inputs)
     assert outputs and all(value.shape[0] == 0 for value in outputs.values()), outputs

@@ -3,8 +3,9 @@
 TF Serving's batching merges concurrent requests along the batch dimension, pads the merged
 batch to an allowed size with copies of a row, and splits the outputs back
 (`kinds.run_batched`). Each row's outputs must not depend on its neighbours: the text models
-pad each batch to its longest text (the BERT classifier trims its padding per batch), and the
-decoders run until every row of the batch ended.
+pad each batch to its longest text (the BERT classifier trims its padding per batch), the
+decoders run until every row of the batch ended, and `serving_beam` runs every row in as many
+slots as the widest beam of the merged batch asks for.
 """
 
 import os
@@ -17,7 +18,7 @@ from seqmodels.export import export_for_serving, tf_serving
 from tests.export import kinds
 
 CASES = ["text", "vit", "vit_arrays", "cnn", "cnn_arrays", "forecast", "translate", "caption",
-         "generate", "bert"]
+         "generate", "translate_beam", "caption_beam", "generate_sample", "bert"]
 
 
 def _parameters(export_dir):
@@ -79,7 +80,7 @@ def _same(alone, batched, case):
 def test_requests_alone_and_in_one_server_batch_give_the_same_outputs(sessions, exports,
                                                                       bert_export, case):
     spec = bert_export[1] if case == "bert" else exports["plan"][case]
-    session = sessions[case.replace("_arrays", "")]
+    session = sessions[case.split("_")[0]]  # "translate_beam": the translator's export
     inputs = {name: kinds.decode(value) for name, value in spec["inputs"].items()}
     count = len(next(iter(inputs.values())))
     requests = [{name: value[i:i + 1] for name, value in inputs.items()} for i in range(count)]

@@ -111,8 +111,10 @@ def test_warmup_file_and_models_config(exports):
     for kind, directory in exports["dirs"].items():
         logs = read_warmup(directory)
         # One request per signature.
-        signatures = ["serving_default", "serving_arrays"] if kind in ("vit", "cnn") else [
-            "serving_default"]
+        signatures = ["serving_default"] + {"vit": ["serving_arrays"], "cnn": ["serving_arrays"],
+                                            "translate": ["serving_beam"],
+                                            "caption": ["serving_beam"],
+                                            "generate": ["serving_sample"]}.get(kind, [])
         assert [log.predict_log.request.model_spec.signature_name for log in logs] == signatures
         request = logs[0].predict_log.request
         assert request.model_spec.name == os.path.basename(os.path.dirname(directory))
@@ -142,12 +144,16 @@ def test_numeric_outputs_equal_keras(exports, case):
         assert _output(result, "class_name") == [names[i] for i in expected.argmax(-1)]
 
 
-@pytest.mark.parametrize("case,output", [("translate", "translation"), ("caption", "caption"),
-                                         ("generate", "completion")])
+@pytest.mark.parametrize("case,output", [
+    ("translate", "translation"), ("caption", "caption"), ("generate", "completion"),
+    ("translate_beam", "translation"), ("caption_beam", "caption"),
+    ("generate_sample", "completion")])
 def test_decoded_strings_equal_keras(exports, case, output):
+    """Greedy, beam search (each row its own width) and sampling (each prompt its own settings
+    and seed): the strings of the Python models' `translate`, `caption` and `generate`."""
     got = _output(exports["fresh"]()["cases"][case], output)
     assert got == exports["expected"][case]
-    if case != "generate":
+    if not case.startswith("generate"):
         assert any(got), "every decode was empty: the test would not see a difference"
 
 
@@ -176,6 +182,20 @@ def test_signatures_have_the_documented_names_dtypes_and_shapes(exports):
         "inputs": {"images": strings}, "outputs": {"caption": strings}}
     assert signatures[dirs["generate"]]["serving_default"] == {
         "inputs": {"prompt": strings}, "outputs": {"completion": strings}}
+    vector = lambda dtype: {"dtype": dtype, "shape": [None]}  # noqa: E731
+    assert signatures[dirs["translate"]]["serving_beam"] == {
+        "inputs": {**text_in, "beam_width": vector("int32")},
+        "outputs": {"translation": strings}}
+    assert signatures[dirs["caption"]]["serving_beam"] == {
+        "inputs": {"images": strings, "beam_width": vector("int32")},
+        "outputs": {"caption": strings}}
+    assert signatures[dirs["generate"]]["serving_sample"] == {
+        "inputs": {"prompt": strings, "temperature": vector("float32"),
+                   "top_k": vector("int32"), "top_p": vector("float32"),
+                   "seed": vector("int64")},
+        "outputs": {"completion": strings}}
+    assert sorted(signatures[dirs["translate"]]) == ["serving_beam", "serving_default"]
+    assert sorted(signatures[dirs["generate"]]) == ["serving_default", "serving_sample"]
 
 
 def test_warmup_requests_run_outside_our_code(exports):
@@ -311,9 +331,9 @@ def test_the_served_graph_reads_its_asset_files(exports, tmp_path):
 
 
 def test_a_two_block_translator_serves_the_uncached_search_tokens(tmp_path):
-    """The served search (with the key/value cache) of a decoder whose second block reads
-    padding gives the Python model's uncached tokens; id 0 is made likely, so that outputs
-    hold it more than once (the steps the cache hands to the full pass)."""
+    """The served searches (greedy and beam, with the key/value cache) of a decoder whose
+    second block reads padding give the Python model's uncached tokens; id 0 is made likely, so
+    that outputs hold it more than once (the steps the cache hands to the full pass)."""
     import keras
 
     from seqmodels import data, models
@@ -326,13 +346,23 @@ def test_a_two_block_translator_serves_the_uncached_search_tokens(tmp_path):
                                    hidden_dim=8, num_layers=2, num_heads=2, intermediate_dim=16)
     kernel, bias = translator.head.get_weights()
     bias[0] += 1.0
+    bias[3] -= 2.0  # a late end: the beams' answers too run long enough to hold id 0 twice
     translator.head.set_weights([kernel, bias])
     uncached = translator.translate(vectorizer(tf.constant(texts)).numpy(), 2, 3,
                                     use_cache=False)
     assert ((uncached == 0).sum(axis=1) >= 2).any()
     directory = export_for_serving(translator, str(tmp_path / "translate"),
                                    vectorizer=vectorizer, vocabulary=words, start_id=2, end_id=3)
-    served = tf.saved_model.load(directory).signatures["serving_default"](
-        text=tf.constant(texts))["translation"].numpy()
+    signatures = tf.saved_model.load(directory).signatures
+    served = signatures["serving_default"](text=tf.constant(texts))["translation"].numpy()
     expected = [" ".join(words[i] for i in row[1:] if i not in (0, 2, 3)) for row in uncached]
     assert [text.decode() for text in served] == expected
+    # serving_beam, widths 1..4: the uncached beam search's tokens, id 0 in them too.
+    source = vectorizer(tf.constant(texts)).numpy()
+    for width in range(1, 5):
+        uncached = translator.translate(source, 2, 3, beam_size=width, use_cache=False)
+        assert ((uncached == 0).sum(axis=1) >= 2).any(), width
+        served = signatures["serving_beam"](text=tf.constant(texts), beam_width=tf.constant(
+            [width]))["translation"].numpy()
+        assert [text.decode() for text in served] == [
+            " ".join(words[i] for i in row[1:] if i not in (0, 2, 3)) for row in uncached]
