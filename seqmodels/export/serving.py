@@ -198,7 +198,10 @@ def export_for_serving(model, export_dir, *, version=None, vectorizer=None, clas
         tf_serving.batching_parameters(**_batching(batching))
     for label in labels:
         tf_serving.check_version_label(label)
-    with tempfile.TemporaryDirectory(prefix="seqmodels_assets_") as directory:
+    from seqmodels.transfer.lora import lora_merged  # a LoRA model exports with merged kernels
+
+    with tempfile.TemporaryDirectory(prefix="seqmodels_assets_") as directory, \
+            lora_merged(model):
         servable = _servable(model, directory, vectorizer=vectorizer, class_names=class_names,
                              vocabulary=vocabulary, start_id=start_id, end_id=end_id,
                              max_length=max_length, mean=mean, std=std)

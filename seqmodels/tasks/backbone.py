@@ -7,6 +7,7 @@ string (see `seqmodels.transfer`) replaces the from-scratch model, and `head_epo
 """
 
 import dataclasses
+import typing
 
 from seqmodels.tasks.task import FineTune
 
@@ -17,8 +18,8 @@ class BackboneFields:
 
     Attributes:
         backbone: a pretrained backbone instead of `model`: `preset:<keras-hub preset or dir>`,
-            `hub:<handle>` or `keras_app:<Name>` (see `seqmodels.transfer`); "" trains `model`
-            from scratch.
+            `hf:<Hugging Face BERT dir>`, `hub:<handle>`, `torch_hub:<repo dir>:<entry>` or
+            `keras_app:<Name>` (see `seqmodels.transfer`); "" trains `model` from scratch.
         backbone_trainable: fine-tune the backbone (False: frozen, only the head trains).
         head_epochs: the first epochs of the two-phase fine-tune schedule: the head trains on
             the frozen backbone at `learning_rate`, then from epoch `head_epochs + 1` on the top
@@ -28,6 +29,10 @@ class BackboneFields:
         unfreeze_top: how many top backbone layers the fine-tune phase unfreezes; -1 for all.
         fine_tune_learning_rate: peak learning rate of the fine-tune phase (same AdamW, warm-up
             and decay, over that phase's steps).
+        lora_rank: text backbones (`preset:`, `hf:`, `torch_hub:`): fine-tune LoRA pairs of this
+            rank on the encoder's dense and attention projections, the encoder frozen and the
+            head trained whole (`seqmodels.transfer.enable_lora`); the export merges them. 0:
+            no LoRA.
 
     Example:
 
@@ -41,6 +46,10 @@ class BackboneFields:
     head_epochs: int = 0
     unfreeze_top: int = -1
     fine_tune_learning_rate: float = 1e-5
+    lora_rank: int = 0
+
+    LORA_TASKS: typing.ClassVar[tuple] = ("text_classification",)
+    LORA_BACKBONES: typing.ClassVar[tuple] = ("preset:", "hf:", "torch_hub:")
 
     def validate(self):
         """Validates `head_epochs`, `unfreeze_top` and `fine_tune_learning_rate` together.
@@ -58,6 +67,7 @@ class BackboneFields:
         if self.fine_tune_learning_rate <= 0:
             raise ValueError("`fine_tune_learning_rate` must be positive. Received: "
                              f"fine_tune_learning_rate={self.fine_tune_learning_rate!r}")
+        self._validate_lora()
         if not self.head_epochs:
             return
         if not self.backbone:
@@ -71,6 +81,25 @@ class BackboneFields:
             raise ValueError("`head_epochs` > 0 unfreezes the backbone after the head epochs, "
                              "which contradicts backbone_trainable=False. Received: "
                              f"head_epochs={self.head_epochs}, backbone_trainable=False")
+
+    def _validate_lora(self):
+        if self.lora_rank < 0:
+            raise ValueError("`lora_rank` must be a non-negative integer (0: no LoRA). "
+                             f"Received: lora_rank={self.lora_rank!r}")
+        if not self.lora_rank:
+            return
+        task = getattr(self, "TASK", "")
+        if task not in self.LORA_TASKS or not self.backbone.startswith(self.LORA_BACKBONES):
+            raise ValueError("`lora_rank` needs a text_classification backbone with Keras "
+                             f"projections ({', '.join(b + '<...>' for b in self.LORA_BACKBONES)}"
+                             f"). Received: lora_rank={self.lora_rank}, task={task!r}, "
+                             f"backbone={self.backbone!r}")
+        if not self.backbone_trainable or self.head_epochs:
+            raise ValueError("`lora_rank` trains the LoRA pairs and the head from the first "
+                             "epoch: it takes neither backbone_trainable=False nor a head_epochs "
+                             f"schedule. Received: lora_rank={self.lora_rank}, "
+                             f"backbone_trainable={self.backbone_trainable}, "
+                             f"head_epochs={self.head_epochs}")
 
     def check_run(self, run):
         """`head_epochs` must leave at least one of the run's `epochs` for fine-tuning."""

@@ -108,7 +108,7 @@ def _backbone_task(config, strategy):
         model = transfer.text_backbone_classifier(
             fields.backbone, common.info(config).num_classes,
             sequence_length=fields.sequence_length, trainable=fields.backbone_starts_trainable(),
-            dropout=fields.dropout, seed=run.seed)
+            dropout=fields.dropout, seed=run.seed, lora_rank=fields.lora_rank or None)
     report_cut_texts(fields.sequence_length,
                      [("train", train), ("validation", validation), ("test", test)],
                      lambda texts: transfer.text_lengths(model, texts))

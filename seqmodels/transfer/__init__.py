@@ -2,8 +2,15 @@
 
 Backbones are strings, as the training binary's `--backbone` flag takes them:
 `"preset:<keras-hub preset name or directory>"` (e.g. the packaged MiniLM,
-`"preset:" + minilm_preset_dir()`), `"hub:<TF Hub handle>"` (through `seqmodels.hub.HubLayer`)
-and `"keras_app:<keras.applications name>"` (e.g. `"keras_app:MobileNetV3Small"`).
+`"preset:" + minilm_preset_dir()`), `"hf:<Hugging Face BERT directory>"` (on our own layers,
+`seqmodels.models.BertEncoder`), `"hub:<TF Hub handle>"` (through `seqmodels.hub.HubLayer`),
+`"torch_hub:<repo dir>:<entry>"` (a `torch.hub` model converted by `from_torch`) and
+`"keras_app:<keras.applications name>"` (e.g. `"keras_app:MobileNetV3Small"`).
+
+Fine-tuned models get smaller: `enable_lora` (or `text_backbone_classifier(...,
+lora_rank=4)`) trains low-rank updates of the projections only (`save_lora` / `load_lora`
+keep them apart, `merge_lora` folds them in), and `quantize_int8` stores the trained
+projections as int8.
 
 Example:
 
@@ -27,11 +34,16 @@ from seqmodels.transfer.images import (feature_extractor, fine_tune, image_backb
 from seqmodels.transfer.preset_preprocessing import PresetPreprocessing
 from seqmodels.transfer.pytorch import UnsupportedTorchModuleError, from_torch
 from seqmodels.transfer.trim_padding import TrimPadding
-from seqmodels.transfer.text import export_text_encoder, text_backbone_classifier, text_lengths
+from seqmodels.transfer.int8 import quantize_int8
+from seqmodels.transfer.lora import (enable_lora, load_lora, lora_layers, lora_merged, merge_lora,
+                                    save_lora)
+from seqmodels.transfer.text import text_backbone_classifier, text_lengths
+from seqmodels.transfer.text_encoder_export import export_text_encoder
 from seqmodels.transfer.word_piece_preprocessor import WordPiecePreprocessor
 
 __all__ = ["ApplicationPreprocessing", "PresetPreprocessing", "TrimPadding",
-           "UnsupportedTorchModuleError", "WordPiecePreprocessor",
+           "UnsupportedTorchModuleError", "WordPiecePreprocessor", "enable_lora",
            "export_text_encoder", "feature_extractor", "fine_tune",
-           "from_torch", "image_backbone_classifier", "minilm_preset_dir", "parse_backbone",
+           "from_torch", "image_backbone_classifier", "load_lora", "lora_layers", "lora_merged",
+           "merge_lora", "minilm_preset_dir", "parse_backbone", "quantize_int8", "save_lora",
            "set_backbone_trainable", "text_backbone_classifier", "text_lengths"]

