@@ -16,11 +16,22 @@ Rows (each measured with seed 0 and the configuration recorded in the table):
   implementations interleaved over rounds; examples/s and the ratio to transformers on torch.
 - `mnist_few_labels`: a CNN pre-trained on Fashion-MNIST, exported with `export_reusable`,
   fine-tuned through `HubLayer` on 100 labelled MNIST digits, against the same CNN from scratch.
+- `minilm_lora`: the `minilm_hf_finetune` recipe with LoRA (`LORA_CONFIG`): test accuracy,
+  trainable weights and seconds per epoch against full fine-tuning's row.
+- `minilm_int8`, `scratch_int8`: post-training `quantize_int8` of the fine-tuned MiniLM
+  (`minilm_hf_finetune`'s best weights, saved by that part; fine-tuned again without them)
+  and of the from-scratch transformer classifier (`SCRATCH_CONFIG`): test accuracy, TF Serving
+  SavedModel size and in-process CPU latency, float32 against int8.
+- `litert`: `export_litert` of the from-scratch text classifier (token ids in) and a
+  Fashion-MNIST CNNClassifier: logit difference to Keras on test inputs, file size, batch-1
+  latency through the LiteRT interpreter against Keras.
 
 MiniLM fine-tuning through HubLayer measured 561 s per epoch on 2 quiet cores (much more on a
 shared machine), so the full script takes about an hour and a half there.
 `.venv/bin/python bench/transfer.py --only minilm_frozen,mnist_few_labels` runs some parts; the
 rows of earlier parts are kept (runs/bench_transfer/rows.json) and the whole table is rewritten.
+`--smoke --only minilm_lora,minilm_int8,scratch_int8,litert` runs those parts on 64 examples a
+split (a tiny random BERT for MiniLM), one epoch, recording nothing.
 """
 
 import argparse
@@ -46,9 +57,14 @@ from seqmodels.training.optimizers import make_optimizer  # noqa: E402
 
 SEED = 0
 SMOKE = False  # --smoke: tiny sizes, nothing recorded (checks that a part runs)
+SMOKE_EXAMPLES = 64  # per split, with --smoke
 ROWS_PATH = os.path.join(ROOT, "runs", "bench_transfer", "rows.json")
 PARTS = ("minilm_finetune", "minilm_hub", "minilm_hub_parity", "minilm_frozen",
-         "mnist_few_labels", "minilm_hf_finetune", "bert_step_speed")
+         "mnist_few_labels", "minilm_hf_finetune", "bert_step_speed", "minilm_lora",
+         "minilm_int8", "scratch_int8", "litert")
+MINILM_WEIGHTS = os.path.join(ROOT, "runs", "bench_transfer", "minilm_hf.weights.h5")
+COMPRESSION_METRICS = ("accuracy", "size", "latency")
+LITERT_METRICS = ("parity", "size", "latency")
 STEP_IMPLEMENTATIONS = {  # bench/fine_tune_step.py --impl -> the row's model
     "seqmodels": "BertEncoder (seqmodels layers, hf:)",
     "seqmodels_xla": "BertEncoder (seqmodels layers, hf:), XLA",
@@ -58,6 +74,9 @@ STEP_IMPLEMENTATIONS = {  # bench/fine_tune_step.py --impl -> the row's model
 }
 ROW_ORDER = ("minilm_finetune", "minilm_hf_finetune", "minilm_hub", "minilm_hub_parity",
              "minilm_frozen", *(f"bert_step_{impl}" for impl in STEP_IMPLEMENTATIONS),
+             "minilm_lora",
+             *(f"{model}_int8_{m}" for model in ("minilm", "scratch") for m in COMPRESSION_METRICS),
+             *(f"litert_{model}_{m}" for model in ("text", "image") for m in LITERT_METRICS),
              "mnist_scratch", "mnist_frozen", "mnist_few_labels")
 STEP_CONFIG = dict(batch=32, length=48, steps=20, warmup=3, rounds=3)
 HEADERS = ["dataset", "model", "metric", "value", "target", "configuration (seed 0)",
@@ -149,11 +168,13 @@ def _text_split(split, shuffle=False):
     """
     batch_size, buckets = TEXT_CONFIG["batch_size"], TEXT_CONFIG["buckets"]
     ds = data.load("rotten_tomatoes", split)
+    ds = ds.take(SMOKE_EXAMPLES) if SMOKE else ds
     if not shuffle:
         return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
     ds = ds.shuffle(16384, seed=SEED, reshuffle_each_iteration=True)
     if buckets > 1:
-        lengths = [len(t.numpy()) for t, _ in data.load("rotten_tomatoes", "train")]
+        lengths = [len(t.numpy()) for t, _ in data.load("rotten_tomatoes", "train").take(
+            SMOKE_EXAMPLES if SMOKE else -1)]
         bounds = sorted({int(q) for q in np.quantile(lengths, np.arange(1, buckets) / buckets)})
         return ds.bucket_by_sequence_length(
             lambda text, label: tf.strings.length(text), bounds,
@@ -161,16 +182,21 @@ def _text_split(split, shuffle=False):
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def _fine_tune_text(backbone, label, part):
-    c = TEXT_CONFIG
+def _fine_tune_text(backbone, label, part, lora_rank=None, learning_rate=None, target=">= 0.85",
+                    note=""):
+    """Fine-tunes a classifier on `backbone` with `TEXT_CONFIG`, records its row, returns it."""
+    c = dict(TEXT_CONFIG, epochs=1) if SMOKE else TEXT_CONFIG
+    learning_rate = learning_rate or c["learning_rate"]
     keras.utils.set_random_seed(SEED)
     start = time.time()
     model = transfer.text_backbone_classifier(backbone, 2, sequence_length=c["sequence_length"],
                                               dropout=c["dropout"], pooling=c["pooling"],
-                                              seed=SEED)
+                                              seed=SEED, lora_rank=lora_rank)
+    trainable, total = _numbers(model.trainable_weights), _numbers(model.weights)
+    note += f"trains {trainable / 1e6:.2f}M of {total / 1e6:.2f}M weights; "
     train = _text_split("train", shuffle=True)
     steps = sum(1 for _ in train) * c["epochs"]  # bucketing leaves the number of batches unknown
-    model.compile(make_optimizer(c["learning_rate"], steps, c["warmup_fraction"],
+    model.compile(make_optimizer(learning_rate, steps, c["warmup_fraction"],
                                  c["weight_decay"], schedule="linear"),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
@@ -179,14 +205,14 @@ def _fine_tune_text(backbone, label, part):
               callbacks=[timer])
     model.set_weights(timer.best_weights)
     accuracy = model.evaluate(_text_split("test"), verbose=0)[1]
-    config = (f"length {c['sequence_length']} (batches cut to their longest text, "
+    config = (f"{note}length {c['sequence_length']} (batches cut to their longest text, "
               f"{c['buckets']} length buckets), batch {c['batch_size']}, "
-              f"AdamW {c['learning_rate']} "
+              f"AdamW {learning_rate} "
               f"(decay {c['weight_decay']}), {int(c['warmup_fraction'] * 100)}% linear warm-up "
               f"then linear decay, {c['pooling']} pooling, head dropout {c['dropout']}, "
               f"{c['epochs']} epochs, best validation epoch ({timer.best_epoch}: "
               f"{timer.best:.3f})")
-    record(part, ["rotten_tomatoes", label, "test accuracy", f"{accuracy:.3f}", ">= 0.85",
+    record(part, ["rotten_tomatoes", label, "test accuracy", f"{accuracy:.3f}", target,
                   config, f"{np.mean(timer.train_seconds):.0f}", f"{time.time() - start:.0f}"])
     return model
 
@@ -205,8 +231,13 @@ def minilm_hub():
 
 
 def minilm_hf_finetune():
-    _fine_tune_text("hf:" + transfer.minilm_preset_dir(),
-                    "MiniLM-L6 fine-tuned (our BertEncoder, hf:)", "minilm_hf_finetune")
+    """Our BertEncoder fine-tuned whole; its weights stay for `minilm_int8`."""
+    model = _fine_tune_text("hf:" + _minilm_dir(), "MiniLM-L6 fine-tuned (our BertEncoder, hf:)",
+                            "minilm_hf_finetune")
+    if not SMOKE:
+        os.makedirs(os.path.dirname(MINILM_WEIGHTS), exist_ok=True)
+        model.save_weights(MINILM_WEIGHTS)
+    return model
 
 
 def _tiny_checkpoint():
@@ -217,7 +248,21 @@ def _tiny_checkpoint():
     transformers.BertModel(transformers.BertConfig(
         hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
         vocab_size=100)).save_pretrained(path)
+    words = "the a film movie is of and it 's , . good bad story too not".split()
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words
+    with open(os.path.join(path, "vocab.txt"), "w") as f:  # for hf: classifiers
+        f.write("".join(t + "\n" for t in tokens + [f"[unused{i}]" for i in
+                                                      range(100 - len(tokens))]))
     return path
+
+
+def _minilm_dir():
+    """The packaged MiniLM, or (--smoke) a tiny random BERT written once."""
+    if not SMOKE:
+        return transfer.minilm_preset_dir()
+    if not hasattr(_minilm_dir, "tiny"):
+        _minilm_dir.tiny = _tiny_checkpoint()
+    return _minilm_dir.tiny
 
 
 def bert_step_speed():
@@ -310,6 +355,248 @@ def minilm_frozen():
         "(reported)", f"length {c['sequence_length']}, mean-pooled features computed once "
         f"({extract_seconds:.0f} s for all splits), linear head Adam 1e-3, batch 32, best of 50 "
         f"epochs ({timer.best_epoch}: {timer.best:.3f})", "-", f"{time.time() - start:.0f}"])
+
+
+LORA_CONFIG = dict(rank=8, learning_rate=5e-4)
+# LoRA trains zero-initialised pairs (and the new head) only, so it takes a larger rate than
+# full fine-tuning: Hu et al. 2021 fine-tuned RoBERTa-base with rank 8 at about 4e-4 - 5e-4.
+# Keras' pairs on the query, key and value kernels (hidden, heads, head_size) are rank 8 per
+# head; see seqmodels.transfer.enable_lora. The pooler is left out (the head mean-pools).
+SCRATCH_CONFIG = dict(vocab_size=20000, sequence_length=64, hidden_dim=64, num_layers=1,
+                      num_heads=2, intermediate_dim=128, dropout=0.1, epochs=3, batch_size=64,
+                      learning_rate=1e-3)  # the binary's text_classification default preset
+IMAGE_CONFIG = dict(filters=(32, 64), epochs=2, batch_size=128, learning_rate=2e-3,
+                    parity_images=2000)
+LATENCY_REPEATS = 50
+
+
+def _numbers(weights):
+    return sum(int(np.prod(w.shape)) for w in weights)
+
+
+def minilm_lora():
+    """LoRA against full fine-tuning (`minilm_hf_finetune`): same recipe, head and data order."""
+    full = _load_rows().get("minilm_hf_finetune")
+    target = (f"full fine-tuning: {full[3]} (row minilm_hf_finetune)" if full
+              else "vs full fine-tuning (run minilm_hf_finetune)")
+    _fine_tune_text("hf:" + _minilm_dir(), f"MiniLM-L6 LoRA rank {LORA_CONFIG['rank']} (our "
+                    "BertEncoder, hf:)", "minilm_lora", lora_rank=LORA_CONFIG["rank"],
+                    learning_rate=LORA_CONFIG["learning_rate"], target=target,
+                    note="LoRA on every attention and feed-forward projection, head whole; ")
+
+
+def _directory_bytes(path):
+    return sum(os.path.getsize(os.path.join(root, name))
+               for root, _, names in os.walk(path) for name in names)
+
+
+def _accuracy(predict, batches):
+    """Accuracy of `predict(inputs) -> logits` over `(inputs, label)` batches."""
+    correct = total = 0
+    for inputs, labels in batches:
+        predicted = np.asarray(predict(inputs)).argmax(-1)
+        correct += int((predicted == np.asarray(labels)).sum())
+        total += len(predicted)
+    return correct / total
+
+
+def _latency_ms(predict, inputs):
+    """Median milliseconds of `predict(inputs)` after three warm-up calls."""
+    for _ in range(3):
+        predict(inputs)
+    seconds = []
+    for _ in range(5 if SMOKE else LATENCY_REPEATS):
+        begin = time.perf_counter()
+        np.asarray(predict(inputs))
+        seconds.append(time.perf_counter() - begin)
+    return 1000 * float(np.median(seconds))
+
+
+def _keras_forward(model):
+    """The model's inference call as one traced function (what TF Serving runs, in-process)."""
+    return tf.function(lambda inputs: model(inputs, training=False))
+
+
+def _compression_rows(prefix, dataset, label, model, batches, latency_inputs, export, config,
+                      start):
+    """Float32, then int8 (`quantize_int8`): test accuracy, SavedModel size, CPU latency."""
+    from seqmodels.export import export_for_serving
+
+    measured = {}
+    for precision in ("float32", "int8"):
+        if precision == "int8":
+            transfer.quantize_int8(model)
+        forward = _keras_forward(model)
+        with tempfile.TemporaryDirectory(prefix="seqmodels_int8_") as directory:
+            path = export_for_serving(model, os.path.join(directory, "model"), warmup=False,
+                                      **export)
+            size = _directory_bytes(path) / 1e6
+        measured[precision] = dict(
+            accuracy=_accuracy(forward, batches), size=size,
+            latency=[_latency_ms(forward, inputs) for inputs in latency_inputs])
+        print(precision, measured[precision], flush=True)
+    f, q = measured["float32"], measured["int8"]
+    seconds = f"{time.time() - start:.0f}"
+    latency = " / ".join(f"batch {len(x)}" for x in latency_inputs)
+
+    def shown(values):
+        return " / ".join(f"{v:.1f}" for v in values)
+
+    record(f"{prefix}_int8_accuracy", [
+        dataset, f"{label}, int8", "test accuracy", f"{q['accuracy']:.3f}",
+        f"float32 {f['accuracy']:.3f} ({q['accuracy'] - f['accuracy']:+.3f})", config, "-",
+        seconds])
+    record(f"{prefix}_int8_size", [
+        dataset, f"{label}, int8", "SavedModel MB (export_for_serving)", f"{q['size']:.1f}",
+        f"float32 {f['size']:.1f} ({q['size'] / f['size']:.2f}x)", config, "-", seconds])
+    record(f"{prefix}_int8_latency", [
+        dataset, f"{label}, int8", f"CPU latency ms ({latency}, median of "
+        f"{LATENCY_REPEATS})", shown(q["latency"]), f"float32 {shown(f['latency'])}",
+        config + f"; tf.function of model(x) in-process, {os.cpu_count()} cores", "-", seconds])
+
+
+def minilm_int8():
+    """Post-training int8 of the fine-tuned MiniLM (minilm_hf_finetune's best weights)."""
+    c = TEXT_CONFIG
+    start = time.time()
+    if os.path.exists(MINILM_WEIGHTS) and not SMOKE:
+        model = transfer.text_backbone_classifier(
+            "hf:" + _minilm_dir(), 2, sequence_length=c["sequence_length"],
+            dropout=c["dropout"], pooling=c["pooling"], seed=SEED)
+        model.load_weights(MINILM_WEIGHTS)
+    else:
+        model = minilm_hf_finetune()
+    texts = [t for t, _ in data.load("rotten_tomatoes", "test").take(32).as_numpy_iterator()]
+    _compression_rows(
+        "minilm", "rotten_tomatoes", "MiniLM-L6 fine-tuned (hf:)", model, _text_split("test"),
+        [tf.constant(texts[:1]), tf.constant(texts)], {"class_names": ["rotten", "fresh"]},
+        "post-training quantize_int8 of minilm_hf_finetune's best weights: Dense, EinsumDense "
+        "and the segment Embedding int8 (per-channel abs-max), token and position tables float32",
+        start)
+
+
+def _scratch_classifier():
+    """The from-scratch transformer TextClassifier (the binary's default recipe), trained once."""
+    if hasattr(_scratch_classifier, "trained"):
+        return _scratch_classifier.trained
+    from seqmodels.models import TextClassifier
+
+    c = SCRATCH_CONFIG
+    keras.utils.set_random_seed(SEED)
+    start = time.time()
+
+    def split(name):
+        ds = data.load("rotten_tomatoes", name)
+        return ds.take(SMOKE_EXAMPLES) if SMOKE else ds
+
+    vectorizer = data.text_vectorizer(split("train").map(lambda text, label: text),
+                                      c["vocab_size"], sequence_length=c["sequence_length"])
+
+    def batches(name, shuffle=False):
+        return data.text_classification_pipeline(split(name), vectorizer, c["batch_size"],
+                                                 shuffle=shuffle, seed=SEED)
+
+    model = TextClassifier(vocab_size=c["vocab_size"], num_classes=2,
+                           sequence_length=c["sequence_length"], hidden_dim=c["hidden_dim"],
+                           num_layers=c["num_layers"], num_heads=c["num_heads"],
+                           intermediate_dim=c["intermediate_dim"], dropout=c["dropout"])
+    model.compile(keras.optimizers.AdamW(c["learning_rate"]),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    timer, epochs = EpochTimer(), 1 if SMOKE else c["epochs"]
+    model.fit(batches("train", shuffle=True), validation_data=batches("validation"),
+              epochs=epochs, verbose=2, callbacks=[timer])
+    model.set_weights(timer.best_weights)
+    config = (f"TextClassifier(transformer) vocab {c['vocab_size']}, length "
+              f"{c['sequence_length']}, width {c['hidden_dim']}, {c['num_layers']} block, AdamW "
+              f"{c['learning_rate']}, batch {c['batch_size']}, best of {epochs} epochs "
+              f"({timer.best_epoch}: {timer.best:.3f}), {time.time() - start:.0f} s")
+    _scratch_classifier.trained = (model, vectorizer, batches("test"), config)
+    return _scratch_classifier.trained
+
+
+def scratch_int8():
+    """Post-training int8 of the from-scratch transformer classifier."""
+    start = time.time()
+    trained, vectorizer, test, config = _scratch_classifier()
+    ids = next(iter(test))[0].numpy()[:32]
+    model = type(trained).from_config(trained.get_config())  # `litert` exports the float one
+    model.set_weights(trained.get_weights())
+    _compression_rows("scratch", "rotten_tomatoes", "from-scratch TextClassifier(transformer)",
+                      model, test, [ids[:1], ids], {"vectorizer": vectorizer},
+                      "post-training quantize_int8; " + config, start)
+
+
+def _image_classifier():
+    """A CNNClassifier trained on Fashion-MNIST, and its test batches."""
+    from seqmodels.models import CNNClassifier
+
+    c = IMAGE_CONFIG
+    keras.utils.set_random_seed(SEED)
+    start = time.time()
+    train = data.load("fashion_mnist", "train")
+    train = train.take(SMOKE_EXAMPLES * 4) if SMOKE else train
+    model = CNNClassifier((28, 28, 1), 10, filters=c["filters"])
+    model.compile(keras.optimizers.Adam(c["learning_rate"]),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    epochs = 1 if SMOKE else c["epochs"]
+    model.fit(data.image_pipeline(train, c["batch_size"], shuffle=True, seed=SEED),
+              epochs=epochs, verbose=2)
+    test = data.image_pipeline(data.load("fashion_mnist", "test").take(
+        SMOKE_EXAMPLES if SMOKE else c["parity_images"]), 250)
+    config = (f"CNNClassifier{c['filters']} on Fashion-MNIST, Adam {c['learning_rate']}, batch "
+              f"{c['batch_size']}, {epochs} epochs ({time.time() - start:.0f} s)")
+    return model, test, config
+
+
+def _litert_rows(kind, dataset, label, model, test, export, config):
+    """LiteRT against Keras: logits over the test inputs, file size, batch-1 latency."""
+    from seqmodels.export import export_for_serving, export_litert, litert_interpreter
+
+    start = time.time()
+    with tempfile.TemporaryDirectory(prefix="seqmodels_litert_") as directory:
+        path = export_litert(model, os.path.join(directory, "model.tflite"))
+        interpreter = litert_interpreter(path, num_threads=os.cpu_count())
+        lite_size = os.path.getsize(path) / 1e6
+        keras_size = _directory_bytes(export_for_serving(
+            model, os.path.join(directory, "serving"), warmup=False, **export)) / 1e6
+
+        def lite(inputs):
+            from seqmodels.export import litert_predict
+
+            return litert_predict(interpreter, np.asarray(inputs))
+
+        forward = _keras_forward(model)
+        difference, count = 0.0, 0
+        for inputs, _ in test:
+            difference = max(difference, float(np.abs(lite(inputs) - forward(inputs)).max()))
+            count += len(inputs)
+        accuracy = {"LiteRT": _accuracy(lite, test), "Keras": _accuracy(forward, test)}
+        one = next(iter(test))[0][:1]
+        latency = {"LiteRT": _latency_ms(lite, one), "Keras": _latency_ms(forward, one)}
+    seconds = f"{time.time() - start:.0f}"
+    common = (f"{config}; export_litert (builtin ops, float32), tf.lite.Interpreter with "
+              f"{os.cpu_count()} threads")
+    record(f"litert_{kind}_parity", [
+        dataset, f"{label}, LiteRT", "max abs logit difference vs Keras", f"{difference:.1e}",
+        "<= 1e-5", f"{count} test inputs; test accuracy LiteRT {accuracy['LiteRT']:.3f}, Keras "
+        f"{accuracy['Keras']:.3f}; {common}", "-", seconds])
+    record(f"litert_{kind}_size", [
+        dataset, f"{label}, LiteRT", "file MB", f"{lite_size:.2f}",
+        f"TF Serving SavedModel {keras_size:.2f} MB", common, "-", seconds])
+    record(f"litert_{kind}_latency", [
+        dataset, f"{label}, LiteRT", f"CPU latency ms (batch 1, median of {LATENCY_REPEATS})",
+        f"{latency['LiteRT']:.2f}", f"Keras tf.function {latency['Keras']:.2f}", common, "-",
+        seconds])
+
+
+def litert():
+    """LiteRT files of the from-scratch text classifier and a Fashion-MNIST CNN."""
+    model, vectorizer, test, config = _scratch_classifier()
+    _litert_rows("text", "rotten_tomatoes", "from-scratch TextClassifier(transformer)", model,
+                 test, {"vectorizer": vectorizer}, config + " (token ids in)")
+    model, test, config = _image_classifier()
+    _litert_rows("image", "fashion_mnist", "CNNClassifier", model, test, {}, config)
 
 
 MNIST_CONFIG = dict(pretrain_epochs=3, pretrain_batch=128, pretrain_learning_rate=2e-3,
