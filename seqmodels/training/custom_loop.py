@@ -37,6 +37,23 @@ class NonFiniteLossError(FloatingPointError):
     """Raised when the training loss becomes NaN or infinite."""
 
 
+def check_finite(loss, step, epoch):
+    """Raises `NonFiniteLossError` when the training `loss` of `step` is NaN or infinite.
+
+    Example:
+
+    >>> check_finite(0.5, step=3, epoch=0)
+    >>> check_finite(float("nan"), step=3, epoch=0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    seqmodels.training.custom_loop.NonFiniteLossError: Training loss became nan at step 3 ...
+    """
+    if not math.isfinite(loss):
+        raise NonFiniteLossError(
+            f"Training loss became {loss} at step {step} (epoch {epoch + 1}); stopping. Lower the "
+            "learning rate, check the inputs for NaN, or use float32.")
+
+
 def _is_chief(strategy):
     resolver = getattr(strategy, "cluster_resolver", None)
     if resolver is None or not resolver.task_type:
@@ -181,7 +198,8 @@ class CustomTrainingLoop:
                   "on this backend.")
             jit_compile = False
         self.jit_compile = jit_compile
-        self._train_step = tf.function(self._distributed_train_step, jit_compile=jit_compile)
+        # `train_step(batch, stop)`: one step of every replica; the reduced sums.
+        self.train_step = tf.function(self._distributed_train_step, jit_compile=jit_compile)
         self._eval_step = tf.function(self._distributed_eval_step, jit_compile=jit_compile)
 
     # One replica's work. -------------------------------------------------------------------
@@ -199,7 +217,8 @@ class CustomTrainingLoop:
         self.optimizer.apply(gradients, variables)
         return {**self._sums(loss, y, y_pred, weight), "stop": tf.identity(stop)}  # per replica
 
-    def _replica_eval_step(self, batch):
+    def replica_eval_step(self, batch):
+        """One replica's evaluation of `batch`: its sums (`loss` share, `count`, ...)."""
         x, y, weight = _unpack(batch)
         y_pred = _float32(self.model(x, training=False))
         per_example = _per_example(self.loss_fn(y, y_pred), weight)
@@ -225,7 +244,7 @@ class CustomTrainingLoop:
         return {k: self.strategy.reduce("SUM", v, axis=None) for k, v in sums.items()}
 
     def _distributed_eval_step(self, batch):
-        sums = self.strategy.run(self._replica_eval_step, args=(batch,))
+        sums = self.strategy.run(self.replica_eval_step, args=(batch,))
         return {k: self.strategy.reduce("SUM", v, axis=None) for k, v in sums.items()}
 
     def _distribute(self, dataset):
@@ -260,7 +279,8 @@ class CustomTrainingLoop:
         return self.strategy.distribute_datasets_from_function(pipeline)
 
     @staticmethod
-    def _logs(totals, steps):
+    def logs_of(totals, steps):
+        """The mean loss (and accuracy) of `steps` steps whose sums add up to `totals`."""
         logs = {"loss": float(totals["loss"]) / max(steps, 1)}
         if "correct" in totals:
             logs["accuracy"] = float(totals["correct"]) / max(float(totals["weight"]), 1.0)
@@ -333,7 +353,7 @@ class CustomTrainingLoop:
             for k, v in self._eval_step(batch).items():
                 totals[k] = totals.get(k, 0.0) + float(v)
             steps += 1
-        return self._logs(totals, steps)
+        return self.logs_of(totals, steps)
 
     def fit(self, dataset_fn, epochs, steps_per_epoch, validation_data=None, on_epoch_end=None,
             initial_epoch=0):
@@ -363,8 +383,8 @@ class CustomTrainingLoop:
         """
         with PreemptionWatcher() as watcher:
             try:
-                return self._fit(watcher, dataset_fn, epochs, steps_per_epoch, validation_data,
-                                 on_epoch_end, initial_epoch)
+                return self.run_epochs(watcher, dataset_fn, epochs, steps_per_epoch,
+                                       validation_data, on_epoch_end, initial_epoch)
             except tf.errors.OpError as error:
                 if self._workers == 1 or not lost_worker.is_peer_failure(error):
                     raise
@@ -376,8 +396,13 @@ class CustomTrainingLoop:
                 print(lost, file=sys.stderr, flush=True)
                 raise lost from None
 
-    def _fit(self, watcher, dataset_fn, epochs, steps_per_epoch, validation_data, on_epoch_end,
-             initial_epoch):
+    def run_epochs(self, watcher, dataset_fn, epochs, steps_per_epoch, validation_data,
+                   on_epoch_end, initial_epoch):
+        """The epochs of `fit`, under its `PreemptionWatcher` `watcher`; the history.
+
+        (A subclass runs its steps another way: `ParameterServerLoop` schedules them on the
+        workers of a cluster.)
+        """
         history = {}
         start = self.restore(initial_epoch * steps_per_epoch)
         first_epoch, skip = divmod(start, steps_per_epoch)
@@ -401,40 +426,47 @@ class CustomTrainingLoop:
                         f"{steps_per_epoch - remaining}; expected steps_per_epoch="
                         f"{steps_per_epoch}.") from None
                 waited += time.perf_counter() - t0
-                sums = self._train_step(batch, tf.constant(float(watcher.requested)))
-                loss = float(sums["loss"])
-                if not math.isfinite(loss):
-                    raise NonFiniteLossError(
-                        f"Training loss became {loss} at step {int(self.step.numpy())} (epoch "
-                        f"{epoch + 1}); stopping. Lower the learning rate, check the inputs for "
-                        "NaN, or use float32.")
+                sums = self.train_step(batch, tf.constant(float(watcher.requested)))
+                check_finite(float(sums["loss"]), int(self.step.numpy()), epoch)
                 stop = float(sums.pop("stop")) > 0 or (watcher.requested and self._workers == 1)
                 for k, v in sums.items():
                     totals[k] = totals.get(k, 0.0) + float(v)
                 steps += 1
                 bar.update(steps_per_epoch - remaining + steps,
-                           values=list(self._logs(totals, steps).items()))
+                           values=list(self.logs_of(totals, steps).items()))
                 due = self.checkpoint_every and int(self.step.numpy()) % self.checkpoint_every == 0
                 if due or stop:
                     self.save()
                 if stop:
-                    preempted = Preempted(int(self.step.numpy()), os.path.join(
-                        RunDir(self.model_dir).checkpoints, f"ckpt-{int(self.step.numpy())}"))
-                    print(preempted, file=sys.stderr, flush=True)
-                    raise preempted
-            logs = self._logs(totals, steps)
+                    self.stop_preempted()
+            logs = self.logs_of(totals, steps)
             logs["seconds"] = time.perf_counter() - started
             logs["input_wait_fraction"] = waited / max(logs["seconds"], 1e-9)
-            if validation_data is not None:
-                logs.update({f"val_{k}": v for k, v in self.evaluate(validation_data).items()})
-            self.save()
-            for k, v in logs.items():
-                history.setdefault(k, []).append(v)
-            if on_epoch_end is not None:
-                on_epoch_end(epoch, logs)
-            if self.verbose and self.is_chief:
-                print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+            self.end_epoch(epoch, logs, history, validation_data, on_epoch_end)
         return history
+
+    def stop_preempted(self):
+        """Prints and raises `Preempted` for the checkpoint just written at this step."""
+        step = int(self.step.numpy())
+        preempted = Preempted(step, os.path.join(RunDir(self.model_dir).checkpoints,
+                                                 f"ckpt-{step}"))
+        print(preempted, file=sys.stderr, flush=True)
+        raise preempted
+
+    def end_epoch(self, epoch, logs, history, validation_data=None, on_epoch_end=None):
+        """Ends `epoch`: validates into `logs`, checkpoints, appends `logs` to `history`.
+
+        Then calls `on_epoch_end(epoch, logs)` and prints the logs (chief only).
+        """
+        if validation_data is not None:
+            logs.update({f"val_{k}": v for k, v in self.evaluate(validation_data).items()})
+        self.save()
+        for k, v in logs.items():
+            history.setdefault(k, []).append(v)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, logs)
+        if self.verbose and self.is_chief:
+            print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
 
 
 def _seed_states(model):

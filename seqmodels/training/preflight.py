@@ -73,7 +73,8 @@ def check_cluster(strategy, tpu, environ=None):
 
     Raises:
         PreflightError: `--strategy=tpu` without `--tpu`; a cluster strategy whose TF_CONFIG is
-            missing, is not JSON, or names a task that is not in its cluster.
+            missing, is not JSON, or names a task that is not in its cluster; a
+            parameter-server cluster without a chief, workers or ps tasks.
 
     Example:
 
@@ -113,9 +114,18 @@ def check_cluster(strategy, tpu, environ=None):
         raise PreflightError(f"{prefix}; its task {role}:{index} is not in its cluster "
                              f"({', '.join(f'{k}: {len(v)}' for k, v in cluster.items())}). "
                              f"Received: TF_CONFIG={raw!r}")
-    if strategy == "parameter_server" and "ps" not in cluster:
-        raise PreflightError(f"{prefix}; parameter-server training needs 'ps' tasks in its "
-                             f"cluster. Received: TF_CONFIG={raw!r}")
+    if strategy == "parameter_server":
+        missing = [job for job in ("chief", "worker", "ps") if not cluster.get(job)]
+        if missing:
+            raise PreflightError(
+                f"{prefix}; parameter-server training needs a 'chief' (the coordinator), "
+                f"'worker' tasks and 'ps' tasks in its cluster, and it has no "
+                f"{' and no '.join(map(repr, missing))}. Received: TF_CONFIG={raw!r}")
+        if role not in ("chief", "worker", "ps"):
+            raise PreflightError(
+                f"{prefix}; under parameter-server training a task is the 'chief', a 'worker' "
+                f"or a 'ps' (run an evaluator with --mode=continuous_evaluate instead). "
+                f"Received: task {role}:{index}, TF_CONFIG={raw!r}")
 
 
 def check(config, model_dir):
@@ -126,14 +136,8 @@ def check(config, model_dir):
         model_dir: the run directory.
 
     Raises:
-        PreflightError: naming the flag at fault (also for `--strategy=parameter_server`,
-            which the loop cannot drive yet).
+        PreflightError: naming the flag at fault.
     """
-    if config.run.strategy == "parameter_server":
-        raise PreflightError("`--strategy=parameter_server` cannot train yet: no loop drives a "
-                             "ClusterCoordinator (and no worker or ps task serves). Use "
-                             "--strategy=multi_worker_mirrored on the same cluster. Received: "
-                             "--strategy=parameter_server")
     check_directory("model_dir", model_dir)
     check_directory("export_dir", config.run.export_dir, required=False)
     check_cluster(config.run.strategy, config.run.tpu)

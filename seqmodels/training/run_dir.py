@@ -11,6 +11,8 @@ model_dir/
   export.json        the version this run exports (written before the export, so a rerun
                      after a kill finishes that version instead of writing another)
   *.png              training curves and the task's pictures
+  servers/           parameter-server training: where the chief tells each worker and ps
+                     task that the run is done (`parameter_server.release_servers`)
 ```
 """
 

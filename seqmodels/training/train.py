@@ -13,7 +13,7 @@ import keras
 import tensorflow as tf
 
 from seqmodels import tasks
-from seqmodels.training import checkpoints, distribute, preflight
+from seqmodels.training import checkpoints, distribute, parameter_server, preflight
 from seqmodels.training.config import TrainConfig
 from seqmodels.training.config_guard import check_same_run
 from seqmodels.training.custom_loop import CustomTrainingLoop, saved_step
@@ -82,6 +82,10 @@ def train_and_evaluate(config, model_dir):
 
         Each is raised before anything is written into `model_dir`.
 
+    Under `--strategy=parameter_server`, a process whose TF_CONFIG task is a worker or ps
+    serves the chief instead (`seqmodels.training.parameter_server`) and returns `{}` when
+    the chief's run is done; the chief trains with a `ParameterServerLoop`.
+
     Example:
 
     The forecasting task's tiny preset on a series of your own, a CSV file:
@@ -107,6 +111,9 @@ def train_and_evaluate(config, model_dir):
     # (building the task reads every split).
     preflight.check(config, model_dir)
     check_same_run(run_dir, config)
+    if run.strategy == "parameter_server" and parameter_server.server_task():
+        parameter_server.serve(model_dir)
+        return {}
     strategy = distribute.get_strategy(run.strategy, run.tpu, run.num_cpu_devices)
     keras.utils.set_random_seed(run.seed)
     keras.mixed_precision.set_global_policy(run.mixed_precision)
@@ -124,10 +131,11 @@ def train_and_evaluate(config, model_dir):
     run_dir.create()
 
     def make_loop(optimizer):
-        return CustomTrainingLoop(task.model, optimizer, task.loss, strategy, model_dir,
-                                  run.global_batch_size, accuracy=task.accuracy,
-                                  checkpoint_every=run.checkpoint_every,
-                                  jit_compile=run.jit_compile)
+        loop_class = parameter_server.ParameterServerLoop \
+            if run.strategy == "parameter_server" else CustomTrainingLoop
+        return loop_class(task.model, optimizer, task.loss, strategy, model_dir,
+                          run.global_batch_size, accuracy=task.accuracy,
+                          checkpoint_every=run.checkpoint_every, jit_compile=run.jit_compile)
 
     loop = make_loop(optimizer)
     if loop.is_chief:
@@ -173,6 +181,8 @@ def train_and_evaluate(config, model_dir):
                                               int(loop.step.numpy()))
     if loop.is_chief:
         run_dir.write_metrics(metrics)
+    if run.strategy == "parameter_server":
+        parameter_server.release_servers(model_dir)
     metrics["model"] = task.model
     metrics["task"] = task
     return metrics

@@ -58,7 +58,7 @@ def main(strategy_name, out_path, model_dir, num_cpu_devices=0, kill_after=0, te
             if int(loop.step.numpy()) == kill_after:
                 os.kill(os.getpid(), signal.SIGKILL)
         loop.save = save_then_maybe_die
-    train_step = loop._train_step
+    train_step = loop.train_step
 
     def timed_step(*args):  # the first step's wall-clock time, for restart-to-first-step
         sums = train_step(*args)
@@ -66,16 +66,16 @@ def main(strategy_name, out_path, model_dir, num_cpu_devices=0, kill_after=0, te
             timed_step.done = True
             print(f"FIRST_STEP_AT {time.time()}", flush=True)
         return sums
-    loop._train_step = timed_step
+    loop.train_step = timed_step
     if term_after:
-        timed = loop._train_step
+        timed = loop.train_step
 
         def step_then_maybe_term(*args):
             sums = timed(*args)
             if int(loop.step.numpy()) == term_after:
                 os.kill(os.getpid(), signal.SIGTERM)
             return sums
-        loop._train_step = step_then_maybe_term
+        loop.train_step = step_then_maybe_term
     history = loop.fit(dataset_fn, epochs=EPOCHS, steps_per_epoch=STEPS)
     np.savez(out_path, *[np.asarray(w) for w in model.get_weights()],
              loss=np.asarray(history["loss"]), replicas=strategy.num_replicas_in_sync)

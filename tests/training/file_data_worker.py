@@ -50,14 +50,14 @@ def train(strategy, name, model_dir, data_dir):
         keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None),
         strategy, model_dir, GLOBAL_BATCH, verbose=0)
     seen = {epoch: [] for epoch in range(EPOCHS)}
-    train_step = loop._train_step
+    train_step = loop.train_step
 
     def recording_step(batch, stop):
         step = int(loop.step.numpy())
         for x, _ in strategy.experimental_local_results(batch):
             seen[step // STEPS].extend(int(i) for i in x.numpy()[:, 0])
         return train_step(batch, stop)
-    loop._train_step = recording_step
+    loop.train_step = recording_step
     loop.fit(dataset_fn, epochs=EPOCHS, steps_per_epoch=STEPS)
     return seen, model.get_weights()
 

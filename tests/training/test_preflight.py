@@ -61,10 +61,18 @@ def test_tpu_and_tf_config():
         check_cluster("multi_worker_mirrored", "", _tf_config(workers, "worker", 2))
     with pytest.raises(PreflightError, match="it has no 'task'"):
         check_cluster("multi_worker_mirrored", "", {"TF_CONFIG": json.dumps({"cluster": workers})})
-    with pytest.raises(PreflightError, match="parameter-server training needs 'ps' tasks"):
+    with pytest.raises(PreflightError, match=re.escape(
+            "parameter-server training needs a 'chief' (the coordinator), 'worker' tasks and "
+            "'ps' tasks in its cluster, and it has no 'chief' and no 'ps'.")):
         check_cluster("parameter_server", "", _tf_config(workers, "worker", 0))
-    check_cluster("parameter_server", "", _tf_config(
-        {"chief": ["127.0.0.1:1"], "worker": ["127.0.0.1:2"], "ps": ["127.0.0.1:3"]}, "ps", 0))
+    ps_cluster = {"chief": ["127.0.0.1:1"], "worker": ["127.0.0.1:2"], "ps": ["127.0.0.1:3"]}
+    for role in ("chief", "worker", "ps"):
+        check_cluster("parameter_server", "", _tf_config(ps_cluster, role, 0))
+    with pytest.raises(PreflightError, match=re.escape(
+            "under parameter-server training a task is the 'chief', a 'worker' or a 'ps' (run an "
+            "evaluator with --mode=continuous_evaluate instead). Received: task evaluator:0")):
+        check_cluster("parameter_server", "", _tf_config(
+            {**ps_cluster, "evaluator": ["127.0.0.1:4"]}, "evaluator", 0))
 
 
 def test_train_and_evaluate_refuses_before_writing(tmp_path):
@@ -94,7 +102,6 @@ def test_check_covers_both_paths_and_the_cluster(tmp_path, monkeypatch):
     monkeypatch.setattr(preflight, "check_cluster", lambda strategy, tpu: seen.append(strategy))
     preflight.check(make_config("text_classification", "tiny", export_dir="e"), "m")
     assert seen == [("model_dir", "m", True), ("export_dir", "e", False), "default"]
-    with pytest.raises(PreflightError, match=re.escape(
-            "`--strategy=parameter_server` cannot train yet: no loop drives a ClusterCoordinator")):
-        preflight.check(make_config("text_classification", "tiny", strategy="parameter_server"),
-                        "m")
+    seen.clear()  # parameter-server training is checked like any cluster strategy
+    preflight.check(make_config("text_classification", "tiny", strategy="parameter_server"), "m")
+    assert seen == [("model_dir", "m", True), ("export_dir", "", False), "parameter_server"]
