@@ -18,7 +18,10 @@ class RNN(keras.layers.Layer):
     `MAX_CHUNK` steps written out in its body: the scan's own bookkeeping per iteration (on
     TensorFlow its carry and outputs live in `TensorArray`s) is then paid once per chunk (see
     `seqmodels.layers.time_loop`). `unroll=True` writes every step out instead (no loop op):
-    the same outputs, for short sequences of known length; more memory and a bigger graph.
+    the same outputs, for short sequences of known length; more memory and a bigger graph. On
+    TensorFlow a sequence of known length up to `time_loop.AUTO_UNROLL_STEPS` (100) steps is
+    written out even without it, as measured faster there (see `time_loop.writes_out`); `unroll`
+    keeps its meaning for `supports_jit` and the config.
 
     Any Keras-style cell works: a layer with `state_size` (an int or a list of ints) and
     `call(x_t, states, training=None) -> (y_t, new_states)`, `x_t` (batch, features), each state

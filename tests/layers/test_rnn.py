@@ -636,3 +636,36 @@ def test_argument_order_is_keras(ours_class, keras_class):
     """Positional arguments mean what they mean to the built-in (ours adds some after)."""
     keras_order = [name for name in inspect.signature(keras_class).parameters if name != "kwargs"]
     assert list(inspect.signature(ours_class).parameters)[:len(keras_order)] == keras_order
+
+
+def while_loops(layer, time):
+    """The number of while-loop ops in the graph of the layer's forward+backward pass."""
+    @tf.function
+    def step(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.add_n([tf.reduce_sum(o) for o in keras.tree.flatten(layer(x))])
+        return tape.gradient(loss, x)
+
+    graph = step.get_concrete_function(tf.TensorSpec((BATCH, time, FEATURES))).graph
+    return sum(op.type in ("While", "StatelessWhile") for op in graph.get_operations())
+
+
+@pytest.mark.parametrize("layer_class", [layer for layer, _ in LAYERS], ids=LAYER_IDS)
+def test_short_sequences_are_written_out(layer_class, monkeypatch):
+    """On TensorFlow a known length up to AUTO_UNROLL_STEPS runs without a loop, with the
+    loop's outputs and gradients (masked, backwards, from initial states); longer, the loop."""
+    from seqmodels.layers import time_loop
+
+    layer = layer_class(UNITS, return_sequences=True, return_state=True, go_backwards=True)
+    x, mask = inputs(), make_mask("arbitrary")
+    states = initial_states(layer)
+    looped = outputs_and_gradients(layer, x, mask, states)  # the conftest's bound: 0
+    assert while_loops(layer, TIME) > 0
+    monkeypatch.setattr(time_loop, "AUTO_UNROLL_STEPS", TIME)
+    written = outputs_and_gradients(layer, x, mask, states)
+    assert max_error(written[0], looped[0]) <= 1e-6
+    assert max_error(written[1], looped[1]) <= 1e-6
+    assert while_loops(layer, TIME) == 0
+    assert while_loops(layer, TIME + 1) > 0
+    assert not layer.supports_jit  # XLA still left off, as before
