@@ -29,6 +29,7 @@ class RawRecord:
         fields: column -> value (str for CSV, JSON values, lists for tf.train.Example).
         key: the bytes the hash split hashes (the record's content).
         problem: why the record cannot be read (wrong field count, bad JSON), or "".
+        line: the number of its first line (CSV), else None.
     """
 
     index: typing.Optional[int]
@@ -36,6 +37,7 @@ class RawRecord:
     fields: dict
     key: bytes
     problem: str = ""
+    line: typing.Optional[int] = None
 
 
 def _decoded_lines(path):
@@ -69,16 +71,27 @@ def csv_records(path, delimiter=","):
     except StopIteration:
         raise BadDataError(f"{path}: the file is empty (expected a header line naming the "
                            "columns, then one record a line).") from None
-    header = [name.strip() for name in header]
-    index, line = 0, reader.line_num + 1
+    yield from csv_rows(reader, [name.strip() for name in header])
+
+
+def csv_rows(reader, header, offset=0, index=0):
+    """The records of the rows a `csv.reader` yields, numbered from a record boundary.
+
+    Args:
+        reader: a `csv.reader` whose next row starts a record.
+        header: the file's column names.
+        offset: the lines of the file before the first line `reader` reads.
+        index: the reader index (`RawRecord.index`) of the first record.
+    """
+    line = offset + reader.line_num + 1
     for row in reader:
-        where = f"line {line}"
-        line = reader.line_num + 1
+        first, line = line, offset + reader.line_num + 1
         if len(row) != len(header):
-            yield RawRecord(None, where, {}, b"", f"expected {len(header)} fields (the header's "
-                            f"{', '.join(header)}), found {len(row)}")
+            yield RawRecord(None, f"line {first}", {}, b"", f"expected {len(header)} fields (the "
+                            f"header's {', '.join(header)}), found {len(row)}", first)
             continue
-        yield RawRecord(index, where, dict(zip(header, row)), encode("\x1f".join(row)))
+        yield RawRecord(index, f"line {first}", dict(zip(header, row)),
+                        encode("\x1f".join(row)), line=first)
         index += 1
 
 

@@ -1,13 +1,15 @@
 """The validation pass: one streaming pass over a dataset's files before anything trains.
 
 `scan(spec, options)` reads every record once (`seqmodels.data.user.records`), checks it for
-its task (`seqmodels.data.user.checks`), assigns it a split (the `{split}` files, or a hash of
+its task (`seqmodels.data.user.checks`; CSV files of text a batch of rows at a time, see
+`seqmodels.data.user.text_batches`), assigns it a split (the `{split}` files, or a hash of
 the record), and learns what training needs from the training split only: the class names, an
 image shape, the series. A bad record fails the pass with the file, the line or record and the
 column (`BadDataError`), or, with `on_bad_record="skip"`, is counted per file and left out of
 every reader. Scans are cached per dataset, options and file modification times.
 """
 
+import csv
 import dataclasses
 import os
 import re
@@ -16,6 +18,7 @@ import numpy as np
 
 from seqmodels.data.dataset_info import BadDataError
 from seqmodels.data.user import records as raw
+from seqmodels.data.user import text_batches as batched
 from seqmodels.data.user.checks import RecordProblem, check_record
 from seqmodels.data.user.spec import SPLITS
 
@@ -40,6 +43,11 @@ class FileScan:
         bad: file -> the reader indices of the records left out (skipped).
         skipped: file -> how many of its records were skipped.
         headers: file -> its CSV columns.
+        line_files: CSV file -> `(crlf, unread)` when every record of it is one line that
+            TensorFlow's CSV parser reads as Python's does (`text_batches.one_record_lines`):
+            the readers may then split it into lines themselves; `crlf` says whether lines
+            end with "\r\n", `unread` holds the numbers of the lines with a wrong field count
+            (dropped by every reader).
         class_names: the class names in label order (classification).
         integer_labels: the labels are the class ids themselves.
         image_shape: (height, width, channels) every image is decoded to.
@@ -54,6 +62,7 @@ class FileScan:
     bad: dict = dataclasses.field(default_factory=dict)
     skipped: dict = dataclasses.field(default_factory=dict)
     headers: dict = dataclasses.field(default_factory=dict)
+    line_files: dict = dataclasses.field(default_factory=dict)
     class_names: tuple = ()
     integer_labels: bool = False
     image_shape: tuple = ()
@@ -106,25 +115,76 @@ class _Pass:
         if form in ("csv", "tsv"):
             header = raw.header_of(path, "," if form == "csv" else "\t")
             self.check_header(path, header)
-        found = 0
+            if self.task in batched.TEXT_TASKS:
+                return self.read_rows(path, split, header)
         folder_file = os.path.join(path, "_") if form == "dir" else path
-        for record in raw.records(form, path, self.options.get("text_column", "text")):
+        found = self.check(path, split, raw.records(form, path, self.options.get(
+            "text_column", "text")), folder_file)
+        self.flush(split)
+        self.check_found(path, found)
+
+    def check(self, path, split, records, file):
+        """Checks `records` one by one (their splits are learned at each `flush`)."""
+        found = 0
+        for record in records:
             found += 1
-            if form == "dir" and self.task == "text_classification":
+            if self.spec.form == "dir" and self.task == "text_classification":
                 with open(os.path.join(path, record.fields["path"]), "rb") as f:
                     record.fields["text"] = f.read()
             try:
-                values = check_record(self.task, record, self.options, folder_file)
+                values = check_record(self.task, record, self.options, file)
             except RecordProblem as problem:
                 self.bad(path, record, problem)
                 continue
             self.pending.append((path, record, values))
             if len(self.pending) >= CHUNK:
                 self.flush(split)
-        self.flush(split)
+        return found
+
+    def check_found(self, path, found):
         if not found:
             raise BadDataError(f"{path}: the file is empty (no records"
-                               f"{' after the header' if form in ('csv', 'tsv') else ''}).")
+                               f"{' after the header' if self.spec.form in ('csv', 'tsv') else ''}"
+                               ").")
+
+    def read_rows(self, path, split, header):
+        """A CSV (TSV) file of text, a batch of rows at a time (`text_batches`)."""
+        delimiter = "," if self.spec.form == "csv" else "\t"
+        column = self.options.get("label_column") if self.task == "text_classification" \
+            else None
+        # dict(zip(header, row)) keeps a repeated column's last field: so does the fast path.
+        label = None if column is None else len(header) - 1 - header[::-1].index(column)
+        found = index = 0
+        by_line, crlf, unread = True, False, []
+        with batched.ReplayLines(path) as replay, batched.paused_collection():
+            for batch in batched.row_batches(path, delimiter):
+                found += len(batch.rows)
+                by_line, crlf = by_line and batch.by_line, crlf or batch.crlf
+                facts = batched.batch_facts(batch.rows, len(header), label,
+                                            lambda keys: self.splits_of(keys, split),
+                                            self.train_labels)
+                if facts is not None:
+                    for name, count in zip(SPLITS, facts.counts.tolist()):
+                        self.result.counts[name] += count
+                    self.train_labels |= facts.train_labels
+                    index += len(batch.rows)
+                    continue
+                # Checked again record by record, for the exact errors and skips.
+                reader = csv.reader(replay.lines(batch.start, batch.stop), delimiter=delimiter)
+                records = list(raw.csv_rows(reader, header, offset=batch.start, index=index))
+                index += sum(record.index is not None for record in records)
+                unread += [record.line for record in records if record.index is None]
+                self.check(path, split, records, path)
+                self.flush(split)
+        if by_line:
+            self.result.line_files[path] = (crlf, tuple(unread))
+        self.check_found(path, found)
+
+    def splits_of(self, keys, split):
+        """The split index of each record key: `split`'s, or by the hash split."""
+        if split is not None:
+            return np.full(len(keys), SPLITS.index(split))
+        return split_of_buckets(hash_buckets(keys), self.options["split_fractions"])
 
     def check_header(self, path, header):
         self.result.headers[path] = header
@@ -145,13 +205,10 @@ class _Pass:
     def flush(self, split):
         if not self.pending:
             return
-        if split is not None:
-            splits = [SPLITS.index(split)] * len(self.pending)
-        elif self.task == "forecasting":  # split chronologically later
+        if split is None and self.task == "forecasting":  # split chronologically later
             splits = [0] * len(self.pending)
         else:
-            buckets = hash_buckets([record.key for _, record, _ in self.pending])
-            splits = split_of_buckets(buckets, self.options["split_fractions"])
+            splits = self.splits_of([record.key for _, record, _ in self.pending], split)
         for (path, record, values), index in zip(self.pending, splits):
             name = SPLITS[index]
             try:
