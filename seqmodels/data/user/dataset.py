@@ -89,8 +89,8 @@ def load(name, split, data_dir=None, input_context=None, **options):
         windows = series.windows(spec, file_scan, split)
         return windows.shard(input_context.num_input_pipelines,
                              input_context.input_pipeline_id) if input_context else windows
-    columns = readers.columns_dataset(spec, file_scan, split, input_context)
-    return examples(columns, spec, file_scan)
+    return examples(readers.column_batches(spec, file_scan, split, input_context), spec,
+                    file_scan)
 
 
 def info(name, data_dir=None, **options):

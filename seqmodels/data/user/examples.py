@@ -48,27 +48,29 @@ def image_decoder(file_scan, from_bytes):
     return decode
 
 
-def examples(dataset, spec, file_scan):
-    """Maps a `columns_dataset` to the task's examples (see the module docstring)."""
-    task, options = file_scan.task, file_scan.options
-    if task == "language_modeling":
-        return dataset.map(lambda row: row[options["text_column"]])
-    if task == "translation":
-        return dataset.map(lambda row: (row[options["source_column"]],
-                                        row[options["target_column"]]))
-    decode = None
-    if task in ("image_classification", "captioning"):
-        decode = image_decoder(file_scan, from_bytes=spec.form == "tfrecord")
-    if task == "captioning":
-        return dataset.map(lambda row: (decode(row[options["image_column"]], row[FILE]),
-                                        row[options["caption_column"]]),
-                           num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    ids = label_ids(file_scan)
-    first = "text_column" if task == "text_classification" else "image_column"
+def examples(batches, spec, file_scan):
+    """Maps a `column_batches` dataset to the task's examples (see the module docstring).
 
-    def example(row):
-        value = row[options[first]]
-        if decode is not None:
-            value = decode(value, row[FILE])
-        return value, ids(row[options["label_column"]])
-    return dataset.map(example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    Text is mapped a batch at a time, then unbatched; images are decoded one at a time.
+    """
+    task, options = file_scan.task, file_scan.options
+
+    def unbatched(pick):
+        return batches.map(pick, num_parallel_calls=tf.data.AUTOTUNE,
+                           deterministic=True).unbatch()
+
+    if task == "language_modeling":
+        return unbatched(lambda batch: batch[options["text_column"]])
+    if task == "translation":
+        return unbatched(lambda batch: (batch[options["source_column"]],
+                                        batch[options["target_column"]]))
+    ids = label_ids(file_scan) if task != "captioning" else None
+    if task == "text_classification":
+        return unbatched(lambda batch: (batch[options["text_column"]],
+                                        ids(batch[options["label_column"]])))
+    decode = image_decoder(file_scan, from_bytes=spec.form == "tfrecord")
+    other = (lambda row: row[options["caption_column"]]) if task == "captioning" \
+        else (lambda row: ids(row[options["label_column"]]))
+    return batches.unbatch().map(lambda row: (decode(row[options["image_column"]], row[FILE]),
+                                              other(row)),
+                                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

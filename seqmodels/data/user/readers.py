@@ -1,10 +1,14 @@
 """tf.data readers of a scanned dataset of files: streamed, split, cleaned and sharded.
 
-`columns_dataset(spec, file_scan, split)` yields one dict of column tensors a record, read
-with `tf.data.experimental.CsvDataset`, `tf.data.TextLineDataset` or `tf.data.TFRecordDataset`
-file after file (sorted, so every run sees the same order), never loading a file whole. It keeps
-the records of `split` (the `{split}` files, or the same hash of each record the validation pass
-used) and drops those the pass skipped. Given a `tf.distribute.InputContext`, the files are
+`column_batches(spec, file_scan, split)` yields dicts of column tensors, one batch of up to
+`BATCH` records at a time, file after file (sorted, so every run sees the same order), never
+loading a file whole: CSV files whose every record is one line cut into lines in the graph and
+parsed by `tf.io.decode_csv` (`_csv_line_reader`), other CSV files by
+`tf.data.experimental.CsvDataset`, JSON Lines and text lines by `tf.data.TextLineDataset`,
+TFRecords by `tf.data.TFRecordDataset`. It keeps the records of `split` (the `{split}` files,
+or the same hash of each record the validation pass used) and drops those the pass skipped.
+Every step works on whole batches: a step a record costs far more than its parsing (about 25
+times as much for a CSV of short reviews). Given a `tf.distribute.InputContext`, the files are
 split across the input pipelines when there are at least as many files as pipelines, else the
 records are.
 """
@@ -18,6 +22,8 @@ import tensorflow as tf
 from seqmodels.data.user.scan import BUCKETS
 from seqmodels.data.user.spec import SPLITS
 
+BATCH = 4096  # records read, filtered and parsed together
+CHUNK = 1 << 19  # bytes of a CSV file split into lines at a time (`_csv_line_reader`)
 INDEX_BITS = 40  # a record's key in the skip table: file id << 40 | index in the file
 FILE = "__file__"  # the key of the data file's path beside the columns
 
@@ -37,42 +43,105 @@ def _csv_reader(header, delimiter):
         fields = tf.data.experimental.CsvDataset(
             path, [tf.constant("", tf.string)] * len(header), header=True,
             field_delim=delimiter).ignore_errors()  # wrong field counts: the pass counted them
-        return fields.map(lambda *row: (tf.strings.join(list(row), separator="\x1f"),
-                                        dict(zip(header, row))))
+        return fields.batch(BATCH).map(lambda *rows: (
+            tf.strings.join(list(rows), separator="\x1f"), dict(zip(header, rows))))
     return read
 
 
-def _nonblank(path):
-    lines = tf.data.TextLineDataset(path)
-    return lines.filter(lambda line: tf.strings.length(tf.strings.strip(line)) > 0)
+def _csv_line_reader(paths, file_scan, header, delimiter):
+    """`read(file_id)` of CSV files whose every record is one line (`FileScan.line_files`).
 
-
-def _jsonl_columns(columns):
-    """`parse(fields)`: the JSON line of `fields["line"]` -> its `columns` as strings.
-
-    Applied after the skipped records are dropped: only lines the validation pass accepted
-    are parsed.
+    A file is read in `CHUNK`-byte pieces (`tf.data.FixedLengthRecordDataset`), cut into
+    lines in the graph, and each batch of lines parsed by `tf.io.decode_csv`: a third of the
+    work of `tf.data.experimental.CsvDataset`, which makes a tensor of every field. The header
+    and the lines of a wrong field count are dropped by their line numbers, so the records
+    are those `CsvDataset` yields, in the same order.
     """
-    def pick(line):
-        value = json.loads(line.numpy())
-        return [v.encode("utf-8") if isinstance(v, str) else str(v).encode()
-                for v in (value[column] for column in columns)]
+    sizes = [os.path.getsize(path) for path in paths]
+    open_ended = []  # files whose last line has no "\n": it is added
+    for path, size in zip(paths, sizes):
+        with open(path, "rb") as f:
+            f.seek(size - 1)
+            open_ended.append(int(f.read(1) != b"\n"))
+    dropped = [(file_id << INDEX_BITS) | line for file_id, path in enumerate(paths)
+               for line in (1,) + tuple(file_scan.line_files[path][1])]
+    table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
+        tf.constant(dropped, tf.int64), tf.ones(len(dropped), tf.int64)), 0)
+    crlf = any(file_scan.line_files[path][0] for path in paths)
+    names = tf.constant(np.array(paths, dtype=object).astype(bytes))
+    sizes, open_ended = tf.constant(sizes, tf.int64), tf.constant(open_ended, tf.int64)
 
-    def parse(fields):
-        values = tf.py_function(pick, [fields["line"]], [tf.string] * len(columns))
-        return {column: tf.ensure_shape(v, []) for column, v in zip(columns, values)}
-    return parse
+    def stitch(rest, chunk):  # rest: the start of a line the last piece cut
+        lines = tf.strings.split(rest + chunk, "\n")
+        return lines[-1], lines[:-1]
+
+    def number(seen, lines):
+        size = tf.shape(lines, out_type=tf.int64)[0]
+        return seen + size, (seen + 1 + tf.range(size), lines)
+
+    def read(file_id):
+        path, size = tf.gather(names, file_id), tf.gather(sizes, file_id)
+        tail = size % CHUNK
+        last = tf.maximum(tail, 1)
+        pieces = tf.data.FixedLengthRecordDataset(path, CHUNK, footer_bytes=tail).concatenate(
+            tf.data.FixedLengthRecordDataset(path, last, header_bytes=size - last).take(
+                tf.minimum(tail, 1))).concatenate(
+            tf.data.Dataset.from_tensors(tf.constant("\n")).take(tf.gather(open_ended, file_id)))
+
+        def rows(numbers, lines):
+            keep = tf.equal(table.lookup(tf.bitwise.left_shift(file_id, INDEX_BITS) | numbers), 0)
+            lines = tf.boolean_mask(lines, keep)
+            if crlf:
+                lines = tf.strings.regex_replace(lines, "\r$", "")
+            fields = tf.io.decode_csv(lines, [tf.constant("", tf.string)] * len(header),
+                                      field_delim=delimiter)
+            return tf.strings.join(fields, separator="\x1f"), dict(zip(header, fields))
+        return pieces.scan(tf.constant(""), stitch).scan(tf.constant(0, tf.int64), number).map(
+            rows, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return read
 
 
 def _lines_reader(column):
-    return lambda path: _nonblank(path).map(lambda line: (line, {column: line}))
+    """Batches of the non-blank lines of a file, as `column` (the line is also the key)."""
+    def read(path):
+        def nonblank(lines):
+            lines = tf.boolean_mask(lines, tf.strings.length(tf.strings.strip(lines)) > 0)
+            return lines, {column: lines}
+        return tf.data.TextLineDataset(path).batch(BATCH).map(nonblank)
+    return read
 
 
-def _tfrecord_reader(kinds):
+def _tfrecord_reader(path):
+    return tf.data.TFRecordDataset(path).batch(BATCH).map(
+        lambda records: (records, {"record": records}))
+
+
+def _tfrecord_columns(kinds):
+    """`parse(fields)`: the serialized `tf.train.Example`s of `fields["record"]` -> columns.
+
+    Applied after the skipped records are dropped: a record the validation pass left out for
+    a missing feature is never parsed.
+    """
     features = {column: tf.io.FixedLenFeature([], tf.int64 if kind == "int" else tf.string)
                 for column, kind in kinds.items()}
-    return lambda path: tf.data.TFRecordDataset(path).map(
-        lambda record: (record, tf.io.parse_single_example(record, features)))
+    return lambda fields: tf.io.parse_example(fields["record"], features)
+
+
+def _jsonl_columns(columns):
+    """`parse(fields)`: the JSON lines of `fields["line"]` -> their `columns` as strings.
+
+    Applied after the skipped records are dropped: only lines the validation pass accepted
+    are parsed (in Python, a batch at a time).
+    """
+    def pick(lines):
+        values = [json.loads(line) for line in lines.numpy()]
+        return [[v.encode("utf-8") if isinstance(v, str) else str(v).encode()
+                 for v in (value[column] for value in values)] for column in columns]
+
+    def parse(fields):
+        values = tf.py_function(pick, [fields["line"]], [tf.string] * len(columns))
+        return {column: tf.ensure_shape(v, [None]) for column, v in zip(columns, values)}
+    return parse
 
 
 def feature_kinds(columns, path):
@@ -94,30 +163,75 @@ def _skip_table(file_scan, paths):
                                             tf.ones(len(keys), tf.int64)), 0)
 
 
-def _in_split(key, split, fractions):
-    bucket = tf.strings.to_hash_bucket_fast(key, BUCKETS)
+def _in_split(keys, split, fractions):
+    buckets = tf.strings.to_hash_bucket_fast(keys, BUCKETS)
     train = int(round(fractions[0] * BUCKETS))
     bounds = (0, train, train + int(round(fractions[1] * BUCKETS)), BUCKETS)
     index = SPLITS.index(split)
-    return tf.logical_and(bucket >= bounds[index], bucket < bounds[index + 1])
+    return tf.logical_and(buckets >= bounds[index], buckets < bounds[index + 1])
 
 
-def _folder_dataset(file_scan, folder):
+def _folder_reader(file_scan, folder):
     from seqmodels.data.user import records
 
     listed = records.folder_files(folder)
     paths = [os.path.join(folder, path) for path, _ in listed]
     keys = [path.encode() for path, _ in listed]
     labels = [label for _, label in listed]
-    dataset = tf.data.Dataset.from_tensor_slices((keys, paths, labels))
-    if file_scan.task == "text_classification":
-        return dataset.map(lambda key, path, label: (key, {"text": tf.io.read_file(path),
-                                                           "label": label, "path": path}))
-    return dataset.map(lambda key, path, label: (key, {"path": path, "label": label}))
+    return tf.data.Dataset.from_tensor_slices((keys, paths, labels)).batch(BATCH).map(
+        lambda keys, paths, labels: (keys, {"path": paths, "label": labels}))
 
 
-def columns_dataset(spec, file_scan, split, input_context=None):
-    """The records of `split` as dicts of scalar tensors (`FILE` holds each record's file).
+def _read_texts(fields):
+    """A text folder's files, read once their records are kept."""
+    texts = tf.map_fn(tf.io.read_file, fields["path"], fn_output_signature=tf.string)
+    return {**fields, "text": texts}
+
+
+def _numbered(batches):
+    """`(index, (key, fields))` of each batch: `index` the reader's count of each record."""
+    def number(start, item):
+        size = tf.shape(item[0], out_type=tf.int64)[0]
+        return start + size, (start + tf.range(size), item)
+    return batches.scan(tf.constant(0, tf.int64), number)
+
+
+def _every_nth(pipelines, pipeline):
+    """`take(seen, batch)`: keeps the records `Dataset.shard(pipelines, pipeline)` would."""
+    def take(seen, batch):
+        size = tf.shape(batch[FILE], out_type=tf.int64)[0]
+        mine = tf.equal((seen + tf.range(size)) % pipelines, pipeline)
+        return seen + size, {name: tf.boolean_mask(t, mine) for name, t in batch.items()}
+    return take
+
+
+def _reader(spec, file_scan, paths, names):
+    """`(read(file_id) -> batches of (keys, fields), parse(kept fields) -> columns)`.
+
+    `read` is None for a folder (`_folder_reader`); `parse` is applied to the kept records only.
+    """
+    columns = needed_columns(file_scan.task, file_scan.options)
+    by_path = lambda reader: lambda file_id: reader(tf.gather(names, file_id))  # noqa: E731
+    if spec.form == "dir":
+        return None, _read_texts if file_scan.task == "text_classification" else _same
+    if spec.form in ("csv", "tsv"):
+        header, delimiter = file_scan.headers[paths[0]], "," if spec.form == "csv" else "\t"
+        if all(path in file_scan.line_files for path in paths):
+            return _csv_line_reader(paths, file_scan, header, delimiter), _same
+        return by_path(_csv_reader(header, delimiter)), _same
+    if spec.form == "jsonl":
+        return by_path(_lines_reader("line")), _jsonl_columns(columns)
+    if spec.form == "lines":
+        return by_path(_lines_reader(columns[0])), _same
+    return by_path(_tfrecord_reader), _tfrecord_columns(feature_kinds(columns, paths[0]))
+
+
+def _same(fields):
+    return fields
+
+
+def column_batches(spec, file_scan, split, input_context=None):
+    """The records of `split` as dicts of 1-D tensors, a batch of records a dict.
 
     Args:
         spec: the `FileSpec`.
@@ -126,44 +240,41 @@ def columns_dataset(spec, file_scan, split, input_context=None):
         input_context: a `tf.distribute.InputContext`; this pipeline then reads its share.
 
     Returns:
-        An unbatched `tf.data.Dataset` of dicts.
+        A `tf.data.Dataset` of dicts (column -> the batch's values; `FILE` holds each
+        record's file), up to `BATCH` records each, in file order (some may be empty).
     """
-    options, task = file_scan.options, file_scan.task
+    options = file_scan.options
     paths = file_scan.files[split]
     pipelines = input_context.num_input_pipelines if input_context else 1
     pipeline = input_context.input_pipeline_id if input_context else 0
     by_file = pipelines > 1 and spec.form != "dir" and len(paths) >= pipelines
-    if spec.form == "dir":
-        dataset = _folder_dataset(file_scan, paths[0]).enumerate().map(
+    names = tf.constant(np.array(paths, dtype=object).astype(bytes))
+    read, parse = _reader(spec, file_scan, paths, names)
+    ids = tf.data.Dataset.range(len(paths))
+    if by_file:
+        ids = ids.shard(pipelines, pipeline)
+    if read is None:  # one folder, listed in Python
+        dataset = _numbered(_folder_reader(file_scan, paths[0])).map(
             lambda index, item: (tf.constant(0, tf.int64), index, item))
     else:
-        columns = needed_columns(task, options)
-        if spec.form in ("csv", "tsv"):
-            read = _csv_reader(file_scan.headers[paths[0]], "," if spec.form == "csv" else "\t")
-        elif spec.form == "jsonl":
-            read = _lines_reader("line")
-        elif spec.form == "lines":
-            read = _lines_reader(columns[0])
-        else:
-            read = _tfrecord_reader(feature_kinds(columns, paths[0]))
-        names = tf.constant(paths)
-        ids = tf.data.Dataset.range(len(paths))
-        if by_file:
-            ids = ids.shard(pipelines, pipeline)
-        dataset = ids.flat_map(lambda file_id: read(tf.gather(names, file_id)).enumerate().map(
+        dataset = ids.flat_map(lambda file_id: _numbered(read(file_id)).map(
             lambda index, item: (file_id, index, item)))
     table = _skip_table(file_scan, paths)
-    if table is not None:
-        dataset = dataset.filter(lambda file_id, index, item: tf.equal(
-            table.lookup(tf.bitwise.left_shift(file_id, INDEX_BITS) | index), 0))
-    if not file_scan.has_split_files:
-        fractions = options["split_fractions"]
-        dataset = dataset.filter(lambda file_id, index, item: _in_split(item[0], split,
-                                                                        fractions))
+    fractions = None if file_scan.has_split_files else options["split_fractions"]
+
+    def kept(file_id, index, item):
+        keys, fields = item
+        keep = tf.ones_like(index, tf.bool)
+        if table is not None:
+            keep &= tf.equal(table.lookup(tf.bitwise.left_shift(file_id, INDEX_BITS) | index), 0)
+        if fractions is not None:
+            keep &= _in_split(keys, split, fractions)
+        fields = parse({name: tf.boolean_mask(t, keep) for name, t in fields.items()})
+        file = tf.fill(tf.shape(tf.boolean_mask(index, keep)), tf.gather(names, file_id))
+        return {**fields, FILE: file}
+
+    dataset = dataset.map(kept, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if pipelines > 1 and not by_file:
-        dataset = dataset.shard(pipelines, pipeline)
-    parse = _jsonl_columns(needed_columns(task, options)) if spec.form == "jsonl" \
-        else (lambda fields: fields)
-    names = tf.constant(np.array(paths, dtype=object).astype(bytes))
-    return dataset.map(lambda file_id, index, item: {**parse(item[1]),
-                                                     FILE: tf.gather(names, file_id)})
+        dataset = dataset.scan(tf.constant(0, tf.int64), _every_nth(pipelines, pipeline))
+    return dataset
+
