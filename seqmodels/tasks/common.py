@@ -68,6 +68,19 @@ def count(dataset):
     return int(dataset.reduce(np.int64(0), lambda n, *_: n + 1))
 
 
+def count_train(config, train):
+    """The number of examples of `train` (`train_split(config)`) of a dataset of records.
+
+    For your own files the validation pass has counted them (`info(config).splits`), which
+    spares a pass over the files; other datasets are counted. Not for forecasting, whose
+    splits count time steps, not windows.
+    """
+    if not user.is_file_spec(config.run.dataset):
+        return count(train)
+    kept = info(config).splits["train"]
+    return min(kept, config.run.max_examples) if config.run.max_examples else kept
+
+
 def train_split(config, input_context=None, **options):
     """The cached training split, cut to `max_examples` when set.
 

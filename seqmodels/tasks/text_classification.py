@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqmodels import data
+from seqmodels.data.user.vocabulary import learn_vectorizer
 from seqmodels.models.text_classifier import TextClassifier
 from seqmodels.tasks import common
 from seqmodels.tasks.backbone import BackboneFields
@@ -78,13 +79,32 @@ def report_cut_texts(limit, splits, lengths_of):
     1 of 2 train texts have more than sequence_length=2 tokens (the longest 3): the model reads their first 2; --override=sequence_length=3 keeps every one whole.
     """
     for split, dataset in splits:
-        lengths = np.concatenate([lengths_of(texts) for texts in
-                                  dataset.map(lambda text, label: text).batch(1024)] or [[0]])
-        cut = int(np.sum(lengths > limit))
-        if cut:
-            print(f"{cut} of {lengths.size} {split} texts have more than sequence_length={limit} "
-                  f"tokens (the longest {lengths.max()}): the model reads their first {limit}; "
-                  f"--override=sequence_length={lengths.max()} keeps every one whole.")
+        report_cut(limit, split, np.concatenate(
+            [lengths_of(texts) for texts in dataset.batch(1024).map(lambda text, label: text)]
+            or [[0]]))
+
+
+def report_cut(limit, split, lengths):
+    """Prints how many of a split's texts, of token counts `lengths`, are longer than `limit`."""
+    cut = int(np.sum(lengths > limit))
+    if cut:
+        print(f"{cut} of {lengths.size} {split} texts have more than sequence_length={limit} "
+              f"tokens (the longest {lengths.max()}): the model reads their first {limit}; "
+              f"--override=sequence_length={lengths.max()} keeps every one whole.")
+
+
+def token_counter(vectorizer):
+    """A copy of `vectorizer` that keeps every token (ragged ids): counts what the model's cuts."""
+    return keras.layers.TextVectorization.from_config(
+        {**vectorizer.get_config(), "output_sequence_length": None, "ragged": True,
+         "vocabulary": vectorizer.get_vocabulary()})
+
+
+def token_counts(dataset, counter, batch_size=4096):
+    """The token count of each text of `(text, label)` pairs, counted in the tf.data pipeline."""
+    counts = dataset.batch(batch_size).map(lambda text, label: counter(text).row_lengths(),
+                                           num_parallel_calls=tf.data.AUTOTUNE)
+    return np.concatenate([batch.numpy() for batch in counts] or [np.zeros(0, np.int64)])
 
 
 def _splits(config):
@@ -124,16 +144,14 @@ def build(config, strategy):
     if fields.backbone:
         return _backbone_task(config, strategy)
     train, validation, test = _splits(config)
-    num_train = common.count(train)
-    vectorizer = data.text_vectorizer(train.map(lambda text, label: text), fields.vocab_size,
-                                      sequence_length=fields.sequence_length)
-    # A copy of the vectorizer that keeps every token: counts what the model's copy cuts.
-    counter = keras.layers.TextVectorization.from_config(
-        {**vectorizer.get_config(), "output_sequence_length": None, "ragged": True,
-         "vocabulary": vectorizer.get_vocabulary()})
-    report_cut_texts(fields.sequence_length,
-                     [("train", train), ("validation", validation), ("test", test)],
-                     lambda texts: counter(texts).row_lengths().numpy())
+    num_train = common.count_train(config, train)
+    # The vocabulary and every training text's token count in one pass over train.
+    vectorizer, lengths = learn_vectorizer(train.batch(4096).map(lambda text, label: text),
+                                           fields.vocab_size, fields.sequence_length)
+    report_cut(fields.sequence_length, "train", lengths)
+    counter = token_counter(vectorizer)
+    for split, dataset in (("validation", validation), ("test", test)):
+        report_cut(fields.sequence_length, split, token_counts(dataset, counter))
 
     def batches(dataset, epoch=None):
         return data.text_classification_pipeline(dataset, vectorizer, run.global_batch_size,
