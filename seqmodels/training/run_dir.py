@@ -18,7 +18,7 @@ model_dir/
 
 import json
 import os
-import tempfile
+import tempfile  # noqa: F401 (the Examples write into temporary directories)
 
 import numpy as np
 
@@ -38,20 +38,14 @@ def write_json(path, payload):
     >>> open(path).read()
     '{\\n  "loss": 0.5\\n}'
     """
+    # (The export package loads with the first write, as train.py loads it with the first export.)
+    from seqmodels.export.atomic import write_text_atomically
+
     def default(o):
         if isinstance(o, np.generic):
             return o.item()
         raise TypeError(f"not JSON serializable: {type(o).__name__}")
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", dir=directory)
-    try:
-        with os.fdopen(handle, "w") as f:
-            json.dump(payload, f, indent=2, sort_keys=True, default=default)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    write_text_atomically(path, json.dumps(payload, indent=2, sort_keys=True, default=default))
 
 
 class RunDir:
