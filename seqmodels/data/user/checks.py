@@ -111,7 +111,7 @@ def check_record(task, record, options, file):
         RecordProblem: the record cannot be trained on.
     """
     if record.problem:
-        raise RecordProblem("", record.problem)
+        raise RecordProblem(record.column, record.problem)
     values = {}
     for option in TEXT_COLUMNS.get(task, ()):
         text_value(record, options[option], option)

@@ -3,13 +3,17 @@
 Each form yields `RawRecord`s in the order the tf.data readers (`seqmodels.data.user.readers`)
 yield them, with the same `index` (the reader's count), so that a record the validation pass
 skips is the record the training reader drops. A record the tf.data reader itself cannot parse
-(a CSV row with the wrong field count) gets `index=None`: `ignore_errors` drops it there.
+(a CSV row with the wrong field count) gets `index=None`: `ignore_errors` drops it there. So
+does a CSV record that Python's `csv` and TensorFlow's CSV parsers read differently (a quote
+inside a field that is not quoted whole, as `a "b" c` or `"a"b`): it is a bad record, not text.
 """
 
 import csv
 import dataclasses
+import functools
 import json
 import os
+import re
 import typing
 
 from seqmodels.data.dataset_info import BadDataError
@@ -30,6 +34,9 @@ class RawRecord:
         key: the bytes the hash split hashes (the record's content).
         problem: why the record cannot be read (wrong field count, bad JSON), or "".
         line: the number of its first line (CSV), else None.
+        column: the column `problem` is about, or "".
+        misread: a CSV record TensorFlow's parsers read otherwise than Python's `csv`
+            (`misread_field`).
     """
 
     index: typing.Optional[int]
@@ -38,6 +45,8 @@ class RawRecord:
     key: bytes
     problem: str = ""
     line: typing.Optional[int] = None
+    column: str = ""
+    misread: bool = False
 
 
 def _decoded_lines(path):
@@ -65,30 +74,122 @@ def utf8_problem(value):
 def csv_records(path, delimiter=","):
     """The header and the records of a CSV (TSV) file."""
     lines = _decoded_lines(path)
-    reader = csv.reader(lines, delimiter=delimiter)
-    try:
-        header = next(reader)
-    except StopIteration:
+    tap = _Tap(lines)
+    header = next(csv.reader(tap, delimiter=delimiter), None)
+    if header is None:
         raise BadDataError(f"{path}: the file is empty (expected a header line naming the "
-                           "columns, then one record a line).") from None
-    yield from csv_rows(reader, [name.strip() for name in header])
+                           "columns, then one record a line).")
+    yield from csv_rows(lines, [name.strip() for name in header], delimiter,
+                        offset=len(tap.taken))
 
 
-def csv_rows(reader, header, offset=0, index=0):
-    """The records of the rows a `csv.reader` yields, numbered from a record boundary.
+def misread_field(text, delimiter):
+    """The position of the first field of a CSV record that TensorFlow's CSV parsers do not
+    read as Python's `csv.reader` does, or None when they agree on every field.
+
+    They agree on a field that is unquoted and holds no quote and no carriage return, and on
+    one quoted whole with its quotes doubled (it may span lines). Python reads `a"b` as
+    `a"b` and `"a"b` as `ab`; TensorFlow fails on both, and
+    `tf.data.experimental.CsvDataset` may lose the records after them.
 
     Args:
-        reader: a `csv.reader` whose next row starts a record.
+        text: the record's lines, as read (str).
+        delimiter: the field delimiter.
+
+    Example:
+
+    >>> [misread_field(text, ",") for text in ('a,"b, ""c"" d"\\r\\n', 'a,b"c\\n', '"a"b,c')]
+    [None, 1, 0]
+    """
+    field = _field_pattern(delimiter)
+    end = len(text) - text.endswith("\n")
+    end -= text[:end].endswith("\r")
+    position = column = 0
+    while True:
+        match = field.match(text, position, end)
+        if match is None:
+            return column
+        position = match.end()
+        if position == end:
+            return None
+        position, column = position + 1, column + 1
+
+
+def field_regex(delimiter, newlines=True):
+    """The regular expression (str) of a CSV field that TensorFlow's CSV parsers read as
+    Python's `csv.reader` does: unquoted without quotes or carriage returns, or quoted whole
+    with the quotes inside doubled (and over lines, when `newlines`)."""
+    d = re.escape(delimiter)
+    inside = '[^"]' if newlines else '[^"\r\n]'
+    return rf'(?:"(?:{inside}|"")*+"|[^"{d}\r\n]*+)'  # quoted first: the other can be empty
+
+
+@functools.lru_cache(maxsize=None)
+def _field_pattern(delimiter):
+    """A field `misread_field` accepts, up to the next delimiter or the end."""
+    return re.compile(rf"{field_regex(delimiter)}(?={re.escape(delimiter)}|\Z)")
+
+
+def parsed_rows(reader):
+    """The rows of a `csv.reader`, None for one it cannot parse (a carriage return inside an
+    unquoted field: `csv.Error`); it reads on from the next line."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            row = None
+        yield row
+
+
+class _Tap:
+    """The lines a `csv.reader` takes from `lines`, kept until `take()`: those of its last row."""
+
+    def __init__(self, lines):
+        self.lines, self.taken = iter(lines), []
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        line = next(self.lines)
+        self.taken.append(line)
+        return line
+
+    def take(self):
+        text, self.taken = "".join(self.taken), []
+        return text
+
+
+def csv_rows(lines, header, delimiter, offset=0, index=0):
+    """The records of CSV lines that start at a record boundary.
+
+    Args:
+        lines: the lines (str), each with its line end.
         header: the file's column names.
-        offset: the lines of the file before the first line `reader` reads.
+        delimiter: the field delimiter.
+        offset: the lines of the file before the first of `lines`.
         index: the reader index (`RawRecord.index`) of the first record.
     """
-    line = offset + reader.line_num + 1
-    for row in reader:
+    tap = _Tap(lines)
+    reader = csv.reader(tap, delimiter=delimiter)
+    line = offset + 1
+    for row in parsed_rows(reader):
         first, line = line, offset + reader.line_num + 1
-        if len(row) != len(header):
+        text = tap.take()
+        if row is not None and len(row) != len(header):
             yield RawRecord(None, f"line {first}", {}, b"", f"expected {len(header)} fields (the "
                             f"header's {', '.join(header)}), found {len(row)}", first)
+            continue
+        misread = misread_field(text, delimiter)
+        if row is None or misread is not None:
+            quote = '"' in text
+            yield RawRecord(None, f"line {first}", {}, b"", (
+                f"{'a quote' if quote else 'a carriage return'} inside a field that is not "
+                "quoted whole, which TensorFlow's CSV reader cannot read (put the whole field "
+                "in quotes" + (' and double the quotes inside it: "a ""b"" c")' if quote else
+                              ")")), first, header[misread or 0], True)
             continue
         yield RawRecord(index, f"line {first}", dict(zip(header, row)),
                         encode("\x1f".join(row)), line=first)

@@ -9,7 +9,6 @@ column (`BadDataError`), or, with `on_bad_record="skip"`, is counted per file an
 every reader. Scans are cached per dataset, options and file modification times.
 """
 
-import csv
 import dataclasses
 import os
 import re
@@ -101,6 +100,7 @@ class _Pass:
         self.spec, self.task, self.options = spec, task, options
         self.result = FileScan(task, options, files, spec.has_split_files)
         self.train_labels, self.suspects, self.pending, self.order = set(), [], [], 0
+        self.misread = {}  # path -> the first skipped record that TensorFlow misreads
 
     def bad(self, path, record, problem):
         column = f", column {problem.column!r}" if problem.column else ""
@@ -108,7 +108,20 @@ class _Pass:
             raise BadDataError(f"{path}, {record.where}{column}: {problem.message}. {SKIP_HINT}")
         if record.index is not None:
             self.result.bad.setdefault(path, set()).add(record.index)
+        if record.misread:
+            self.misread.setdefault(path, f"{path}, {record.where}{column}: {problem.message}")
         self.result.skipped[path] = self.result.skipped.get(path, 0) + 1
+
+    def check_misread_skipped(self, path):
+        """A record TensorFlow misreads can be skipped only in a file read line by line: in
+        one read by `tf.data.experimental.CsvDataset` it can lose the records after it."""
+        if path in self.misread and path not in self.result.line_files:
+            why = "its records over several lines" if self.task in batched.TEXT_TASKS else \
+                "this task"
+            raise BadDataError(
+                f"{self.misread[path]}. on_bad_record=skip cannot skip it in this file: "
+                f"TensorFlow's CSV reader, which reads it (for {why}), can lose the records "
+                "after such a one. Fix the data.")
 
     def read(self, path, split):
         form = self.spec.form
@@ -122,6 +135,7 @@ class _Pass:
             "text_column", "text")), folder_file)
         self.flush(split)
         self.check_found(path, found)
+        self.check_misread_skipped(path)
 
     def check(self, path, split, records, file):
         """Checks `records` one by one (their splits are learned at each `flush`)."""
@@ -160,9 +174,13 @@ class _Pass:
             for batch in batched.row_batches(path, delimiter):
                 found += len(batch.rows)
                 by_line, crlf = by_line and batch.by_line, crlf or batch.crlf
-                facts = batched.batch_facts(batch.rows, len(header), label,
-                                            lambda keys: self.splits_of(keys, split),
-                                            self.train_labels)
+                lines, misread = None, batch.misread
+                if not batch.by_line:
+                    lines = replay.lines(batch.start, batch.stop)
+                    misread = misread or not batched.read_alike("".join(lines), delimiter)
+                facts = None if misread else batched.batch_facts(
+                    batch.rows, len(header), label, lambda keys: self.splits_of(keys, split),
+                    self.train_labels)
                 if facts is not None:
                     for name, count in zip(SPLITS, facts.counts.tolist()):
                         self.result.counts[name] += count
@@ -170,8 +188,10 @@ class _Pass:
                     index += len(batch.rows)
                     continue
                 # Checked again record by record, for the exact errors and skips.
-                reader = csv.reader(replay.lines(batch.start, batch.stop), delimiter=delimiter)
-                records = list(raw.csv_rows(reader, header, offset=batch.start, index=index))
+                if lines is None:
+                    lines = replay.lines(batch.start, batch.stop)
+                records = list(raw.csv_rows(lines, header, delimiter, offset=batch.start,
+                                            index=index))
                 index += sum(record.index is not None for record in records)
                 unread += [record.line for record in records if record.index is None]
                 self.check(path, split, records, path)
@@ -179,6 +199,7 @@ class _Pass:
         if by_line:
             self.result.line_files[path] = (crlf, tuple(unread))
         self.check_found(path, found)
+        self.check_misread_skipped(path)
 
     def splits_of(self, keys, split):
         """The split index of each record key: `split`'s, or by the hash split."""

@@ -16,6 +16,7 @@ import collections
 import contextlib
 import csv
 import dataclasses
+import functools
 import gc
 import io
 import itertools
@@ -23,6 +24,8 @@ import operator
 import re
 
 import numpy as np
+
+from seqmodels.data.user import records
 
 ROWS = 8192  # records checked together
 TEXT_TASKS = ("text_classification", "translation", "language_modeling")
@@ -36,9 +39,11 @@ class RowBatch:
         start: the lines of the file before the batch.
         stop: the last line of the batch.
         rows: the rows (lists of str).
-        by_line: each line of the batch is one record that `tf.io.decode_csv` reads as
-            `csv.reader` does (see `one_record_lines`).
+        by_line: each line of the batch is one record.
         crlf: some line of a `by_line` batch ends with "\r\n".
+        misread: some record of the batch is one that TensorFlow's CSV parsers cannot read
+            as `csv.reader` does (a bad record: see `records.misread_field`), or `csv.reader`
+            cannot parse (None in `rows`). Known for `by_line` batches only, else when None.
     """
 
     start: int
@@ -46,6 +51,7 @@ class RowBatch:
     rows: list
     by_line: bool
     crlf: bool = False
+    misread: bool = False
 
 
 def one_record_lines(delimiter):
@@ -63,9 +69,27 @@ def one_record_lines(delimiter):
     >>> [bool(matches(line)) for line in ('a,"b, ""c"" d"\\r\\n', 'a,b"c\\n', 'a,"b\\n')]
     [True, False, False]
     """
-    d = re.escape(delimiter)
-    field = rf'(?:[^"{d}\r\n]*|"(?:[^"\r\n]|"")*")'
+    field, d = records.field_regex(delimiter, newlines=False), re.escape(delimiter)
     return re.compile(rf"{field}(?:{d}{field})*\r?\n?").fullmatch
+
+
+def read_alike(text, delimiter):
+    """Whether TensorFlow's CSV parsers read every record of `text` (whole records, which may
+    span lines) field for field as Python's `csv.reader` does (see `records.misread_field`).
+
+    Example:
+
+    >>> read_alike('a,"b\\nc"\\n"d ""e"" f",g\\n', ","), read_alike('a,b\\n"c"d,e\\n', ",")
+    (True, False)
+    """
+    return _records_pattern(delimiter).fullmatch(text) is not None
+
+
+@functools.lru_cache(maxsize=None)
+def _records_pattern(delimiter):
+    field, d = records.field_regex(delimiter), re.escape(delimiter)
+    record = rf"{field}(?:{d}{field})*+"
+    return re.compile(rf"(?:{record}\r?\n)*+(?:{record})?")
 
 
 def row_batches(path, delimiter):
@@ -73,9 +97,9 @@ def row_batches(path, delimiter):
 
     The file is read as `records.csv_records` reads it: lines end at "\\n" only, and bytes that
     are not UTF-8 become surrogates (`errors="surrogateescape"`). While every line is one
-    record (`one_record_lines`, checked only on lines with a quote or a carriage return), a
-    batch is `ROWS` lines; from the first line that is not, one `csv.reader` reads on (records
-    may span lines) and no batch is `by_line`.
+    record, a batch is `ROWS` lines, and `misread` when `one_record_lines` fails on one of
+    them (checked only on lines with a quote or a carriage return); from the first record
+    over several lines, one `csv.reader` reads on and no batch is `by_line`.
 
     Example:
 
@@ -98,13 +122,14 @@ def row_batches(path, delimiter):
             if not raw:
                 return
             text = b"".join(raw).decode("utf-8", "surrogateescape")
-            if '"' in text or "\r" in text:
-                by_line = all(one_record(row) for row in io.StringIO(text, newline="\n")
-                              if '"' in row or "\r" in row)
-            rows = list(csv.reader(io.StringIO(text, newline="\n"), delimiter=delimiter)) \
-                if by_line else []
-            if by_line and len(rows) == len(raw):
-                yield RowBatch(line, line + len(raw), rows, True, "\r" in text)
+            odd = [] if '"' not in text and "\r" not in text else [
+                row for row in io.StringIO(text, newline="\n")
+                if ('"' in row or "\r" in row) and not one_record(row)]
+            rows = [] if any(_opens_a_record(row, delimiter) for row in odd) else list(
+                records.parsed_rows(csv.reader(io.StringIO(text, newline="\n"),
+                                               delimiter=delimiter)))
+            if len(rows) == len(raw):  # each line one record
+                yield RowBatch(line, line + len(raw), rows, True, "\r" in text, bool(odd))
                 line += len(raw)
             else:
                 by_line = False
@@ -116,10 +141,16 @@ def row_batches(path, delimiter):
             line = 0
         while True:
             start = line + reader.line_num
-            rows = list(itertools.islice(reader, ROWS))
+            rows = list(itertools.islice(records.parsed_rows(reader), ROWS))
             if not rows:
                 return
-            yield RowBatch(start, line + reader.line_num, rows, False)
+            yield RowBatch(start, line + reader.line_num, rows, False, misread=None in rows)
+
+
+def _opens_a_record(line, delimiter):
+    """Whether `csv.reader` reads on after `line` (a quoted field goes on to the next line)."""
+    rows = records.parsed_rows(csv.reader([line, "next\n"], delimiter=delimiter))
+    return sum(1 for _ in rows) == 1
 
 
 @contextlib.contextmanager

@@ -64,10 +64,15 @@ def test_a_record_over_two_lines_is_read_by_csv_dataset(tmp_path, monkeypatch):
         ("a dull\nplot", 0), ("a fine film", 1)]
 
 
-def test_a_quote_tensorflow_reads_otherwise_leaves_the_file_to_csv_dataset(tmp_path, monkeypatch):
+def test_a_skipped_quote_tensorflow_reads_otherwise_is_dropped_by_its_line(tmp_path, monkeypatch):
+    # A bad record (tests/data/user/test_scan.py); skipped, the file is still read line by line.
     monkeypatch.setattr(scan, "_CACHE", {})
-    (tmp_path / "r.csv").write_text("review,score\na 5\" screen,good\n")
-    assert not _file_scan("csv:r.csv", tmp_path).line_files
+    (tmp_path / "r.csv").write_text("review,score\na 5\" screen,good\nfine,bad\n")
+    file_scan = _file_scan("csv:r.csv", tmp_path, on_bad_record="skip")
+    assert file_scan.line_files == {str(tmp_path / "r.csv"): (False, (2,))}
+    rows = data.load("csv:r.csv", "train", data_dir=str(tmp_path), text_column="review",
+                     label_column="score", split_fractions="1,0,0", on_bad_record="skip")
+    assert [(t.decode(), int(y)) for t, y in rows.as_numpy_iterator()] == [("fine", 0)]
 
 
 def test_a_skipped_tfrecord_without_the_feature_is_never_parsed(tmp_path):

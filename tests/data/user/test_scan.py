@@ -124,3 +124,59 @@ def test_skipping_a_bad_json_line_keeps_the_others(tmp_path):
         _load("jsonl:t.jsonl", tmp_path, split_fractions="1,0,0")
     rows = _load("jsonl:t.jsonl", tmp_path, split_fractions="1,0,0", on_bad_record="skip")
     assert [t.numpy().decode() for t, _ in rows][-1] == "fine" and len(rows) == 5
+
+
+QUOTE_PROBLEM = (r"a quote inside a field that is not quoted whole, which TensorFlow's CSV reader "
+                 r"cannot read \(put the whole field in quotes and double the quotes inside it: "
+                 r'"a ""b"" c"\)')
+
+
+@pytest.mark.parametrize("field", ['a "fine" film', '"a fine" film'])
+def test_a_quote_inside_an_unquoted_field_is_named_not_lost(tmp_path, field):
+    # Python's csv reads both as text; TensorFlow's readers fail on them, and with the next
+    # records lost (`"a fine" film` took the record after it along).
+    write_split_csvs(tmp_path)
+    with open(tmp_path / "train.csv", "a") as f:
+        f.write(f"{field},good\nthe record after,bad\n")
+    with pytest.raises(BadDataError, match=rf"^{tmp_path}/train.csv, line 6, column 'review': "
+                                           rf"{QUOTE_PROBLEM}\.{HINT}$"):
+        _load("csv:{split}.csv", tmp_path)
+    rows = _load("csv:{split}.csv", tmp_path, on_bad_record="skip")
+    assert [text.numpy().decode() for text, _ in rows] == \
+        [t for t, _ in REVIEWS] + ["the record after"]
+
+
+def test_a_carriage_return_inside_an_unquoted_field(tmp_path):
+    write_split_csvs(tmp_path)
+    with open(tmp_path / "train.csv", "a", newline="") as f:
+        f.write("good,a\rfilm\n")
+    with pytest.raises(BadDataError, match=rf"^{tmp_path}/train.csv, line 6, column 'score': a "
+                                           r"carriage return inside a field that is not quoted "
+                                           r"whole, which TensorFlow's CSV reader cannot read "
+                                           rf"\(put the whole field in quotes\)\.{HINT}$"):
+        _load("csv:{split}.csv", tmp_path)
+
+
+@pytest.mark.parametrize("task", ["text_classification", "image_classification"])
+def test_a_misread_record_is_not_skipped_where_the_csv_reader_would_lose_the_next(tmp_path,
+                                                                                   task):
+    # Files with a record over several lines, and the image tasks' CSV files, are read by
+    # tf.data.experimental.CsvDataset, which can drop the records after a misread one.
+    if task == "text_classification":
+        write_split_csvs(tmp_path)
+        with open(tmp_path / "train.csv", "a") as f:
+            f.write('"over\ntwo lines",good\n"a fine" film,good\nthe record after,bad\n')
+        name, options, line, column, why = "csv:{split}.csv", TEXT, 8, "review", \
+            "its records over several lines"
+    else:
+        (tmp_path / "a.png").write_bytes(png(4))
+        with open(tmp_path / "i.csv", "w") as f:
+            f.write('image,label\na.png,cat\na.png,"do"g\na.png,cat\n')
+        name, options, line, column, why = "csv:i.csv", dict(
+            image_column="image", label_column="label"), 3, "label", "this task"
+    message = (rf"^{tmp_path}/\w+.csv, line {line}, column '{column}': {QUOTE_PROBLEM}\. "
+               r"on_bad_record=skip cannot skip it in this file: TensorFlow's CSV reader, "
+               rf"which reads it \(for {why}\), can lose the records after such a one\. Fix "
+               r"the data\.$")
+    with pytest.raises(BadDataError, match=message):
+        data.info(name, data_dir=str(tmp_path), on_bad_record="skip", **options)
