@@ -36,7 +36,7 @@ def build_task(config, strategy):
     from seqmodels.tasks import common  # (TensorFlow: loaded with the first task, as they are)
 
     spec = get(config.task)
-    if config.task != "forecasting":  # (a series splits in time: its windows are checked)
+    if spec.splits_of_records:
         common.check_every_split_has_records(config)
     return spec.build(config, strategy)
 

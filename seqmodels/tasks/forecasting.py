@@ -89,4 +89,4 @@ def build(config, strategy):
                             skipped_records=common.info(config, **options).skipped)
 
 
-TASK = TaskSpec("forecasting", ForecastingConfig, PRESETS, build)
+TASK = TaskSpec("forecasting", ForecastingConfig, PRESETS, build, splits_of_records=False)

@@ -18,6 +18,10 @@ class TaskSpec:
             `TrainConfig`; builds the model under `strategy.scope()`.
         pictures: `pictures(config, task, model_dir) -> [paths]`, the task's own pictures
             beside the training curves (e.g. attention maps), or None.
+        splits_of_records: whether each split of a user's files is records the task trains
+            or evaluates on, so that an empty split is an error before the task is built
+            (`build_task`). False for a series, whose splits are stretches of time that the
+            task cuts into windows and checks itself.
 
     Example:
 
@@ -32,6 +36,7 @@ class TaskSpec:
     presets: dict
     build: typing.Callable
     pictures: typing.Optional[typing.Callable] = None
+    splits_of_records: bool = True
 
     def __post_init__(self):
         missing = {"default", "tiny"} - set(self.presets)
