@@ -5,10 +5,9 @@ Everything that the strategy should place (data, model, optimizer) is built by t
 Garden's `official/common/distribute_utils.py`.)
 """
 
-import json
-import os
-
 import tensorflow as tf
+
+from seqmodels.training import preflight
 
 STRATEGIES = (
     "default",
@@ -99,27 +98,13 @@ def get_strategy(name="default", tpu="", num_cpu_devices=0):
     if name == "mirrored":
         return tf.distribute.MirroredStrategy(devices=_replica_devices())
     if name == "multi_worker_mirrored":
-        _require_tf_config(name)
+        preflight.check_cluster(name, tpu, argument=f"strategy={name!r}")
         return tf.distribute.MultiWorkerMirroredStrategy()
     if name == "parameter_server":
-        _require_tf_config(name, roles=("chief", "worker", "ps"))
+        preflight.check_cluster(name, tpu, argument=f"strategy={name!r}")
         resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
         return tf.distribute.experimental.ParameterServerStrategy(resolver)
     resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
     tf.config.experimental_connect_to_cluster(resolver)
     tf.tpu.experimental.initialize_tpu_system(resolver)
     return tf.distribute.TPUStrategy(resolver)
-
-
-def _require_tf_config(strategy, roles=("worker",)):
-    """Checks that TF_CONFIG describes a cluster with the roles `strategy` needs."""
-    raw = os.environ.get("TF_CONFIG", "")
-    try:
-        cluster = json.loads(raw)["cluster"] if raw else None
-    except (ValueError, KeyError, TypeError):
-        cluster = None
-    if not isinstance(cluster, dict) or not any(role in cluster for role in roles):
-        raise ValueError(
-            f"strategy={strategy!r} needs the TF_CONFIG environment variable to describe the "
-            f"cluster (a JSON object with a 'cluster' holding {' or '.join(map(repr, roles))} "
-            f"addresses, and a 'task'). Received: TF_CONFIG={raw!r}")

@@ -26,7 +26,6 @@ promise of `CustomTrainingLoop`, not of this loop. Pipelines that run Python (a
 refused with a message.
 """
 
-import json
 import os
 import sys
 import threading
@@ -35,6 +34,7 @@ import time
 import keras
 import tensorflow as tf
 
+from seqmodels.training import preflight
 from seqmodels.training.custom_loop import CustomTrainingLoop, check_finite
 
 SERVER_ROLES = ("worker", "ps")
@@ -47,19 +47,17 @@ def server_task(environ=None):
 
     Example:
 
-    >>> server_task({"TF_CONFIG": '{"cluster": {}, "task": {"type": "ps", "index": 1}}'})
+    >>> cluster = '"cluster": {"chief": ["h:1"], "worker": ["h:2"], "ps": ["h:3", "h:4"]}'
+    >>> server_task({"TF_CONFIG": '{' + cluster + ', "task": {"type": "ps", "index": 1}}'})
     ('ps', 1)
-    >>> server_task({"TF_CONFIG": '{"cluster": {}, "task": {"type": "chief", "index": 0}}'})
+    >>> server_task({"TF_CONFIG": '{' + cluster + ', "task": {"type": "chief", "index": 0}}'})
     >>> server_task({})
     """
-    environ = os.environ if environ is None else environ
     try:
-        task = json.loads(environ.get("TF_CONFIG") or "{}").get("task") or {}
-    except (ValueError, AttributeError):
+        _, role, index = preflight.cluster_task(environ)
+    except preflight.PreflightError:  # no cluster task: `preflight.check` names what is wrong
         return None
-    if task.get("type") not in SERVER_ROLES:
-        return None
-    return task["type"], int(task.get("index", 0))
+    return (role, index) if role in SERVER_ROLES else None
 
 
 def done_marker(model_dir, role, index):

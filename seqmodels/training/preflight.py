@@ -63,13 +63,15 @@ def check_directory(flag, path, required=True):
                              f"user. Received: --{flag}={path!r}")
 
 
-def check_cluster(strategy, tpu, environ=None):
+def check_cluster(strategy, tpu, environ=None, argument=None):
     """Checks the settings a strategy reads besides its flag: `--tpu` and `TF_CONFIG`.
 
     Args:
         strategy: the `--strategy` name.
         tpu: the `--tpu` value.
         environ: the environment (default `os.environ`).
+        argument: how the messages name the strategy's setting (default
+            "`--strategy=<strategy>`", the binary's flag).
 
     Raises:
         PreflightError: `--strategy=tpu` without `--tpu`; a cluster strategy whose TF_CONFIG is
@@ -83,14 +85,51 @@ def check_cluster(strategy, tpu, environ=None):
     ...
     seqmodels.training.preflight.PreflightError: `--strategy=tpu` needs `--tpu`: ...
     """
-    environ = os.environ if environ is None else environ
+    argument = argument or f"`--strategy={strategy}`"
     if strategy == "tpu" and not tpu:
-        raise PreflightError("`--strategy=tpu` needs `--tpu`: the TPU's name or grpc:// address, "
+        raise PreflightError(f"{argument} needs `--tpu`: the TPU's name or grpc:// address, "
                              f"or local on a TPU VM. Received: --tpu={tpu!r}")
     if strategy not in CLUSTER_STRATEGIES:
         return
-    raw = environ.get("TF_CONFIG", "")
-    prefix = f"`--strategy={strategy}` reads the cluster from the TF_CONFIG environment variable"
+    cluster, role, index = cluster_task(environ, argument)
+    raw = (os.environ if environ is None else environ).get("TF_CONFIG", "")
+    prefix = f"{argument} reads the cluster from the TF_CONFIG environment variable"
+    if strategy == "parameter_server":
+        missing = [job for job in ("chief", "worker", "ps") if not cluster.get(job)]
+        if missing:
+            raise PreflightError(
+                f"{prefix}; parameter-server training needs a 'chief' (the coordinator), "
+                f"'worker' tasks and 'ps' tasks in its cluster, and it has no "
+                f"{' and no '.join(map(repr, missing))}. Received: TF_CONFIG={raw!r}")
+        if role not in ("chief", "worker", "ps"):
+            raise PreflightError(
+                f"{prefix}; under parameter-server training a task is the 'chief', a 'worker' "
+                f"or a 'ps' (run an evaluator with --mode=continuous_evaluate instead). "
+                f"Received: task {role}:{index}, TF_CONFIG={raw!r}")
+
+
+def cluster_task(environ=None, argument="a cluster strategy"):
+    """The cluster and this process's task that `TF_CONFIG` describes: the one reader of it.
+
+    Args:
+        environ: the environment (default `os.environ`).
+        argument: what reads the cluster, for the messages.
+
+    Returns:
+        `(cluster, role, index)`: the addresses by role, and this process's task in them.
+
+    Raises:
+        PreflightError: TF_CONFIG is missing, is not JSON, has no cluster or no task, or its
+            task is not in its cluster.
+
+    Example:
+
+    >>> cluster_task({"TF_CONFIG": '{"cluster": {"ps": ["h:1", "h:2"]}, '
+    ...                            '"task": {"type": "ps", "index": 1}}'})
+    ({'ps': ['h:1', 'h:2']}, 'ps', 1)
+    """
+    raw = (os.environ if environ is None else environ).get("TF_CONFIG", "")
+    prefix = f"{argument} reads the cluster from the TF_CONFIG environment variable"
     if not raw.strip():
         raise PreflightError(f"{prefix}, which is not set. Set it to the cluster's addresses by "
                              "role and this process's task, e.g. TF_CONFIG='{\"cluster\": "
@@ -114,18 +153,7 @@ def check_cluster(strategy, tpu, environ=None):
         raise PreflightError(f"{prefix}; its task {role}:{index} is not in its cluster "
                              f"({', '.join(f'{k}: {len(v)}' for k, v in cluster.items())}). "
                              f"Received: TF_CONFIG={raw!r}")
-    if strategy == "parameter_server":
-        missing = [job for job in ("chief", "worker", "ps") if not cluster.get(job)]
-        if missing:
-            raise PreflightError(
-                f"{prefix}; parameter-server training needs a 'chief' (the coordinator), "
-                f"'worker' tasks and 'ps' tasks in its cluster, and it has no "
-                f"{' and no '.join(map(repr, missing))}. Received: TF_CONFIG={raw!r}")
-        if role not in ("chief", "worker", "ps"):
-            raise PreflightError(
-                f"{prefix}; under parameter-server training a task is the 'chief', a 'worker' "
-                f"or a 'ps' (run an evaluator with --mode=continuous_evaluate instead). "
-                f"Received: task {role}:{index}, TF_CONFIG={raw!r}")
+    return cluster, role, index
 
 
 def check(config, model_dir):

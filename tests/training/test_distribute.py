@@ -30,7 +30,8 @@ def test_unknown_strategy_names_the_choices():
 def test_cluster_strategies_need_tf_config(name, monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(ValueError, match=re.escape(
-            f"strategy={name!r} needs the TF_CONFIG environment variable")):
+            f"strategy={name!r} reads the cluster from the TF_CONFIG environment variable, "
+            "which is not set.")):
         distribute.get_strategy(name)
 
 
