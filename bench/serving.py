@@ -14,7 +14,9 @@ and 32, this measures p50 and p99 latency of
 in one run; then, under concurrent load, 8 client threads calling `serving_default` of the one
 loaded export (batch 1 each, as separate clients) for 30 s: requests/s, p50 and p99 latency,
 errors, and the process's resident memory at the start and the end. It writes both tables into
-bench/RESULTS.md (section `serving`). The models are untrained: latency does not depend on the
+bench/RESULTS.md (section `serving`), and a third: the decoding signatures (`serving_beam` of a
+Translator at beam widths 1, 4 and 8, `serving_sample` of a MiniGPT) against the models' own
+compiled `translate` / `generate` (`decoding_cases`). The models are untrained: latency does not depend on the
 weights. Run with `.venv/bin/python bench/serving.py [--repeats 200] [--concurrent_seconds 30]`
 (`--no_write` prints only, for a quick check).
 """
@@ -130,6 +132,84 @@ def image_case(rng, root):
     return "CNNClassifier (28x28x1, filters 32-64)", model, path, "images", inputs, "images"
 
 
+def _never_end(layer, token):
+    """Gives `token` (the end id) a very low logit bias: every decode runs to `max_length`, so
+    that each row times the same, longest decode (the weights are random)."""
+    kernel, biases = layer.get_weights()
+    biases[token] = -1e4
+    layer.set_weights([kernel, biases])
+
+
+def decoding_cases(rng, root, repeats):
+    """Rows of the decoding signatures against the models' own compiled decoding.
+
+    A Translator (5,000 source and target words, width 64, 2 blocks, 20 tokens each way) at
+    batch 1 and 8: `serving_default` (greedy) and `serving_beam` at widths 1, 4 and 8, beside
+    `translate(beam_size=w)`; a MiniGPT (96 characters, width 64, 2 blocks, context 128):
+    `serving_default` (greedy) and `serving_sample` (temperature 0.8, top-k 40, top-p 0.9),
+    64 new characters after a 32-character prompt, beside `generate`.
+    """
+    words = np.array([f"w{i}" for i in range(4998)])
+    texts = _texts(rng, 2000, words)
+    vectorizer = data.text_vectorizer(texts, vocab_size=5000, sequence_length=20)
+    vocabulary = ["", "[UNK]", "[START]", "[END]"] + [f"t{i}" for i in range(4996)]
+    translator = models.Translator(5000, 5000, max_source_length=20, max_target_length=20,
+                                   hidden_dim=64, num_layers=2, num_heads=4, intermediate_dim=128)
+    _never_end(translator.head, 3)
+    path = export_for_serving(translator, os.path.join(root, "translate"), vectorizer=vectorizer,
+                              vocabulary=vocabulary, start_id=2, end_id=3)
+    loaded = tf.saved_model.load(path)
+    name = "Translator (5k words each way, width 64, 2 blocks, 20 tokens)"
+    rows = []
+    for batch in (1, 8):
+        batch_texts = tf.constant(_texts(rng, batch, words))
+        ids = vectorizer(batch_texts)
+        for width in (1, 4, 8):
+            python = latency(lambda: translator.translate(ids, 2, 3, beam_size=width), repeats)
+            cells = [(f"`translate(beam_size={width})` (vectorized ids)", python)]
+            if width == 1:
+                cells.append(("SavedModel `serving_default` (raw text, greedy)", latency(
+                    lambda: loaded.signatures["serving_default"](text=batch_texts), repeats)))
+            beam = tf.fill([batch], width)
+            cells.append((f"SavedModel `serving_beam` (raw text, beam_width={width})", latency(
+                lambda: loaded.signatures["serving_beam"](text=batch_texts, beam_width=beam),
+                repeats)))
+            for label, (p50, p99) in cells:
+                rows.append([name, batch, label, f"{p50:.1f}", f"{p99:.1f}",
+                             f"{p50 / python[0]:.2f}"])
+                print(" | ".join(str(c) for c in rows[-1]), flush=True)
+
+    characters = [chr(c) for c in range(32, 127)] + ["\n"]
+    gpt = models.MiniGPT(len(characters), max_length=128, hidden_dim=64, num_layers=2,
+                         num_heads=4, intermediate_dim=128)
+    path = export_for_serving(gpt, os.path.join(root, "generate"), vocabulary=characters,
+                              max_length=64)
+    loaded = tf.saved_model.load(path)
+    name = "MiniGPT (96 characters, width 64, 2 blocks, context 128)"
+    prompt = "".join(rng.choice(characters[:95], size=32))
+    prompt_ids = np.array([[characters.index(c) for c in prompt]])
+    settings = dict(temperature=0.8, top_k=40, top_p=0.9)
+    for strategy in ("greedy", "sample"):
+        extra = settings if strategy == "sample" else {}
+        python = latency(lambda: gpt.generate(prompt_ids, 64, strategy=strategy, seed=0, **extra),
+                         repeats)
+        cells = [(f"`generate(strategy={strategy!r})` (ids)", python)]
+        if strategy == "greedy":
+            cells.append(("SavedModel `serving_default` (raw prompt, greedy)", latency(
+                lambda: loaded.signatures["serving_default"](prompt=tf.constant([prompt])),
+                repeats)))
+        else:
+            request = dict(prompt=tf.constant([prompt]), temperature=tf.constant([0.8]),
+                           top_k=tf.constant([40]), top_p=tf.constant([0.9]),
+                           seed=tf.constant([0], tf.int64))
+            cells.append(("SavedModel `serving_sample` (raw prompt, seeded)", latency(
+                lambda: loaded.signatures["serving_sample"](**request), repeats)))
+        for label, (p50, p99) in cells:
+            rows.append([name, 1, label, f"{p50:.1f}", f"{p99:.1f}", f"{p50 / python[0]:.2f}"])
+            print(" | ".join(str(c) for c in rows[-1]), flush=True)
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=200, help="timed calls per cell")
@@ -181,8 +261,18 @@ def main():
                 rows.append([name, batch, label, f"{p50:.2f}", f"{p99:.2f}",
                              f"{p50 / direct:.2f}", f"{p50 / graph:.2f}"])
                 print(" | ".join(str(c) for c in rows[-1]), flush=True)
+    decode_repeats = max(10, args.repeats // 10)
+    decode_rows = decoding_cases(rng, root, decode_repeats)
     table = markdown_table(["model", "batch", "called as", "p50 ms", "p99 ms",
                             "p50 / direct p50", "p50 / tf.function p50"], rows)
+    decode_table = markdown_table(["model", "batch", "called as", "p50 ms", "p99 ms",
+                                   "p50 / the model's own p50"], decode_rows)
+    decode_notes = (f"Decoding in the graph: {decode_repeats} timed calls a cell after 5 "
+                    "untimed ones, untrained weights with the end token's logit held down, so "
+                    "every call decodes the full length (20 target tokens; 64 characters): the "
+                    "longest request, not a typical one. The model's own row is its compiled "
+                    "decoding (`translate`, `generate`: one `tf.function`, the graph the "
+                    "signature runs) on already-vectorized ids; the signatures take raw text.")
     load_table = markdown_table(["model", "client threads", "requests/s", "p50 ms", "p99 ms",
                                  "errors", "RSS start MiB", "RSS end MiB", "RSS growth"],
                                 load_rows)
@@ -199,7 +289,8 @@ def main():
     if args.no_write:
         return
     path = write_section("serving", "Serving latency (bench/serving.py)",
-                         notes + "\n\n" + table + "\n\n" + load_notes + "\n\n" + load_table)
+                         notes + "\n\n" + table + "\n\n" + load_notes + "\n\n" + load_table
+                         + "\n\n" + decode_notes + "\n\n" + decode_table)
     print("wrote", path)
 
 
