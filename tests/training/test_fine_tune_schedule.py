@@ -5,6 +5,9 @@ phase: a spy records the model's trainable weights and all weight values when ea
 and ends. A kill is simulated as in `distributed_worker.py` (right after the checkpoint of a
 given step), here by raising from `CustomTrainingLoop.save` in-process: only the files in the
 run directory survive into the next `train_and_evaluate` call, which builds everything anew.
+
+Sized for speed, not accuracy: MobileNet (v1: 87 layers to MobileNetV3Small's 158, and its
+top 12 hold convolutions and BatchNormalization as V3's do), 8 training examples, and Fashion-MNIST files whose validation and test splits are one batch each.
 """
 
 import json
@@ -18,7 +21,7 @@ import tensorflow as tf
 from seqmodels.training.config import make_config
 from seqmodels.training.custom_loop import CustomTrainingLoop, saved_step
 from seqmodels.training.train import train_and_evaluate
-from tests.tasks.conftest import data_files  # noqa: F401  (a fixture: the data files)
+from tests.data.fixtures import write_fashion_idx
 
 HEAD = {"logits/kernel", "logits/bias"}
 UNFREEZE_TOP = 12
@@ -81,8 +84,17 @@ def _tensorboard_steps(model_dir, tag):
     return steps
 
 
+@pytest.fixture(scope="module")
+def data_files(tmp_path_factory):
+    """Fashion-MNIST files: the loader's 55,000 training images, then 4 for validation; 4 test."""
+    directory = tmp_path_factory.mktemp("fashion")
+    write_fashion_idx(directory, train=55_004, test=4)
+    return directory
+
+
 def _config(data_dir, **fields):
-    """MobileNetV3Small on the tiny preset: epoch 1 trains the head, epoch 2 the top layers.
+    """MobileNet on the tiny preset: epoch 1 trains the head, epoch 2 the top layers, on the
+    first 8 training images (2 steps of 4 an epoch, as the preset has it).
 
     Nothing random is drawn in training but the data's seeded augmentation (no dropout), so a
     resumed run can match an uninterrupted one exactly.
@@ -90,12 +102,12 @@ def _config(data_dir, **fields):
     return make_config(
         "image_classification", "tiny",
         ["epochs=2", "head_epochs=1", f"unfreeze_top={UNFREEZE_TOP}", "learning_rate=0.01",
-         "fine_tune_learning_rate=0.01", "checkpoint_every=1"],
-        backbone="keras_app:MobileNetV3Small", data_dir=str(data_dir), **fields)
+         "fine_tune_learning_rate=0.01", "checkpoint_every=1", "max_examples=8"],
+        backbone="keras_app:MobileNet", data_dir=str(data_dir), **fields)
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(data_files, tmp_path_factory):  # noqa: F811
+def uninterrupted(data_files, tmp_path_factory):
     """One run never killed: its model dir, returned metrics and the phases `fit` saw."""
     model_dir = str(tmp_path_factory.mktemp("uninterrupted") / "run")
     with pytest.MonkeyPatch.context() as patch:
@@ -149,8 +161,7 @@ def _checkpoint(model_dir):
             if name != "_CHECKPOINTABLE_OBJECT_GRAPH"}
 
 
-def test_killed_in_either_phase_resumes_in_that_phase(uninterrupted, data_files,  # noqa: F811
-                                                      tmp_path):
+def test_killed_in_either_phase_resumes_in_that_phase(uninterrupted, data_files, tmp_path):
     """Killed at step 1 (head phase), then at step 3 (fine-tune phase), the run ends as the one
     never killed: the same model and optimizer variables, phase 2's optimizer state included."""
     expected_dir, _, (head_phase, fine_tune_phase) = uninterrupted
