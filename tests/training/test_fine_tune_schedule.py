@@ -7,7 +7,8 @@ given step), here by raising from `CustomTrainingLoop.save` in-process: only the
 run directory survive into the next `train_and_evaluate` call, which builds everything anew.
 
 Sized for speed, not accuracy: MobileNet (v1: 87 layers to MobileNetV3Small's 158, and its
-top 12 hold convolutions and BatchNormalization as V3's do), 8 training examples, and Fashion-MNIST files whose validation and test splits are one batch each.
+top 12 hold convolutions and BatchNormalization as V3's do), 8 training examples, and
+Fashion-MNIST files whose validation and test splits are one batch each.
 """
 
 import json
