@@ -9,8 +9,9 @@ import pytest
 from seqmodels.layers.gru import GRU, GRUCell
 from tests.layer_test_case import run_layer_test
 from tests.layers.test_rnn import (
-    BATCH, PARITY_CASES, PARITY_IDS, TIME, UNITS, check_bidirectional_parity, check_dropout,
-    check_dynamic_time_parity, check_masking_from_upstream, check_parity, inputs, paired)
+    BATCH, CONTRACT_TIME, PARITY_CASES, PARITY_IDS, UNITS, check_bidirectional_parity,
+    check_dropout, check_dynamic_time_parity, check_masking_from_upstream, check_parity,
+    inputs, paired)
 
 
 @pytest.mark.parametrize("kwargs, mask_kind, with_initial_state, time", PARITY_CASES,
@@ -35,9 +36,10 @@ def test_parity_unknown_time_and_bidirectional():
 
 
 def test_layer_contract(tmp_path):
+    x = inputs(time=CONTRACT_TIME)
     run_layer_test(GRU, dict(units=UNITS, return_sequences=True, recurrent_dropout=0.1, seed=3),
-                   inputs(), (BATCH, TIME, UNITS), tmp_path=tmp_path)
-    run_layer_test(GRU, dict(units=UNITS, reset_after=False, return_state=True), inputs(),
+                   x, (BATCH, CONTRACT_TIME, UNITS), tmp_path=tmp_path)
+    run_layer_test(GRU, dict(units=UNITS, reset_after=False, return_state=True), x,
                    [(BATCH, UNITS), (BATCH, UNITS)], tmp_path=tmp_path)
 
 

@@ -9,8 +9,9 @@ import pytest
 from seqmodels.layers.lstm import LSTM, LSTMCell
 from tests.layer_test_case import run_layer_test
 from tests.layers.test_rnn import (
-    BATCH, PARITY_CASES, PARITY_IDS, TIME, UNITS, check_bidirectional_parity, check_dropout,
-    check_dynamic_time_parity, check_masking_from_upstream, check_parity, inputs, paired)
+    BATCH, CONTRACT_TIME, PARITY_CASES, PARITY_IDS, TIME, UNITS, check_bidirectional_parity,
+    check_dropout, check_dynamic_time_parity, check_masking_from_upstream, check_parity,
+    inputs, paired)
 
 
 @pytest.mark.parametrize("kwargs, mask_kind, with_initial_state, time", PARITY_CASES,
@@ -33,10 +34,11 @@ def test_parity_unknown_time_and_bidirectional():
 
 
 def test_layer_contract(tmp_path):
+    x = inputs(time=CONTRACT_TIME)
     run_layer_test(LSTM, dict(units=UNITS, return_sequences=True, dropout=0.1, seed=1),
-                   inputs(), (BATCH, TIME, UNITS), tmp_path=tmp_path)
+                   x, (BATCH, CONTRACT_TIME, UNITS), tmp_path=tmp_path)
     run_layer_test(LSTM, dict(units=UNITS, return_state=True, go_backwards=True,
-                              recurrent_dropout=0.2, unit_forget_bias=False), inputs(),
+                              recurrent_dropout=0.2, unit_forget_bias=False), x,
                    [(BATCH, UNITS)] * 3, tmp_path=tmp_path)
 
 

@@ -9,9 +9,9 @@ import pytest
 from seqmodels.layers.simple_rnn import SimpleRNN, SimpleRNNCell
 from tests.layer_test_case import run_layer_test
 from tests.layers.test_rnn import (
-    BATCH, FEATURES, PARITY_CASES, PARITY_IDS, TIME, UNITS, check_bidirectional_parity,
-    check_dropout, check_dynamic_time_parity, check_masking_from_upstream, check_parity,
-    inputs, paired)
+    BATCH, CONTRACT_TIME, FEATURES, PARITY_CASES, PARITY_IDS, TIME, UNITS,
+    check_bidirectional_parity, check_dropout, check_dynamic_time_parity,
+    check_masking_from_upstream, check_parity, inputs, paired)
 
 
 @pytest.mark.parametrize("kwargs, mask_kind, with_initial_state, time", PARITY_CASES,
@@ -32,12 +32,13 @@ def test_parity_unknown_time_and_bidirectional():
 
 
 def test_layer_contract(tmp_path):
+    x = inputs(time=CONTRACT_TIME)
     run_layer_test(SimpleRNN, dict(units=UNITS, return_sequences=True, dropout=0.1,
-                                   recurrent_dropout=0.1, seed=2), inputs(),
-                   (BATCH, TIME, UNITS), tmp_path=tmp_path)
+                                   recurrent_dropout=0.1, seed=2), x,
+                   (BATCH, CONTRACT_TIME, UNITS), tmp_path=tmp_path)
     run_layer_test(SimpleRNN, dict(units=UNITS, return_state=True, go_backwards=True,
                                    activation="relu", kernel_regularizer="l2"),
-                   inputs(), [(BATCH, UNITS), (BATCH, UNITS)], tmp_path=tmp_path)
+                   x, [(BATCH, UNITS), (BATCH, UNITS)], tmp_path=tmp_path)
 
 
 def test_config_is_flat_and_matches_keras():
