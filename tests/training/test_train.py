@@ -1,6 +1,7 @@
 """train_and_evaluate: a one-step run of the tiny preset writes everything and exports.
 
-(`tiny_corpus` is in conftest.py.)
+(`tiny_corpus`, `tiny_run` and `copy_run` are in conftest.py: the tests that start from a
+finished tiny run copy the one `tiny_run` trained instead of training their own.)
 """
 
 import json
@@ -13,6 +14,7 @@ import tensorflow as tf
 
 from seqmodels.training.config import make_config
 from seqmodels.training.train import train_and_evaluate
+from tests.training.conftest import copy_run
 
 
 def test_tiny_run_writes_metrics_checkpoints_logs_and_one_export(tiny_corpus, tmp_path):
@@ -48,9 +50,8 @@ def test_tiny_run_writes_metrics_checkpoints_logs_and_one_export(tiny_corpus, tm
     assert json.load(open(os.path.join(model_dir, "export.json")))["version"] == 1
 
 
-def test_running_again_resumes_instead_of_restarting(tiny_corpus, tmp_path):
-    model_dir = str(tmp_path / "run")
-    train_and_evaluate(make_config("text_classification", "tiny"), model_dir)
+def test_running_again_resumes_instead_of_restarting(tiny_run, tiny_corpus, tmp_path):
+    model_dir = copy_run(tiny_run[0], tmp_path / "run")  # one epoch of the tiny preset, done
     again = train_and_evaluate(make_config("text_classification", "tiny", ["epochs=2"]), model_dir)
     # Only the second epoch ran in the second call: the history has two epochs in all.
     assert len(again["history"]["loss"]) == 2
@@ -61,11 +62,12 @@ def test_config_must_be_a_train_config(tmp_path):
         train_and_evaluate({"task": "captioning"}, str(tmp_path))
 
 
-def test_a_run_directory_with_the_earlier_flat_config_json_still_exports(tiny_corpus, tmp_path):
+def test_a_run_directory_with_the_earlier_flat_config_json_still_exports(tiny_run, tiny_corpus,
+                                                                         tmp_path):
     from seqmodels.training.train import export_trained
 
-    model_dir = str(tmp_path / "run")
-    metrics = train_and_evaluate(make_config("text_classification", "tiny"), model_dir)
+    model_dir = copy_run(tiny_run[0], tmp_path / "run")
+    metrics = tiny_run[1]
     path = os.path.join(model_dir, "config.json")
     saved = json.load(open(path))
     with open(path, "w") as f:  # the layout before the config had a run and a task part
@@ -82,12 +84,12 @@ def test_a_run_directory_with_the_earlier_flat_config_json_still_exports(tiny_co
 
 
 @pytest.mark.parametrize("keep_best", [True, False])
-def test_weights_that_do_not_fit_the_config_are_a_named_error(keep_best, tiny_corpus, tmp_path):
+def test_weights_that_do_not_fit_the_config_are_a_named_error(keep_best, tiny_run, tiny_corpus,
+                                                              tmp_path):
     """export_trained never serves a model whose weights were not all restored."""
     from seqmodels.training.train import export_trained
 
-    model_dir = str(tmp_path / "run")
-    train_and_evaluate(make_config("text_classification", "tiny"), model_dir)
+    model_dir = copy_run(tiny_run[0], tmp_path / "run")
     if not keep_best:  # the checkpoint is what export_trained falls back to
         os.remove(os.path.join(model_dir, "best.weights.h5"))
     path = os.path.join(model_dir, "config.json")
