@@ -28,10 +28,11 @@ def tiny_corpus(tmp_path, monkeypatch):
     rotten_tomatoes.read_reviews.cache_clear()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """`(model_dir, metrics)` of one `train_and_evaluate` of the tiny text-classification preset
-    on the tiny corpus (no export). Read it, or `copy_run` it before changing anything."""
+    on the tiny corpus (no export), shared by the test modules (test_train, test_evaluation).
+    Read it, or `copy_run` it before changing anything."""
     directory = tmp_path_factory.mktemp("tiny_run")
     with pytest.MonkeyPatch.context() as patch:
         (directory / "corpus").mkdir()

@@ -12,6 +12,7 @@ from seqmodels.training.config import make_config
 from seqmodels.training.evaluation import Evaluator
 from seqmodels.training.train import train_and_evaluate
 from tests.data.fixtures import write_rotten_tomatoes
+from tests.training.conftest import copy_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -26,11 +27,11 @@ def _scalars(directory):
     return values
 
 
-def test_evaluate_once_matches_the_training_runs_numbers(tmp_path):
-    write_rotten_tomatoes(tmp_path, movies=40, per_movie=4)
-    model_dir = str(tmp_path / "run")
-    trained = train_and_evaluate(make_config("text_classification", "tiny",
-                                             data_dir=str(tmp_path)), model_dir)
+def test_evaluate_once_matches_the_training_runs_numbers(tiny_run, tiny_corpus, tmp_path):
+    # A copy of conftest's tiny text-classification run (one epoch of 2 steps, no export);
+    # the evaluator rebuilds its data from the same tiny corpus.
+    model_dir = copy_run(tiny_run[0], tmp_path / "run")
+    trained = tiny_run[1]
     metrics = Evaluator(model_dir).evaluate()
     assert metrics["step"] == 2 and metrics["checkpoint"].endswith("ckpt-2")
     # One epoch: the last checkpoint is the best epoch's weights, which were tested.
