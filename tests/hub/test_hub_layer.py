@@ -247,7 +247,19 @@ def test_text_model_exports_and_serves_in_a_fresh_process(encoder_dir, tmp_path)
     assert not result["seqmodels"]
 
 
-def test_keras_hub_preprocessor_with_tensorflow_text_ops(tmp_path):
+def test_keras_hub_preprocessor_with_tensorflow_text_ops_and_strategy_scope_with_two_replicas(
+        backbone_dir, tmp_path):
+    """Two checks that each need a fresh process, run in one (its start is most of their time).
+
+    keras-hub preprocessor with tensorflow_text ops: a process that has not imported
+    tensorflow_text builds a raw-text model from an exported keras-hub preprocessor and
+    encoder; HubLayer imports tensorflow_text for the tokenizer's ops and casts the
+    preprocessor's bool padding_mask to the encoder's int32.
+
+    Strategy scope with two replicas: under a MirroredStrategy over two logical CPUs (set
+    before TensorFlow starts, hence the fresh process) a HubLayer's variables are mirrored,
+    the replicas agree, fit changes every trainable weight and lowers the loss.
+    """
     import keras_hub
     vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "film", "plot"]
     preprocessor = keras_hub.models.BertTextClassifierPreprocessor(
@@ -261,29 +273,8 @@ def test_keras_hub_preprocessor_with_tensorflow_text_ops(tmp_path):
                                        input_signature=tf.TensorSpec([None], tf.string))
     encoder_dir = export_reusable(backbone, str(tmp_path / "encoder"))
     np.save(tmp_path / "expected.npy", expected)
-    # A fresh process that has not imported tensorflow_text: HubLayer imports it for the
-    # tokenizer's ops, and casts the preprocessor's bool padding_mask to the encoder's int32.
     result = _run_python(f"""
         import json, sys
-        import keras, numpy as np, tensorflow as tf
-        from seqmodels.hub import HubLayer
-        before = "tensorflow_text" in sys.modules
-        text = keras.Input(shape=(), dtype="string")
-        encoder_inputs = HubLayer({preprocessor_dir!r})(text)
-        pooled = HubLayer({encoder_dir!r}, output_key="pooled_output")(encoder_inputs)
-        out = keras.Model(text, pooled).predict(tf.constant({sentences!r}), verbose=0)
-        error = float(np.abs(out - np.load({str(tmp_path / "expected.npy")!r})).max())
-        print(json.dumps({{"before": before, "after": "tensorflow_text" in sys.modules,
-                          "error": error}}))
-    """)
-    result = json.loads(result)
-    assert result == {"before": False, "after": True, "error": result["error"]}
-    assert result["error"] < 1e-5
-
-
-def test_strategy_scope_with_two_replicas(backbone_dir):
-    result = _run_python(f"""
-        import json
         import numpy as np
         import tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]
@@ -291,6 +282,16 @@ def test_strategy_scope_with_two_replicas(backbone_dir):
             cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         import keras
         from seqmodels.hub import HubLayer
+        before = "tensorflow_text" in sys.modules
+        # The keras-hub preprocessor and encoder, raw text in.
+        text = keras.Input(shape=(), dtype="string")
+        encoder_inputs = HubLayer({preprocessor_dir!r})(text)
+        pooled = HubLayer({encoder_dir!r}, output_key="pooled_output")(encoder_inputs)
+        out = keras.Model(text, pooled).predict(tf.constant({sentences!r}), verbose=0)
+        error = float(np.abs(out - np.load({str(tmp_path / "expected.npy")!r})).max())
+        text_ops = {{"before": before, "after": "tensorflow_text" in sys.modules,
+                     "error": error}}
+        # Two replicas.
         keras.utils.set_random_seed(0)
         strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
         with strategy.scope():
@@ -303,7 +304,7 @@ def test_strategy_scope_with_two_replicas(backbone_dir):
         loss_before = model.evaluate(x, y, batch_size=16, verbose=0)
         model.fit(x, y, batch_size=16, epochs=4, verbose=0)
         kernel = layer.trainable_weights[0].value
-        print(json.dumps({{
+        print(json.dumps({{"text_ops": text_ops, "strategy": {{
             "replicas": strategy.num_replicas_in_sync,
             "mirrored": type(kernel).__name__,
             "replicas_agree": all(np.array_equal(v.numpy(), kernel.values[0].numpy())
@@ -311,9 +312,13 @@ def test_strategy_scope_with_two_replicas(backbone_dir):
             "changed": [bool(not np.allclose(b, w.numpy()))
                         for b, w in zip(before, layer.trainable_weights)],
             "loss": [loss_before, model.evaluate(x, y, batch_size=16, verbose=0)],
-        }}))
-    """)
+        }}}}))
+    """, timeout=240)
     result = json.loads(result)
+    text_ops = result["text_ops"]
+    assert text_ops == {"before": False, "after": True, "error": text_ops["error"]}
+    assert text_ops["error"] < 1e-5
+    result = result["strategy"]
     assert result["replicas"] == 2
     assert result["mirrored"] == "MirroredVariable"
     assert result["replicas_agree"]
