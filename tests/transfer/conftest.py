@@ -1,4 +1,5 @@
-"""Session fixtures: a tiny random BERT saved as a local keras-hub preset, and its TF Hub export."""
+"""Session fixtures: a tiny random BERT saved as a local keras-hub preset, its TF Hub export, and
+a tiny random Hugging Face BERT checkpoint."""
 
 import keras
 import pytest
@@ -41,4 +42,14 @@ def tiny_hub(tiny_preset, tmp_path_factory):
     """The tiny preset exported as a TF Hub text encoder + preprocessor pair."""
     path = str(tmp_path_factory.mktemp("transfer") / "tiny_hub")
     transfer.export_text_encoder(tiny_preset, path, sequence_length=SEQUENCE_LENGTH)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_hf(tmp_path_factory):
+    """A random Hugging Face `BertModel` checkpoint (tests/models/bert_checkpoints.py), written
+    once for test_hf_backbone.py, test_lora.py and test_int8.py, which only read it."""
+    from tests.models.bert_checkpoints import write_tiny_bert
+
+    _, path = write_tiny_bert(str(tmp_path_factory.mktemp("hf") / "tiny_bert"))
     return path

@@ -9,7 +9,6 @@ import tensorflow as tf
 
 from seqmodels import transfer
 from seqmodels.models import BertEncoder
-from tests.models.bert_checkpoints import write_tiny_bert
 
 transformers = pytest.importorskip("transformers")
 
@@ -22,12 +21,6 @@ TEXTS = ["A good film!", "dull acting, bad plot", "the story is not fun", "Café
 def _vocabulary_id(path, token):
     with open(os.path.join(path, "vocab.txt"), encoding="utf-8") as f:
         return [line.rstrip("\n") for line in f].index(token)
-
-
-@pytest.fixture(scope="module")
-def tiny_hf(tmp_path_factory):
-    _, path = write_tiny_bert(str(tmp_path_factory.mktemp("hf") / "tiny_bert"))
-    return path
 
 
 def test_parse_backbone_takes_hf():

@@ -11,18 +11,12 @@ import tensorflow as tf
 
 from seqmodels import transfer
 from seqmodels.export import export_for_serving
-from tests.models.bert_checkpoints import CONFIG, write_tiny_bert
+from tests.models.bert_checkpoints import CONFIG
 from tests.transfer.conftest import SENTENCES
 
 transformers = pytest.importorskip("transformers")
 
 SEQUENCE_LENGTH = 16
-
-
-@pytest.fixture(scope="module")
-def tiny_hf(tmp_path_factory):
-    _, path = write_tiny_bert(str(tmp_path_factory.mktemp("hf") / "tiny_bert"))
-    return path
 
 
 def _int8_bytes(model):

@@ -11,19 +11,13 @@ import pytest
 import tensorflow as tf
 
 from seqmodels import transfer
-from tests.models.bert_checkpoints import CONFIG, write_tiny_bert
+from tests.models.bert_checkpoints import CONFIG
 from tests.transfer.conftest import LABELS, SENTENCES
 
 transformers = pytest.importorskip("transformers")
 
 SEQUENCE_LENGTH = 16
 RANK = 2
-
-
-@pytest.fixture(scope="module")
-def tiny_hf(tmp_path_factory):
-    _, path = write_tiny_bert(str(tmp_path_factory.mktemp("hf") / "tiny_bert"))
-    return path
 
 
 def _expected_lora_numbers(hidden, heads, intermediate, layers, rank):
