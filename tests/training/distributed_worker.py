@@ -13,7 +13,8 @@ Prints `FIRST_STEP_AT <unix time>` after its first step.
 Under `multi_worker_mirrored` the coordination service is configured as
 `MultiWorkerMirroredStrategy` would configure it, but with a heartbeat timeout of
 `HEARTBEAT_TIMEOUT_MS` instead of TensorFlow's 10 s: a killed peer is noticed sooner (the test
-that kills one waits for that), and a live one still beats several times a timeout.
+that kills one waits for that: about 6 s after the kill instead of 20 at a load of 5), while
+live workers, whose heartbeats come from a TensorFlow thread, stayed within it at loads of 4-7.
 """
 
 import json
