@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from seqmodels import data, models
 from seqmodels.export import export_for_serving
+from tests.decoding.eager import eagerly
 from tests.export.server_session import ServerSession, run_batched  # noqa: F401
 
 TEXTS = ["a good film", "a bad film", "good acting", "bad plot and bad acting", "",
@@ -121,13 +122,14 @@ def export_every_kind(root, batching=True):
                                            start_id=2, end_id=3, batching=batching)
     plan["translate"] = dict(dir=dirs["translate"], signature="serving_default",
                              inputs={"text": strings(TEXTS)})
-    expected["translate"] = [sentence(row, 2, 3) for row in translator.translate(ids, 2, 3)]
     # Each text its own beam width: each row is translate(beam_size=w) of that row alone.
     plan["translate_beam"] = dict(dir=dirs["translate"], signature="serving_beam",
                                   inputs={"text": strings(TEXTS), "beam_width": ints(WIDTHS)})
-    expected["translate_beam"] = [
-        sentence(translator.translate(ids[i:i + 1], 2, 3, beam_size=w)[0], 2, 3)
-        for i, w in enumerate(WIDTHS)]
+    with eagerly():
+        expected["translate"] = [sentence(row, 2, 3) for row in translator.translate(ids, 2, 3)]
+        expected["translate_beam"] = [
+            sentence(translator.translate(ids[i:i + 1], 2, 3, beam_size=w)[0], 2, 3)
+            for i, w in enumerate(WIDTHS)]
 
     captioner = models.Captioner((8, 16, 1), len(WORDS), max_length=6, hidden_dim=8,
                                  num_heads=2, intermediate_dim=16)
@@ -140,15 +142,16 @@ def export_every_kind(root, batching=True):
                                          start_id=2, end_id=3, batching=batching)
     plan["caption"] = dict(dir=dirs["caption"], signature="serving_default",
                            inputs={"images": strings([png(i) for i in gray])})
-    expected["caption"] = [sentence(row, 2, 3) for row in
-                           captioner.caption(gray.astype(np.float32) / 255.0, 2, 3)]
     widths = WIDTHS[:len(gray)]
     plan["caption_beam"] = dict(dir=dirs["caption"], signature="serving_beam",
                                 inputs={"images": strings([png(i) for i in gray]),
                                         "beam_width": ints(widths)})
-    expected["caption_beam"] = [
-        sentence(captioner.caption(gray[i:i + 1].astype(np.float32) / 255.0, 2, 3,
-                                   beam_size=w)[0], 2, 3) for i, w in enumerate(widths)]
+    with eagerly():
+        expected["caption"] = [sentence(row, 2, 3) for row in
+                               captioner.caption(gray.astype(np.float32) / 255.0, 2, 3)]
+        expected["caption_beam"] = [
+            sentence(captioner.caption(gray[i:i + 1].astype(np.float32) / 255.0, 2, 3,
+                                       beam_size=w)[0], 2, 3) for i, w in enumerate(widths)]
 
     gpt = models.MiniGPT(len(CHARACTERS), max_length=16, hidden_dim=8, num_layers=1,
                          num_heads=2, intermediate_dim=16)
@@ -163,10 +166,11 @@ def export_every_kind(root, batching=True):
     expected["generate"], expected["generate_sample"] = [], []
     for row, prompt in enumerate(prompts):
         prompt_ids = [CHARACTERS.index(c) if c in CHARACTERS else 0 for c in prompt][-10:] or [0]
-        out = gpt.generate(np.array([prompt_ids]), 6)[0, len(prompt_ids):]
-        expected["generate"].append("".join(CHARACTERS[i] for i in out))
         settings = {name: values[row] for name, (_, values) in SAMPLING.items()}
-        out = gpt.generate(np.array([prompt_ids]), 6, strategy="sample", **settings)
+        with eagerly():  # each prompt's length and settings would be a trace of their own
+            out = gpt.generate(np.array([prompt_ids]), 6)[0, len(prompt_ids):]
+            expected["generate"].append("".join(CHARACTERS[i] for i in out))
+            out = gpt.generate(np.array([prompt_ids]), 6, strategy="sample", **settings)
         expected["generate_sample"].append("".join(CHARACTERS[i]
                                                    for i in out[0, len(prompt_ids):]))
     built = dict(text=classifier, vectorizer=vectorizer, gpt=gpt, translator=translator,
