@@ -14,6 +14,7 @@ import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
 from seqmodels.export.decoding_signatures import DEFAULT_BEAM_WIDTH, MAX_BEAM_WIDTH
+from tests.decoding.eager import eagerly
 from tests.export import kinds
 
 OUTPUT = {"translate": "translation", "caption": "caption"}
@@ -27,13 +28,15 @@ def _inputs(exports, kind):
 
 
 def _python(exports, kind, beam_size):
-    """The Python model's strings for the plan's inputs, decoded with `beam_size`."""
+    """The Python model's strings for the plan's inputs, decoded with `beam_size` (its decoder
+    run eagerly, `tests.decoding.eager`: the same tokens without a trace per width)."""
     built = exports["models"]
-    if kind == "translate":
-        ids = built["translator"].translate(built["source_ids"], 2, 3, beam_size=beam_size)
-    else:
-        ids = built["captioner"].caption(built["gray"].astype(np.float32) / 255.0, 2, 3,
-                                         beam_size=beam_size)
+    with eagerly():
+        if kind == "translate":
+            ids = built["translator"].translate(built["source_ids"], 2, 3, beam_size=beam_size)
+        else:
+            ids = built["captioner"].caption(built["gray"].astype(np.float32) / 255.0, 2, 3,
+                                             beam_size=beam_size)
     return [kinds.sentence(row, 2, 3) for row in ids]
 
 
@@ -106,8 +109,9 @@ def test_sampling_under_a_fixed_seed_gives_the_python_models_tokens(sessions, ex
         session.run("serving_sample", per_row), "completion")
     gpt, prompts = exports["models"]["gpt"], exports["models"]["prompts"]
     ids = [kinds.CHARACTERS.index(c) for c in prompts[0]]
-    out = gpt.generate(np.array([ids]), 6, strategy="sample", temperature=0.9, top_k=3,
-                       top_p=0.8, seed=7)[0, len(ids):]
+    with eagerly():
+        out = gpt.generate(np.array([ids]), 6, strategy="sample", temperature=0.9, top_k=3,
+                           top_p=0.8, seed=7)[0, len(ids):]
     assert _strings(session.run("serving_sample", once), "completion")[0] == "".join(
         kinds.CHARACTERS[i] for i in out)
 
