@@ -18,6 +18,7 @@ import tensorflow as tf
 from seqmodels import models
 from seqmodels.export import export_for_serving, read_warmup
 from seqmodels.export.tf_serving import run_predict_request, predict_request
+from tests.decoding.eager import eagerly
 from tests.export.kinds import CHARACTERS, WORDS, png as _png
 
 
@@ -348,21 +349,25 @@ def test_a_two_block_translator_serves_the_uncached_search_tokens(tmp_path):
     bias[0] += 1.0
     bias[3] -= 2.0  # a late end: the beams' answers too run long enough to hold id 0 twice
     translator.head.set_weights([kernel, bias])
-    uncached = translator.translate(vectorizer(tf.constant(texts)).numpy(), 2, 3,
-                                    use_cache=False)
-    assert ((uncached == 0).sum(axis=1) >= 2).any()
+    source = vectorizer(tf.constant(texts)).numpy()
+    # The Python model's uncached searches, run eagerly (`tests.decoding.eager`): their tokens
+    # without a trace per width (the served graphs below are the compiled ones).
+    with eagerly():
+        uncached = [translator.translate(source, 2, 3, beam_size=width, use_cache=False)
+                    for width in range(1, 5)]
+    assert ((uncached[0] == 0).sum(axis=1) >= 2).any()
     directory = export_for_serving(translator, str(tmp_path / "translate"),
                                    vectorizer=vectorizer, vocabulary=words, start_id=2, end_id=3)
     signatures = tf.saved_model.load(directory).signatures
     served = signatures["serving_default"](text=tf.constant(texts))["translation"].numpy()
-    expected = [" ".join(words[i] for i in row[1:] if i not in (0, 2, 3)) for row in uncached]
+    expected = [" ".join(words[i] for i in row[1:] if i not in (0, 2, 3))
+                for row in uncached[0]]
     assert [text.decode() for text in served] == expected
     # serving_beam, widths 1..4: the uncached beam search's tokens, id 0 in them too.
-    source = vectorizer(tf.constant(texts)).numpy()
     for width in range(1, 5):
-        uncached = translator.translate(source, 2, 3, beam_size=width, use_cache=False)
-        assert ((uncached == 0).sum(axis=1) >= 2).any(), width
+        assert ((uncached[width - 1] == 0).sum(axis=1) >= 2).any(), width
         served = signatures["serving_beam"](text=tf.constant(texts), beam_width=tf.constant(
             [width]))["translation"].numpy()
         assert [text.decode() for text in served] == [
-            " ".join(words[i] for i in row[1:] if i not in (0, 2, 3)) for row in uncached]
+            " ".join(words[i] for i in row[1:] if i not in (0, 2, 3))
+            for row in uncached[width - 1]]
