@@ -114,7 +114,8 @@ def test_keras_file_round_trip_and_a_fit_step(tiny, tmp_path):
                                atol=1e-6)
     head = keras.Model(reloaded.input, keras.layers.Dense(2)(reloaded.output["pooled_output"]))
     head.compile(keras.optimizers.Adam(1e-3),
-                 keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+                 keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                 run_eagerly=True)  # one step: the same train step without tracing it
     before = keras.ops.convert_to_numpy(reloaded.get_layer("transformer_layer_0")
                                         .attention.query_dense.kernel)
     head.fit(inputs, np.array([0, 1, 0, 1]), epochs=1, verbose=0)
