@@ -35,11 +35,14 @@ WORDS = ["light", "water", "king", "people", "land", "house", "day", "word"]
 
 def test_server_task_is_a_worker_or_ps_of_tf_config():
     def env(task):
-        return {"TF_CONFIG": json.dumps({"cluster": {}, "task": task})}
+        cluster = {"chief": ["h:1"], "worker": ["h:2", "h:3"], "ps": ["h:4"]}
+        return {"TF_CONFIG": json.dumps({"cluster": cluster, "task": task})}
     assert server_task(env({"type": "worker", "index": 1})) == ("worker", 1)
     assert server_task(env({"type": "ps"})) == ("ps", 0)
     assert server_task(env({"type": "chief", "index": 0})) is None
     assert server_task({"TF_CONFIG": "{not json"}) is None and server_task({}) is None
+    # A task its cluster does not have is none of them (`preflight.check` names it).
+    assert server_task(env({"type": "ps", "index": 3})) is None
 
 
 def test_a_worker_rebuilds_the_pipeline_and_its_lookup_table_from_the_graph():
