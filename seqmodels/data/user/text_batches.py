@@ -43,7 +43,8 @@ class RowBatch:
         crlf: some line of a `by_line` batch ends with "\r\n".
         misread: some record of the batch is one that TensorFlow's CSV parsers cannot read
             as `csv.reader` does (a bad record: see `records.misread_field`), or `csv.reader`
-            cannot parse (None in `rows`). Known for `by_line` batches only, else when None.
+            cannot parse (None in `rows`). In a batch that is not `by_line` only the latter
+            is known here; the validation pass checks its text with `read_alike`.
     """
 
     start: int
