@@ -33,7 +33,7 @@ run: setup data
 		--model_dir=runs/default --export_dir=saved_models/sentiment
 
 test: setup
-	$(PY) -m pytest -q -n 2 --dist loadgroup tests
+	$(PY) -m pytest -q -n 2 tests
 
 # Speed of the layers and of training, model quality on the real test splits (each benchmark
 # < 15 min), transfer learning, and serving latency. Each script rewrites its own section of
