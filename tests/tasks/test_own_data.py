@@ -3,6 +3,8 @@ line form, and TFRecord (one step of each tiny preset through `train_and_evaluat
 
 import json
 import os
+import re
+import shlex
 
 import numpy as np
 import pytest
@@ -15,6 +17,8 @@ from tests.data.user.files import png, write_csv, write_jsonl, write_tfrecord
 WORDS = ["light", "water", "king", "people", "land", "house", "day", "word"]
 PALABRAS = ["luz", "agua", "rey", "pueblo", "tierra", "casa", "día", "palabra"]
 SPLITS = ("train", "validation", "test")
+README = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__)))), "README.md")
 
 
 def _reviews(n=60):
@@ -38,10 +42,11 @@ def _write(task, form, folder):
     if task == "text_classification":
         rows = _reviews()
         if form == "csv":
+            os.makedirs(os.path.join(folder, "reviews"))
             for s, split in enumerate(SPLITS):
-                write_csv(os.path.join(folder, f"{split}.csv"), ["review", "score"],
+                write_csv(os.path.join(folder, "reviews", f"{split}.csv"), ["review", "score"],
                           rows[s::3] if s == 0 else rows[s::6])
-            return "csv:{split}.csv", ["text_column=review", "label_column=score"]
+            return "csv:reviews/{split}.csv", ["text_column=review", "label_column=score"]
         if form == "dir":
             for i, (text, label) in enumerate(rows):
                 os.makedirs(os.path.join(folder, "reviews", label), exist_ok=True)
@@ -72,8 +77,8 @@ def _write(task, form, folder):
         times = np.arange(80)
         rows = [(int(t), float(np.sin(t / 4)), float(np.cos(t / 4))) for t in times]
         if form == "csv":
-            write_csv(os.path.join(folder, "s.csv"), ["day", "y", "x"], rows[::-1])
-            return "csv:s.csv", ["time_column=day", "target_columns=y", "feature_columns=x"]
+            write_csv(os.path.join(folder, "sensor.csv"), ["day", "y", "x"], rows[::-1])
+            return "csv:sensor.csv", ["time_column=day", "target_columns=y", "feature_columns=x"]
         if form == "dir":  # a series of one file a split
             for split, part in zip(SPLITS, (rows[:50], rows[50:65], rows[65:])):
                 write_jsonl(os.path.join(folder, f"{split}.jsonl"),
@@ -109,7 +114,8 @@ def _write(task, form, folder):
                 write_tfrecord(os.path.join(folder, "shards", f"part-{shard}.tfrecord"),
                                [{"image": _image(i, (28, 112, 1)), "caption": captions[i]}
                                 for i in range(shard, 40, 2)])
-            return "tfrecord:shards/part-*.tfrecord", []
+            return "tfrecord:shards/part-*.tfrecord", ["image_column=image",
+                                                       "caption_column=caption"]
         write_tfrecord(os.path.join(folder, "c.tfrecord"),
                        [{"picture": _image(i, (28, 112, 1)), "text": c}
                         for i, c in enumerate(captions)])
@@ -121,10 +127,11 @@ def _write(task, form, folder):
         write_jsonl(os.path.join(folder, "v.jsonl"), [{"verse": v} for v in verses])
         return "jsonl:v.jsonl", ["text_column=verse"]
     if form == "dir":
+        os.makedirs(os.path.join(folder, "book"))
         for s, split in enumerate(SPLITS):
-            with open(os.path.join(folder, f"{split}.txt"), "w") as f:
+            with open(os.path.join(folder, "book", f"{split}.txt"), "w") as f:
                 f.write("\n".join(verses[s::3]) + "\n")
-        return "lines:{split}.txt", []
+        return "lines:book/{split}.txt", []
     write_tfrecord(os.path.join(folder, "v.tfrecord"), [{"text": v} for v in verses])
     return "tfrecord:v.tfrecord", []
 
@@ -138,6 +145,60 @@ REQUESTS = {
     "language_modeling": lambda: {"prompt": tf.constant(["in the"])},
 }
 CASES = [(task, form) for task in REQUESTS for form in ("csv", "dir", "tfrecord")]
+# The cases whose files the README's "Train on your own data" commands name: these run from
+# the README's command, through the binary's flags.
+README_CASES = {"text_classification": "csv", "image_classification": "dir",
+                "forecasting": "csv", "translation": "csv", "captioning": "dir",
+                "language_modeling": "dir"}
+
+
+def _readme_commands():
+    """{task: argv} of the shell block of the README's "Train on your own data" section, read
+    as a shell reads it (continued lines joined, quotes removed, `$T` expanded)."""
+    with open(README) as f:
+        section = f.read().split("\n## Train on your own data\n", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    variables, commands = {}, {}
+    for line in block.replace("\\\n", " ").splitlines():
+        words = shlex.split(line)
+        assignment = re.fullmatch(r"(\w+)=(.*)", words[0], re.DOTALL)
+        if len(words) == 1 and assignment:
+            variables[assignment[1]] = shlex.split(assignment[2])
+            continue
+        argv = [w for word in words
+                for w in (variables[word[1:]] if word.startswith("$") else [word])]
+        task = next(a.partition("=")[2] for a in argv if a.startswith("--task="))
+        commands[task] = argv
+    return commands
+
+
+def _run_readme_command(task, extra, run_dir, data_dir, monkeypatch):
+    """Runs the README's command of `task` through the binary (`trainers.train.main`, in this
+    process) from `data_dir`, with its --model_dir replaced by `run_dir` and `extra` flags."""
+    from absl import flags
+
+    from trainers import train as binary
+
+    argv = _readme_commands()[task]
+    assert os.path.basename(argv[0]) == "seqmodels-train", argv
+    argv = [a if not a.startswith("--model_dir=") else f"--model_dir={run_dir}"
+            for a in argv[1:]] + extra
+    monkeypatch.chdir(data_dir)  # the README's paths are relative to where it runs
+    flags.FLAGS.unparse_flags()
+    flags.FLAGS(["seqmodels-train"] + argv)
+    try:
+        binary.main(["seqmodels-train"])
+    finally:
+        flags.FLAGS.unparse_flags()
+    with open(os.path.join(run_dir, "metrics.json")) as f:
+        return json.load(f)
+
+
+def test_the_readme_names_one_command_a_task_each_of_a_form_tested_here():
+    commands = _readme_commands()
+    assert sorted(commands) == sorted(REQUESTS)
+    for task, argv in commands.items():
+        assert "--config=tiny" in argv and any(a.startswith("--model_dir=") for a in argv)
 
 
 @pytest.fixture()
@@ -151,23 +212,33 @@ def no_pictures(monkeypatch):
 
 @pytest.mark.parametrize("task, form", CASES, ids=[f"{t}-{f}" for t, f in CASES])
 def test_each_task_trains_evaluates_and_exports_from_files(task, form, tmp_path, capsys,
-                                                           no_pictures):
+                                                           no_pictures, monkeypatch):
     dataset, options = _write(task, form, tmp_path / "data")
     export = form == "csv"  # one export per task: the first form's
     skip = task == "text_classification" and form == "csv"  # and one run skips a bad record
     if skip:
-        with open(tmp_path / "data" / "train.csv", "a") as f:
+        with open(tmp_path / "data" / "reviews" / "train.csv", "a") as f:
             f.write("too,many,fields\n")
-        options = options + ["on_bad_record=skip"]
-    config = make_config(task, "tiny", dataset=dataset, data_dir=str(tmp_path / "data"),
-                         data_options=tuple(options), steps_per_epoch=1,
-                         export_dir=str(tmp_path / "export") if export else None)
-    metrics = train_and_evaluate(config, str(tmp_path / "run"))
+    if README_CASES[task] == form:  # the README's command, as written, names these files
+        argv = _readme_commands()[task]
+        assert f"--dataset={dataset}" in argv
+        assert [a.partition("=")[2] for a in argv if a.startswith("--data_option=")] == options
+        extra = ["--override=steps_per_epoch=1"]
+        extra += [f"--export_dir={tmp_path / 'export'}"] if export else []
+        extra += ["--data_option=on_bad_record=skip"] if skip else []
+        metrics = _run_readme_command(task, extra, str(tmp_path / "run"),
+                                      str(tmp_path / "data"), monkeypatch)
+    else:
+        config = make_config(task, "tiny", dataset=dataset, data_dir=str(tmp_path / "data"),
+                             data_options=tuple(options), steps_per_epoch=1,
+                             export_dir=str(tmp_path / "export") if export else None)
+        metrics = train_and_evaluate(config, str(tmp_path / "run"))
+    options = options + ["on_bad_record=skip"] if skip else options
     assert metrics["steps_per_epoch"] == 1 and np.isfinite(metrics["test_loss"])
     written = json.load(open(tmp_path / "run" / "config.json"))
     assert written["run"]["dataset"] == dataset and written["run"]["data_options"] == options
     if skip:  # printed, and recorded in metrics.json
-        path = str(tmp_path / "data" / "train.csv")
+        path = os.path.join("reviews", "train.csv")  # as the README's relative glob named it
         assert f"Skipped 1 bad record of {path} (on_bad_record=skip)." in capsys.readouterr().out
         assert json.load(open(tmp_path / "run" / "metrics.json"))["skipped_records"] == {path: 1}
     if export:
