@@ -29,7 +29,8 @@ Rows (each measured with seed 0 and the configuration recorded in the table):
 MiniLM fine-tuning through HubLayer measured 561 s per epoch on 2 quiet cores (much more on a
 shared machine), so the full script takes about an hour and a half there.
 `.venv/bin/python bench/transfer.py --only minilm_frozen,mnist_few_labels` runs some parts; the
-rows of earlier parts are kept (runs/bench_transfer/rows.json) and the whole table is rewritten.
+rows of earlier parts are kept (bench/transfer_rows.json, tracked, so that a fresh clone keeps
+them too) and the whole table is rewritten.
 `--smoke --only minilm_lora,minilm_int8,scratch_int8,litert` runs those parts on 64 examples a
 split (a tiny random BERT for MiniLM), one epoch, recording nothing.
 """
@@ -58,16 +59,17 @@ from seqmodels.training.optimizers import make_optimizer  # noqa: E402
 SEED = 0
 SMOKE = False  # --smoke: tiny sizes, nothing recorded (checks that a part runs)
 SMOKE_EXAMPLES = 64  # per split, with --smoke
-ROWS_PATH = os.path.join(ROOT, "runs", "bench_transfer", "rows.json")
+ROWS_PATH = os.path.join(ROOT, "bench", "transfer_rows.json")
 PARTS = ("minilm_finetune", "minilm_hub", "minilm_hub_parity", "minilm_frozen",
          "mnist_few_labels", "minilm_hf_finetune", "bert_step_speed", "minilm_lora",
          "minilm_int8", "scratch_int8", "litert")
 MINILM_WEIGHTS = os.path.join(ROOT, "runs", "bench_transfer", "minilm_hf.weights.h5")
 COMPRESSION_METRICS = ("accuracy", "size", "latency")
 LITERT_METRICS = ("parity", "size", "latency")
-STEP_IMPLEMENTATIONS = {  # bench/fine_tune_step.py --impl -> the row's model
+STEP_IMPLEMENTATIONS = {  # bench/fine_tune_step.py --impl (+ STEP_ENVIRONMENTS) -> the row's model
     "seqmodels": "BertEncoder (seqmodels layers, hf:)",
     "seqmodels_xla": "BertEncoder (seqmodels layers, hf:), XLA",
+    "seqmodels_onednn": "BertEncoder (seqmodels layers, hf:), TensorFlow's oneDNN kernels",
     "keras_hub": "keras-hub BertBackbone",
     "keras_hub_xla": "keras-hub BertBackbone, XLA",
     "torch": "Hugging Face transformers on PyTorch",
@@ -78,6 +80,10 @@ ROW_ORDER = ("minilm_finetune", "minilm_hf_finetune", "minilm_hub", "minilm_hub_
              *(f"{model}_int8_{m}" for model in ("minilm", "scratch") for m in COMPRESSION_METRICS),
              *(f"litert_{model}_{m}" for model in ("text", "image") for m in LITERT_METRICS),
              "mnist_scratch", "mnist_frozen", "mnist_few_labels")
+# TensorFlow reads TF_ENABLE_ONEDNN_OPTS when it is imported (off by default on CPUs without
+# AVX-512; the training binary turns it on): the variant runs `--impl seqmodels` with it set.
+# Every other TensorFlow process gets it off, so each row says which kernels it ran.
+STEP_ENVIRONMENTS = {"seqmodels_onednn": ("seqmodels", {"TF_ENABLE_ONEDNN_OPTS": "1"})}
 STEP_CONFIG = dict(batch=32, length=48, steps=20, warmup=3, rounds=3)
 HEADERS = ["dataset", "model", "metric", "value", "target", "configuration (seed 0)",
            "seconds per epoch", "seconds"]
@@ -277,10 +283,13 @@ def bert_step_speed():
     speeds = {impl: [] for impl in STEP_IMPLEMENTATIONS}
     for round_ in range(c["rounds"]):
         for impl in STEP_IMPLEMENTATIONS:  # interleaved: a drift in load hits every one alike
+            script, variables = STEP_ENVIRONMENTS.get(impl, (impl, {}))
             command = [sys.executable, os.path.join(ROOT, "bench", "fine_tune_step.py"),
-                       "--impl", impl, "--model_dir", model_dir,
+                       "--impl", script, "--model_dir", model_dir,
                        *(f"--{key}={c[key]}" for key in ("batch", "length", "steps", "warmup"))]
-            out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+            env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0", **variables}
+            out = subprocess.run(command, capture_output=True, text=True, check=True,
+                                 env=env).stdout
             result = json.loads(out.strip().splitlines()[-1])
             speeds[impl].append(result["examples_per_second"])
             print(f"round {round_ + 1} {impl}: {result['examples_per_second']:.1f} examples/s",
