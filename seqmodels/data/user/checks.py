@@ -82,7 +82,7 @@ def image_bytes(record, column, option, file):
     the data file's folder)."""
     value = _value(record, column, option)
     if isinstance(record.fields[column], list):  # a tf.train.Example's bytes feature
-        return value, "the image bytes"
+        return value, f"feature {column!r}"
     path = value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else str(value)
     full = os.path.join(os.path.dirname(file), path)
     try:

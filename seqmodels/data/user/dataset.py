@@ -22,13 +22,23 @@ FEATURES = {
 
 
 def _columns_of(spec, path):
-    """The columns (keys, features) of the first record of a data file."""
+    """The columns (keys, features) of the first readable record of a data file.
+
+    Raises:
+        BadDataError: the file has no records, or none that can be read (naming the first).
+    """
     if spec.form in ("csv", "tsv"):
         return records.header_of(path, "," if spec.form == "csv" else "\t")
-    first = next((r for r in records.records(spec.form, path) if r.fields), None)
-    if first is None:
+    first_bad = None
+    for record in records.records(spec.form, path):
+        if record.fields:
+            return list(record.fields)
+        first_bad = first_bad or record
+    if first_bad is None:
         raise BadDataError(f"{path}: the file is empty (no records).")
-    return list(first.fields)
+    raise BadDataError(f"{path}: no record can be read to take target_columns from (the first, "
+                       f"{first_bad.where}: {first_bad.problem or 'no columns'}). Fix the data, "
+                       "or give target_columns=.")
 
 
 def _prepare(name, data_dir, options):

@@ -241,6 +241,30 @@ def line_records(path, column):
         yield RawRecord(index, f"line {number}", {column: line}, line)
 
 
+def data_loss(message):
+    """What TensorFlow's `DataLossError` `message` says of a TFRecord file, without the op's
+    name and node (they change with every iterator made).
+
+    Example:
+
+    >>> data_loss("{{function_node __wrapped__IteratorGetNext_output_types_1_device_/job:"
+    ...           "localhost/replica:0/task:0/device:CPU:0}} corrupted record at 74 "
+    ...           "[Op:IteratorGetNext] name: ")
+    'a checksum fails at byte 74'
+    >>> data_loss("{{function_node x}} truncated record at 124' failed with Read less bytes "
+    ...           "than requested [Op:IteratorGetNext] name: ")
+    'it ends inside the record that starts at byte 124 (truncated)'
+    """
+    found = re.search(r"(corrupted|truncated) record at (\d+)", message)
+    if found is None:
+        return re.sub(r"^\{\{.*?\}\}\s*|\s*\[Op:.*$", "", message, flags=re.S)
+    kind, offset = found.groups()
+    if kind == "truncated":
+        return f"it ends inside the record that starts at byte {offset} (truncated)"
+    return f"a checksum fails at byte {offset}" + (": is it a TFRecord file?" if offset == "0"
+                                                   else "")
+
+
 def tfrecord_records(path):
     """The records of a TFRecord file of `tf.train.Example`s, features as Python lists."""
     import tensorflow as tf
@@ -253,8 +277,8 @@ def tfrecord_records(path):
         except StopIteration:
             return
         except tf.errors.DataLossError as e:
-            raise BadDataError(f"{path}, record {index}: the file is corrupt ({e.message})."
-                               ) from None
+            raise BadDataError(f"{path}, record {index}: the file is corrupt "
+                               f"({data_loss(e.message)}).") from None
         example = tf.train.Example()
         try:
             example.ParseFromString(serialized)

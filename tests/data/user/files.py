@@ -1,12 +1,17 @@
-"""Small data files of every form, written by the tests of your-own-data loading."""
+"""Small data files of every form, written by the tests of your-own-data loading, and the
+text their error messages end with."""
 
 import csv
 import json
 import os
+import re
 
 import numpy as np
 import tensorflow as tf
 
+# What every per-record error ends with (after ". ").
+SKIP_HINT = ("Fix the data, or skip such records with --data_option=on_bad_record=skip "
+             "(on_bad_record=\"skip\" in Python).")
 REVIEWS = [("a fine, warm film", "good"), ("a dull plot", "bad"), ("great acting", "good"),
            ("boring and long", "bad")]
 
@@ -56,3 +61,8 @@ def write_split_csvs(directory, rows_by_split=None, header=("review", "score")):
         rows = (rows_by_split or {}).get(split, REVIEWS)
         write_csv(os.path.join(directory, f"{split}.csv"), header, rows)
     return str(directory)
+
+
+def exactly(message):
+    """The `pytest.raises(match=...)` pattern of exactly `message`, whole."""
+    return f"^{re.escape(message)}$"

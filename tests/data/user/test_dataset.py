@@ -7,7 +7,8 @@ import pytest
 import tensorflow as tf
 
 from seqmodels import data
-from tests.data.user.files import png, write_csv, write_jsonl, write_split_csvs, write_tfrecord
+from tests.data.user.files import (exactly, png, write_csv, write_jsonl, write_split_csvs,
+                                   write_tfrecord)
 
 
 def _texts(dataset):
@@ -137,3 +138,19 @@ def test_input_pipelines_share_out_files_or_records(tmp_path, files):
     assert not set(seen[0]) & set(seen[1]) and len(seen[0]) == 6
     if files == 4:  # whole files per pipeline
         assert {text.split("-")[0] for text in seen[0]} == {"r0", "r2"}
+
+
+@pytest.mark.parametrize("form", ["jsonl", "tfrecord"])
+def test_a_series_file_without_records_to_take_its_columns_from(tmp_path, form):
+    # Without target_columns, a series' columns are those of its first readable record.
+    (tmp_path / f"s.{form}").write_bytes(b"")
+    with pytest.raises(data.BadDataError, match=exactly(
+            f"{tmp_path}/s.{form}: the file is empty (no records).")):
+        data.info(f"{form}:s.{form}", data_dir=str(tmp_path), task="forecasting")
+    if form == "jsonl":
+        (tmp_path / "s.jsonl").write_text('{"t": 1, "y": 2.0\n[1, 2]\n')
+        with pytest.raises(data.BadDataError, match=exactly(
+                f"{tmp_path}/s.jsonl: no record can be read to take target_columns from (the "
+                "first, line 1: not a JSON object (Expecting ',' delimiter: line 1 column 18 "
+                "(char 17))). Fix the data, or give target_columns=.")):
+            data.info("jsonl:s.jsonl", data_dir=str(tmp_path), task="forecasting")

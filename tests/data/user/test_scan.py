@@ -7,11 +7,10 @@ import pytest
 
 from seqmodels import data
 from seqmodels.data import BadDataError, DataNotFoundError
-from tests.data.user.files import (REVIEWS, png, write_csv, write_jsonl, write_split_csvs,
-                                   write_tfrecord)
+from tests.data.user.files import (REVIEWS, SKIP_HINT, exactly, png, write_csv, write_jsonl,
+                                   write_split_csvs, write_tfrecord)
 
-HINT = re.escape(" Fix the data, or skip such records with --data_option=on_bad_record=skip "
-                 "(on_bad_record=\"skip\" in Python).")
+HINT = re.escape(f" {SKIP_HINT}")
 TEXT = dict(text_column="review", label_column="score")
 
 
@@ -64,12 +63,35 @@ def test_a_glob_that_matches_nothing(tmp_path):
         _load("jsonl:parts-*.jsonl", tmp_path)
 
 
-def test_a_label_that_train_never_had(tmp_path):
-    write_split_csvs(tmp_path, {"test": REVIEWS + [("so so", "meh")]})
-    with pytest.raises(BadDataError, match=rf"^{tmp_path}/test.csv, line 6, column 'score': "
-                                           r"label 'meh' \(in the test split\) is not among the "
-                                           rf"training split's labels \(bad, good\)\.{HINT}$"):
+@pytest.mark.parametrize("split", ["test", "validation"])
+def test_a_label_that_train_never_had(tmp_path, split):
+    write_split_csvs(tmp_path, {split: REVIEWS + [("so so", "meh")]})
+    with pytest.raises(BadDataError, match=rf"^{tmp_path}/{split}.csv, line 6, column 'score': "
+                                           rf"label 'meh' \(in the {split} split\) is not among "
+                                           rf"the training split's labels \(bad, good\)\.{HINT}$"):
         _load("csv:{split}.csv", tmp_path)
+
+
+def test_shards_with_different_headers(tmp_path):
+    write_csv(tmp_path / "a.csv", ["review", "score"], REVIEWS)
+    write_csv(tmp_path / "b.csv", ["review", "score", "note"], [("fine", "good", "x")])
+    with pytest.raises(BadDataError, match=exactly(
+            f"{tmp_path}/b.csv: its columns (review, score, note) differ from those of "
+            f"{tmp_path}/a.csv (review, score); every file of a dataset needs the same header.")):
+        _load("csv:*.csv", tmp_path)
+
+
+def test_an_image_of_another_shape_than_the_first(tmp_path):
+    (tmp_path / "a.png").write_bytes(png(1))
+    (tmp_path / "b.png").write_bytes(png(2, (16, 12, 1)))
+    write_csv(tmp_path / "images.csv", ["file", "kind"], [("a.png", "x"), ("b.png", "y")])
+    options = dict(data_dir=str(tmp_path), image_column="file", label_column="kind")
+    with pytest.raises(BadDataError, match=exactly(
+            f"{tmp_path}/images.csv, line 3, column 'file': image of shape (16, 12, 1) where the "
+            "first one is (8, 8, 1); pass image_size=8,8 to resize every image. " + SKIP_HINT)):
+        data.info("csv:images.csv", **options)
+    assert data.info("csv:images.csv", image_size="8,8", split_fractions="1,0,0",
+                     **options).splits["train"] == 2
 
 
 def test_an_image_that_does_not_decode(tmp_path):
@@ -90,7 +112,9 @@ def test_non_utf8_text(tmp_path):
                                            r"not UTF-8 text \(byte 0xe9 at position 3\)\."):
         _load("csv:{split}.csv", tmp_path)
     (tmp_path / "t.jsonl").write_bytes(b'{"review": "caf\xe9", "score": "good"}\n')
-    with pytest.raises(BadDataError, match=rf"^{tmp_path}/t.jsonl, line 1: not UTF-8 text"):
+    with pytest.raises(BadDataError, match=exactly(
+            f"{tmp_path}/t.jsonl, line 1: not UTF-8 text (invalid continuation byte at position "
+            f"15). {SKIP_HINT}")):
         _load("jsonl:t.jsonl", tmp_path)
 
 
