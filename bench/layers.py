@@ -454,7 +454,10 @@ times as ratios):
   largest lever found: the same graph step with `TF_ENABLE_ONEDNN_OPTS=1` was 1.6-1.7x faster
   for the attention, 1.3x for the encoder block and the GRU, 1.5x for the attention under XLA
   (two processes alternating, 8 rounds). The variable is read when TensorFlow is imported, so
-  it is the environment's choice (the "ours oneDNN" column), not a layer's.
+  it is the environment's choice, not a layer's: the training binary sets it
+  (`trainers/train.py`, unless the environment says `TF_ENABLE_ONEDNN_OPTS=0`), so the "ours
+  oneDNN" column is ours as `seqmodels-train` trains; `model.fit` in a user's own process runs
+  whichever kernels that process's environment chose.
 - **Encoder block.** The attention as above; Keras' `LayerNormalization` on TensorFlow is
   moments plus element-wise ops (64 ms forward+backward vs PyTorch's fused kernel 26 ms, two
   of them a block); the feed-forward matmuls are on par (462 vs 489 ms; 366 with oneDNN)."""

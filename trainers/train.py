@@ -19,9 +19,18 @@ Run with --helpfull for every flag. Killed and started again with the same comma
 --model_dir), a run resumes from its last checkpoint. Exit statuses:
 `seqmodels.training.exit_status` (2: refused before anything was written, e.g. a --model_dir
 that is a file, --strategy=tpu without --tpu, or a model_dir of another config).
+
+TensorFlow's oneDNN kernels are on (`TF_ENABLE_ONEDNN_OPTS=1`, set before TensorFlow is
+imported, unless the environment sets it): TensorFlow turns them on by itself only on CPUs with
+AVX-512, and on this package's AVX2 benchmark machine they made the training step of our layers
+1.1-1.7x faster (bench/RESULTS.md, "Layers"). `TF_ENABLE_ONEDNN_OPTS=0 seqmodels-train ...` runs
+TensorFlow's default Eigen kernels; results differ from those in float round-off only.
 """
 
 import os
+
+# Read by TensorFlow when it is imported (the imports below import it).
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 from absl import app, flags, logging
 
