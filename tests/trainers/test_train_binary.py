@@ -52,9 +52,12 @@ def test_bad_override_is_rejected():
         _parse(["--model_dir=/tmp/x", "--override=hiden_dim=16"])
 
 
-def test_helpfull_documents_every_flag():
+def test_helpfull_documents_every_flag_and_tensorflow_starts_with_onednn_kernels():
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "0"  # TensorFlow says at import which kernels it runs
     result = subprocess.run([sys.executable, "-m", "trainers.train", "--helpfull"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120, env=env)
+    assert "oneDNN custom operations are on" in result.stderr, result.stderr[-2000:]
     for flag in ("--task", "--model", "--dataset", "--config", "--override", "--strategy",
                  "--tpu", "--num_cpu_devices", "--model_dir", "--epochs", "--global_batch_size",
                  "--learning_rate", "--mixed_precision", "jit_compile", "--seed",
