@@ -35,8 +35,9 @@ from seqmodels.data.dataset_info import BadDataError, DataNotFoundError, Dataset
 from seqmodels.data.pipelines import (forecasting_pipeline, image_pipeline, padding_mask,
                                       split_punctuation, text_classification_pipeline,
                                       text_vectorizer, windows_from_array, word_piece_tokenizer)
+from seqmodels.data.user.options import DataOptionError
 
-__all__ = ["BadDataError", "DataNotFoundError", "DatasetInfo", "forecasting_pipeline", "image_pipeline", "info",
+__all__ = ["BadDataError", "DataNotFoundError", "DataOptionError", "DatasetInfo", "forecasting_pipeline", "image_pipeline", "info",
            "list_datasets", "load", "normalization", "padding_mask", "split_punctuation",
            "text_classification_pipeline", "text_vectorizer", "timeseries", "windows_from_array",
            "word_piece_tokenizer"]

@@ -64,8 +64,8 @@ def _check_options(name, options):
     unknown = sorted(set(options) - set(OPTIONS[name]))
     if unknown:
         allowed = ", ".join(OPTIONS[name]) or "none"
-        raise TypeError(f"Dataset {name!r} takes no option {', '.join(unknown)}. Its options: "
-                        f"{allowed}.")
+        raise user.DataOptionError(f"Dataset {name!r} takes no option {', '.join(unknown)}. "
+                                   f"Its options: {allowed}.")
 
 
 def info(name, data_dir=None, **options):
@@ -133,7 +133,7 @@ def load(name, split, data_dir=None, **options):
 
     Raises:
         ValueError: an unknown name or split, or a bad option value.
-        TypeError: an option the dataset does not take.
+        DataOptionError: an option the dataset does not take (a `TypeError`).
         DataNotFoundError: the data is not on this machine; the message names the command that
             fetches it (`make data`, or `tfds build <name>`).
 

@@ -18,12 +18,13 @@ def data_options(config, **options):
     own files, `task`.
 
     Raises:
-        ValueError: a data option that a field of the task sets, naming the field.
+        DataOptionError: a data option that a field of the task sets, naming the field.
     """
     given = user.parse_pairs(config.run.data_options)
     for key in sorted(set(given) & set(options)):
-        raise ValueError(f"Data option {key}={given[key]} is set by the task's field `{key}`; "
-                         f"give it as --override={key}={given[key]} instead.")
+        raise user.DataOptionError(f"Data option {key}={given[key]} is set by the task's "
+                                   f"field `{key}`; give it as --override={key}={given[key]} "
+                                   "instead.")
     if user.is_file_spec(config.run.dataset):
         given.setdefault("task", config.task)
     return {**given, **options}

@@ -4,7 +4,7 @@
 |---|---|---|
 | 0 | the run finished | nothing |
 | 1 | an error with a traceback (a bug, or a failure not foreseen) | read it |
-| 2 | `REFUSED`: a flag, the environment or `model_dir` makes the run impossible (preflight, the config guard, missing or bad data (the validation pass runs before the run directory is written), history without a readable checkpoint); nothing was written | fix what the one-line message names |
+| 2 | `REFUSED`: a flag, the environment or `model_dir` makes the run impossible (preflight, the config guard, missing or bad data (the validation pass runs before the run directory is written), a `--data_option` the dataset does not take or a bad value of one, history without a readable checkpoint); nothing was written | fix what the one-line message names |
 | 42 | `PREEMPTED`: SIGTERM; a checkpoint of the step it arrived in was written (`seqmodels.training.preemption`) | run the same command again: it resumes from that step |
 | 43 | `LOST_WORKER`: another task of a multi-worker job died; the survivor names it (`seqmodels.training.lost_worker`) | restart every task with the same command: it resumes from the chief's last checkpoint |
 
@@ -13,7 +13,7 @@
 
 import sys
 
-from seqmodels.data import BadDataError, DataNotFoundError
+from seqmodels.data import BadDataError, DataNotFoundError, DataOptionError
 from seqmodels.training.checkpoints import CheckpointsLostError
 from seqmodels.training.config_guard import ConfigMismatchError
 from seqmodels.training.lost_worker import LOST_WORKER  # noqa: F401 (documented here)
@@ -22,7 +22,7 @@ from seqmodels.training.preflight import PreflightError
 
 REFUSED = 2
 REFUSALS = (PreflightError, ConfigMismatchError, DataNotFoundError, BadDataError,
-            CheckpointsLostError)
+            DataOptionError, CheckpointsLostError)
 
 
 def run_refusing(function, *args, **kwargs):

@@ -4,6 +4,7 @@ The binary passes them as `--data_option=key=value` strings, Python as keyword a
 (strings or typed values). A key that the format and task do not take is an error listing the
 ones they do. The task is given (`task=`, which the task modules pass) or follows from the
 columns named (`label_column` -> text classification, `target_columns` -> forecasting, ...).
+Every option error is a `DataOptionError`, which the training binary refuses in one line.
 """
 
 import dataclasses
@@ -37,6 +38,15 @@ TASK_HINTS = (("target_columns", "forecasting"), ("feature_columns", "forecastin
               ("time_column", "forecasting"), ("source_column", "translation"),
               ("caption_column", "captioning"), ("image_column", "image_classification"),
               ("label_column", "text_classification"), ("text_column", "text_classification"))
+
+
+class DataOptionError(TypeError, ValueError):
+    """A data option that the dataset does not take, or a bad value of one; names the option.
+
+    A `TypeError` (an option not taken) and a `ValueError` (a bad value) at once, so that
+    either `except` catches it; the training binary turns it into one line on stderr and exit
+    status 2 (`seqmodels.training.exit_status.REFUSALS`).
+    """
 
 
 def valid_options(form, task):
@@ -82,8 +92,8 @@ def _numbers(key, value, kind, count):
     except (TypeError, ValueError):
         numbers = ()
     if len(numbers) != count:
-        raise ValueError(f"`{key}` must be {count} comma-separated {kind.__name__} values. "
-                         f"Received: {key}={value!r}")
+        raise DataOptionError(f"`{key}` must be {count} comma-separated {kind.__name__} "
+                              f"values. Received: {key}={value!r}")
     return numbers
 
 
@@ -91,12 +101,17 @@ def _typed(key, value, default):
     """`value` (a string from the command line, or already typed) as the type of `default`."""
     if key == "split_fractions":
         fractions = _numbers(key, value, float, 3)
-        if min(fractions) < 0 or abs(sum(fractions) - 1.0) > 1e-6:
-            raise ValueError("`split_fractions` must be three non-negative fractions (train, "
-                             f"validation, test) that sum to 1. Received: split_fractions={value!r}")
+        if not (all(f >= 0 for f in fractions) and abs(sum(fractions) - 1.0) <= 1e-6):  # NaN
+            raise DataOptionError("`split_fractions` must be three non-negative fractions "
+                                  "(train, validation, test) that sum to 1. Received: "
+                                  f"split_fractions={value!r}")
         return fractions
     if key == "image_size":
-        return _numbers(key, value, int, 2)
+        size = _numbers(key, value, int, 2)
+        if min(size) < 1:
+            raise DataOptionError("`image_size` must be two positive integers (height, width). "
+                                  f"Received: image_size={value!r}")
+        return size
     if isinstance(default, tuple):
         return _columns(key, value)
     if isinstance(default, bool):
@@ -104,13 +119,16 @@ def _typed(key, value, default):
             return value
         lowered = str(value).strip().lower()
         if lowered not in ("1", "true", "yes", "0", "false", "no"):
-            raise ValueError(f"`{key}` must be true or false. Received: {key}={value!r}")
+            raise DataOptionError(f"`{key}` must be true or false. Received: {key}={value!r}")
         return lowered in ("1", "true", "yes")
     if isinstance(default, int):
         try:
+            if isinstance(value, (bool, float)):  # int() would turn 2.5 into 2
+                raise TypeError(value)
             return int(value)
         except (TypeError, ValueError):
-            raise ValueError(f"`{key}` must be an integer. Received: {key}={value!r}") from None
+            raise DataOptionError(f"`{key}` must be an integer. Received: {key}={value!r}"
+                                  ) from None
     return str(value)
 
 
@@ -130,7 +148,9 @@ class FileOptions:
     >>> FileOptions.parse("csv", {"text_column": "review", "colour": "red"})
     Traceback (most recent call last):
     ...
-    TypeError: A csv dataset for text_classification takes no option colour. Its options: label_column, on_bad_record, split_fractions, task, text_column.
+    seqmodels.data.user.options.DataOptionError: A csv dataset for text_classification takes
+    no option colour. Its options: label_column, on_bad_record, split_fractions, task,
+    text_column.
     """
 
     task: str
@@ -144,25 +164,25 @@ class FileOptions:
         """Checks `options` (a dict) for a dataset of `form`; returns the typed `FileOptions`.
 
         Raises:
-            TypeError: an option the format and task do not take (listing those they do), or
-                no way to tell the task.
-            ValueError: a bad value, naming the option.
+            DataOptionError: an option the format and task do not take (listing those they
+                do), no way to tell the task, or a bad value (naming the option).
         """
         if form not in FORMS:
-            raise ValueError(f"`form` must be one of {', '.join(FORMS)}. Received: form={form!r}")
+            raise DataOptionError(f"`form` must be one of {', '.join(FORMS)}. Received: "
+                                  f"form={form!r}")
         options = dict(options)
         task = infer_task(form, options)
         allowed_tasks = FORM_TASKS.get(form, TASKS)
         if not task and form == "dir":
             task = ""  # decided by the files: images or texts
         elif not task:
-            raise TypeError(
+            raise DataOptionError(
                 f"Cannot tell which task a {form} dataset is for: pass task= (one of "
                 f"{', '.join(TASKS)}) or its column options, e.g. text_column= and "
                 "label_column= for text classification.")
         elif task not in allowed_tasks:
-            raise ValueError(f"`task` must be one of {', '.join(allowed_tasks)} for a {form} "
-                             f"dataset. Received: task={task!r}")
+            raise DataOptionError(f"`task` must be one of {', '.join(allowed_tasks)} for a "
+                                  f"{form} dataset. Received: task={task!r}")
         defaults = dict(COMMON)
         for name in ([task] if task else allowed_tasks):
             defaults.update(TASK_EXTRAS.get(name, {}))
@@ -172,19 +192,23 @@ class FileOptions:
         if unknown:
             valid = (valid_options(form, task) if task
                      else sorted(set().union(*(valid_options(form, t) for t in allowed_tasks))))
-            raise TypeError(f"A {form} dataset{' for ' + task if task else ''} takes no option "
-                            f"{', '.join(unknown)}. Its options: {', '.join(valid)}.")
+            raise DataOptionError(f"A {form} dataset{' for ' + task if task else ''} takes no "
+                                  f"option {', '.join(unknown)}. Its options: "
+                                  f"{', '.join(valid)}.")
         values = {key: _typed(key, options[key], default) if key in options else default
                   for key, default in defaults.items()}
         if values["on_bad_record"] not in BAD_RECORD:
-            raise ValueError(f"`on_bad_record` must be one of {', '.join(BAD_RECORD)}. "
-                             f"Received: on_bad_record={values['on_bad_record']!r}")
+            raise DataOptionError(f"`on_bad_record` must be one of {', '.join(BAD_RECORD)}. "
+                                  f"Received: on_bad_record={values['on_bad_record']!r}")
         values["task"] = task
         return cls(task, values)
 
 
 def parse_pairs(items):
     """`{"key": "value"}` of `key=value` strings (the binary's `--data_option`), or of a dict.
+
+    Raises:
+        DataOptionError: an item without `=`.
 
     Example:
 
@@ -197,6 +221,6 @@ def parse_pairs(items):
     for item in items:
         key, sep, value = str(item).partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"A data option is key=value. Received: {item!r}")
+            raise DataOptionError(f"A data option is key=value. Received: {item!r}")
         pairs[key.strip()] = value.strip()
     return pairs

@@ -1,6 +1,8 @@
 import pytest
 
-from seqmodels.data.user.options import FileOptions, parse_pairs, valid_options
+from seqmodels import data
+from seqmodels.data.user.options import DataOptionError, FileOptions, parse_pairs, valid_options
+from tests.data.user.files import exactly
 
 
 def test_strings_from_the_command_line_become_typed_values():
@@ -41,3 +43,43 @@ def test_without_columns_or_task_the_task_is_asked_for():
         "image_size", "on_bad_record", "split_fractions", "task"]
     with pytest.raises(ValueError, match=r"A data option is key=value. Received: 'oops'"):
         parse_pairs(["oops"])
+
+
+@pytest.mark.parametrize("form, options, message", [
+    ("xls", {}, "`form` must be one of csv, tsv, jsonl, tfrecord, dir, lines. Received: "
+                "form='xls'"),
+    ("csv", {"text_column": "t", "split_fractions": "0.5,0.5"},
+     "`split_fractions` must be 3 comma-separated float values. Received: "
+     "split_fractions='0.5,0.5'"),
+    ("csv", {"text_column": "t", "split_fractions": "nan,0,0"},  # NaN compares False
+     "`split_fractions` must be three non-negative fractions (train, validation, test) that "
+     "sum to 1. Received: split_fractions='nan,0,0'"),
+    ("csv", {"image_column": "f", "image_size": "32"},
+     "`image_size` must be 2 comma-separated int values. Received: image_size='32'"),
+    ("csv", {"image_column": "f", "image_size": "32,wide"},
+     "`image_size` must be 2 comma-separated int values. Received: image_size='32,wide'"),
+    ("dir", {"image_size": "0,32"},
+     "`image_size` must be two positive integers (height, width). Received: image_size='0,32'"),
+    ("csv", {"target_columns": "y", "normalize": "maybe"},
+     "`normalize` must be true or false. Received: normalize='maybe'"),
+    ("csv", {"target_columns": "y", "horizon": "two"},
+     "`horizon` must be an integer. Received: horizon='two'"),
+    ("jsonl", {"target_columns": "y", "window_length": 2.5},  # not cut to 2
+     "`window_length` must be an integer. Received: window_length=2.5"),
+    ("jsonl", {"target_columns": "y", "window_length": True},
+     "`window_length` must be an integer. Received: window_length=True"),
+])
+def test_bad_values_name_the_option_exactly(form, options, message):
+    with pytest.raises(DataOptionError, match=exactly(message)):
+        FileOptions.parse(form, options)
+
+
+def test_every_option_error_is_a_type_and_a_value_error():
+    # Callers that caught TypeError (an option not taken) or ValueError (a bad value) still do.
+    for options in ({"colour": "red"}, {"text_column": "t", "on_bad_record": "ignore"}):
+        with pytest.raises(DataOptionError) as error:
+            FileOptions.parse("csv", {"task": "text_classification", **options})
+        assert isinstance(error.value, TypeError) and isinstance(error.value, ValueError)
+    assert data.DataOptionError is DataOptionError
+    assert FileOptions.parse("csv", {"target_columns": "y", "window_length": "3"})[
+        "window_length"] == 3

@@ -2,6 +2,7 @@ import pytest
 
 from seqmodels.data import DataNotFoundError
 from seqmodels.data.user.spec import FileSpec, is_file_spec
+from tests.data.user.files import exactly
 
 
 def test_forms_are_recognised_and_bundled_names_are_not():
@@ -38,3 +39,23 @@ def test_a_missing_split_file_names_the_path_it_looked_for(tmp_path):
 def test_an_unknown_form_is_an_error():
     with pytest.raises(ValueError, match="form of csv, tsv, jsonl, tfrecord, dir, lines"):
         FileSpec.parse("xls:a.xls")
+
+
+def test_a_split_glob_that_matches_nothing_names_the_split(tmp_path):
+    (tmp_path / "train-0.csv").write_text("x\n1\n")
+    spec = FileSpec.parse("csv:{split}-*.csv", data_dir=str(tmp_path))
+    assert spec.files("train") == [str(tmp_path / "train-0.csv")]
+    with pytest.raises(DataNotFoundError, match=exactly(
+            f"Dataset 'csv:{{split}}-*.csv': no file matches {tmp_path}/validation-*.csv (the "
+            "validation split; {split} expands to train, validation, test, each split needs its "
+            "files).")):
+        spec.files("validation")
+
+
+def test_a_missing_folder_and_a_form_without_a_path(tmp_path):
+    with pytest.raises(DataNotFoundError, match=exactly(
+            f"Dataset 'dir:photos': folder {tmp_path}/photos not found.")):
+        FileSpec.parse("dir:photos", data_dir=str(tmp_path)).files("train")
+    with pytest.raises(ValueError, match=exactly(
+            "Dataset 'csv:' names no path: expected csv:<path or glob>.")):
+        FileSpec.parse("csv:")
