@@ -33,7 +33,8 @@ import tensorflow as tf
 from seqmodels.decoding import generate, seed_key
 from seqmodels.export import assets
 from seqmodels.export.signatures import (Servable, blank_png, built_vectorizer, checked_input,
-                                         decode_images, image_size, missing_argument, text_ids)
+                                         decode_images, image_size, missing_argument,
+                                         nonempty_batch, text_ids)
 
 # The Transformer's translation setting (Vaswani et al. 2017: beam 4, length penalty 0.6, the
 # search's default penalty).
@@ -197,16 +198,18 @@ def captioner_servable(model, vocabulary, start_id, end_id, max_length, director
         return {"caption": assets.ids_to_text(ids, words, (0, start_id, end_id))}
 
     def serve(images):
-        images = decode_images(checked_input(images, "images"), shape)
+        images, rows = nonempty_batch(decode_images(checked_input(images, "images"), shape))
         # Captioner.caption(beam_size=1): the same cached search.
-        return caption(model.search(images, start_id, end_id, max_length, beam_size=1))
+        return caption(model.search(images, start_id, end_id, max_length, beam_size=1)[:rows])
 
     def serve_beam(images, beam_width=tf.constant([DEFAULT_BEAM_WIDTH], tf.int32)):
         images = checked_input(images, "images")
         widths, slots = _beam_widths(beam_width, tf.shape(images)[0], "images")
+        images, rows = nonempty_batch(decode_images(images, shape))
+        widths = tf.concat([widths, [1]], 0)[:tf.shape(images)[0]]  # the blank row's: 1
         # Captioner.caption(beam_size=w) of each row's w: the same cached search.
-        return caption(model.search(decode_images(images, shape), start_id, end_id,
-                                    max_length, beam_size=slots, beam_widths=widths))
+        return caption(model.search(images, start_id, end_id, max_length, beam_size=slots,
+                                    beam_widths=widths)[:rows])
 
     images_spec = tf.TensorSpec([None], tf.string, name="images")
     example = np.array([blank_png(shape)], object)

@@ -182,6 +182,27 @@ def decode_images(images, shape):
     return tf.map_fn(decode, images, fn_output_signature=tf.TensorSpec(shape, tf.float32))
 
 
+def nonempty_batch(images):
+    """`images` (batch, h, w, c), or one blank image where the batch is empty; and `batch`.
+
+    The model then runs on at least one row, and the caller keeps the first `batch` rows of
+    what it returns. TensorFlow's oneDNN convolution (on where `TF_ENABLE_ONEDNN_OPTS=1`: by
+    default on CPUs with AVX-512, and in `seqmodels-train`) gives an empty batch its input's
+    shape instead of its output's (TF 2.20: a Conv2D of 4 filters on (0, 8, 8, 3) returns
+    (0, 8, 8, 3)), so the layer after it fails; a server running those kernels would answer an
+    empty request with an error instead of an empty answer.
+
+    Example:
+
+    >>> images, rows = nonempty_batch(tf.zeros([0, 2, 2, 1]))
+    >>> tuple(images.shape), int(rows)
+    ((1, 2, 2, 1), 0)
+    """
+    rows = tf.shape(images)[0]
+    one = tf.zeros(tf.concat([[1], tf.shape(images)[1:]], 0), images.dtype)  # (1, h, w, c)
+    return tf.cond(rows > 0, lambda: images, lambda: one), rows
+
+
 def checked_input(tensor, name, shape=()):
     """`tensor`, once checked at run time to have shape (batch, *shape).
 
@@ -233,15 +254,17 @@ def image_classifier_servable(model, class_names, directory):
     shape = image_size(model)
     names = _class_table(model, class_names, directory)
 
+    def classify(images):
+        images, rows = nonempty_batch(images)
+        return _classify(model(images, training=False)[:rows], names)
+
     def serve_bytes(images):
-        images = decode_images(checked_input(images, "images"), shape)
-        return _classify(model(images, training=False), names)
+        return classify(decode_images(checked_input(images, "images"), shape))
 
     def serve_arrays(images):
-        images = tf.debugging.assert_all_finite(
+        return classify(tf.debugging.assert_all_finite(
             checked_input(images, "images", shape),
-            "`images` must be finite pixel values in [0, 1]; found NaN or inf")
-        return _classify(model(images, training=False), names)
+            "`images` must be finite pixel values in [0, 1]; found NaN or inf"))
 
     return Servable(
         [("serving_default", serve_bytes, [tf.TensorSpec([None], tf.string, name="images")]),
