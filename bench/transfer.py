@@ -122,7 +122,10 @@ def record(part, row):
             f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores. Rows measured while other "
             "jobs shared the machine have inflated times: the first epoch of the keras-hub "
             "preset fine-tune shared the machine with short test runs (398 s with validation, its "
-            "other epochs 343-348 s); the other rows ran alone (load < 2.5).")
+            "other epochs 343-348 s); our BertEncoder's fine-tune (hf:), the int8 and LiteRT "
+            "rows (2026-12-01) ran beside the whole test suite or another part of this "
+            "benchmark (load 3.5-5), so their seconds and latencies are inflated (ratios inside "
+            "a row less so); the other rows ran alone (load < 2.5).")
     print("wrote", write_section("transfer", "Transfer learning",
                                  markdown_table(HEADERS, ordered) + "\n\n" + note), flush=True)
 
