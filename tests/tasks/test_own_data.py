@@ -172,14 +172,13 @@ def _readme_commands():
     return commands
 
 
-def _run_readme_command(task, extra, run_dir, data_dir, monkeypatch):
-    """Runs the README's command of `task` through the binary (`trainers.train.main`, in this
+def _run_readme_command(argv, extra, run_dir, data_dir, monkeypatch):
+    """Runs `argv`, a README command, through the binary (`trainers.train.main`, in this
     process) from `data_dir`, with its --model_dir replaced by `run_dir` and `extra` flags."""
     from absl import flags
 
     from trainers import train as binary
 
-    argv = _readme_commands()[task]
     assert os.path.basename(argv[0]) == "seqmodels-train", argv
     argv = [a if not a.startswith("--model_dir=") else f"--model_dir={run_dir}"
             for a in argv[1:]] + extra
@@ -226,7 +225,7 @@ def test_each_task_trains_evaluates_and_exports_from_files(task, form, tmp_path,
         extra = ["--override=steps_per_epoch=1"]
         extra += [f"--export_dir={tmp_path / 'export'}"] if export else []
         extra += ["--data_option=on_bad_record=skip"] if skip else []
-        metrics = _run_readme_command(task, extra, str(tmp_path / "run"),
+        metrics = _run_readme_command(argv, extra, str(tmp_path / "run"),
                                       str(tmp_path / "data"), monkeypatch)
     else:
         config = make_config(task, "tiny", dataset=dataset, data_dir=str(tmp_path / "data"),
