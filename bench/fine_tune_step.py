@@ -7,8 +7,10 @@ ids (batch, length), every token real, segment 0; the encoder, a masked mean ove
 a linear layer of 2 logits, cross-entropy, AdamW (3e-5, weight decay 0.01), dropout on.
 
 Implementations: `seqmodels` (our `BertEncoder.from_pretrained`), `keras_hub`
-(`BertBackbone.from_preset`), each also with `_xla` (`jit_compile=True`), and `torch`
-(`transformers.AutoModel` on PyTorch).
+(`BertBackbone.from_preset`), each also with `_xla` (`jit_compile=True`), `seqmodels_lora` (our
+encoder with rank-8 LoRA on every attention and feed-forward projection and the head whole, as
+`text_backbone_classifier(..., lora_rank=8)` trains it; the pooler, unused, left out), and
+`torch` (`transformers.AutoModel` on PyTorch).
 
     .venv/bin/python bench/fine_tune_step.py --impl seqmodels --model_dir <HF checkpoint dir>
 """
@@ -19,7 +21,9 @@ import os
 import sys
 import time
 
-IMPLEMENTATIONS = ("seqmodels", "seqmodels_xla", "keras_hub", "keras_hub_xla", "torch")
+IMPLEMENTATIONS = ("seqmodels", "seqmodels_xla", "seqmodels_lora", "keras_hub", "keras_hub_xla",
+                   "torch")
+LORA_RANK = 8  # bench/transfer.py's LORA_CONFIG
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -54,7 +58,11 @@ def _keras_step(args):
     sequence = encoder(inputs)["sequence_output"]  # (batch, length, hidden)
     pooled = keras.layers.GlobalAveragePooling1D()(
         sequence, mask=keras.ops.cast(inputs["padding_mask"], "bool"))  # (batch, hidden)
-    model = keras.Model(inputs, keras.layers.Dense(2)(pooled))
+    model = keras.Model(inputs, keras.layers.Dense(2, name="logits")(pooled))
+    if args.impl == "seqmodels_lora":
+        from seqmodels.transfer import enable_lora
+
+        enable_lora(model, LORA_RANK, train=("logits",), skip=("pooled_dense",))
     model.compile(keras.optimizers.AdamW(3e-5, weight_decay=0.01),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   jit_compile=args.impl.endswith("_xla"))

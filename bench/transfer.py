@@ -18,6 +18,8 @@ Rows (each measured with seed 0 and the configuration recorded in the table):
   fine-tuned through `HubLayer` on 100 labelled MNIST digits, against the same CNN from scratch.
 - `minilm_lora`: the `minilm_hf_finetune` recipe with LoRA (`LORA_CONFIG`): test accuracy,
   trainable weights and seconds per epoch against full fine-tuning's row.
+- `lora_step_speed`: one fine-tuning step (as `bert_step_speed`) of our encoder with LoRA
+  against the whole encoder, both with the binary's oneDNN kernels, interleaved.
 - `minilm_int8`, `scratch_int8`: post-training `quantize_int8` of the fine-tuned MiniLM
   (`minilm_hf_finetune`'s best weights, saved by that part; fine-tuned again without them)
   and of the from-scratch transformer classifier (`SCRATCH_CONFIG`): test accuracy, TF Serving
@@ -62,7 +64,7 @@ SMOKE_EXAMPLES = 64  # per split, with --smoke
 ROWS_PATH = os.path.join(ROOT, "bench", "transfer_rows.json")
 PARTS = ("minilm_finetune", "minilm_hub", "minilm_hub_parity", "minilm_frozen",
          "mnist_few_labels", "minilm_hf_finetune", "bert_step_speed", "minilm_lora",
-         "minilm_int8", "scratch_int8", "litert")
+         "lora_step_speed", "minilm_int8", "scratch_int8", "litert")
 MINILM_WEIGHTS = os.path.join(ROOT, "runs", "bench_transfer", "minilm_hf.weights.h5")
 COMPRESSION_METRICS = ("accuracy", "size", "latency")
 LITERT_METRICS = ("parity", "size", "latency")
@@ -74,9 +76,13 @@ STEP_IMPLEMENTATIONS = {  # bench/fine_tune_step.py --impl (+ STEP_ENVIRONMENTS)
     "keras_hub_xla": "keras-hub BertBackbone, XLA",
     "torch": "Hugging Face transformers on PyTorch",
 }
+LORA_STEP_IMPLEMENTATIONS = {  # full fine-tuning against LoRA, both as the binary runs (oneDNN)
+    "full": ("seqmodels", "BertEncoder (hf:), full fine-tuning, oneDNN kernels"),
+    "lora": ("seqmodels_lora", "BertEncoder (hf:), LoRA rank 8, oneDNN kernels"),
+}
 ROW_ORDER = ("minilm_finetune", "minilm_hf_finetune", "minilm_hub", "minilm_hub_parity",
              "minilm_frozen", *(f"bert_step_{impl}" for impl in STEP_IMPLEMENTATIONS),
-             "minilm_lora",
+             "minilm_lora", *(f"lora_step_{impl}" for impl in LORA_STEP_IMPLEMENTATIONS),
              *(f"{model}_int8_{m}" for model in ("minilm", "scratch") for m in COMPRESSION_METRICS),
              *(f"litert_{model}_{m}" for model in ("text", "image") for m in LITERT_METRICS),
              "mnist_scratch", "mnist_frozen", "mnist_few_labels")
@@ -274,29 +280,43 @@ def _minilm_dir():
     return _minilm_dir.tiny
 
 
-def bert_step_speed():
-    """Examples/s of one fine-tuning step per implementation, each in its own process."""
+def _step_speeds(implementations, environment):
+    """{name: [examples/s per round]} of bench/fine_tune_step.py, `implementations` {name:
+    --impl} interleaved over STEP_CONFIG's rounds, each in a fresh process; and the config."""
     import subprocess
 
     c = dict(STEP_CONFIG)
     if SMOKE:
         c.update(batch=4, length=8, steps=2, warmup=1, rounds=1)
     model_dir = _tiny_checkpoint() if SMOKE else transfer.minilm_preset_dir()
-    start = time.time()
-    speeds = {impl: [] for impl in STEP_IMPLEMENTATIONS}
+    speeds = {name: [] for name in implementations}
     for round_ in range(c["rounds"]):
-        for impl in STEP_IMPLEMENTATIONS:  # interleaved: a drift in load hits every one alike
+        for name, impl in implementations.items():  # interleaved: a drift in load hits all alike
             script, variables = STEP_ENVIRONMENTS.get(impl, (impl, {}))
             command = [sys.executable, os.path.join(ROOT, "bench", "fine_tune_step.py"),
                        "--impl", script, "--model_dir", model_dir,
                        *(f"--{key}={c[key]}" for key in ("batch", "length", "steps", "warmup"))]
-            env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0", **variables}
+            env = {**os.environ, **environment, **variables}
             out = subprocess.run(command, capture_output=True, text=True, check=True,
                                  env=env).stdout
             result = json.loads(out.strip().splitlines()[-1])
-            speeds[impl].append(result["examples_per_second"])
-            print(f"round {round_ + 1} {impl}: {result['examples_per_second']:.1f} examples/s",
+            speeds[name].append(result["examples_per_second"])
+            print(f"round {round_ + 1} {name}: {result['examples_per_second']:.1f} examples/s",
                   flush=True)
+    return speeds, c
+
+
+def _step_configuration(c, speeds):
+    return (f"batch {c['batch']}, {c['length']} tokens (all real), mean pooling, AdamW 3e-5, "
+            f"dropout on; median step of {c['steps']} after {c['warmup']} warm-up, median of "
+            f"{c['rounds']} interleaved processes: " + ", ".join(f"{v:.1f}" for v in speeds))
+
+
+def bert_step_speed():
+    """Examples/s of one fine-tuning step per implementation, each in its own process."""
+    start = time.time()
+    speeds, c = _step_speeds({impl: impl for impl in STEP_IMPLEMENTATIONS},
+                             {"TF_ENABLE_ONEDNN_OPTS": "0"})
     torch_speed = float(np.median(speeds["torch"]))
     for impl, label in STEP_IMPLEMENTATIONS.items():
         speed = float(np.median(speeds[impl]))
@@ -304,10 +324,23 @@ def bert_step_speed():
             "MiniLM-L6 fine-tuning step", label, "examples/s",
             f"{speed:.1f} ({speed / torch_speed:.2f}x torch)",
             ">= 1.0x torch" if impl.startswith("seqmodels") else "(peer)",
-            f"batch {c['batch']}, {c['length']} tokens (all real), mean pooling, AdamW 3e-5, "
-            f"dropout on; median step of {c['steps']} after {c['warmup']} warm-up, median of "
-            f"{c['rounds']} interleaved processes: "
-            + ", ".join(f"{v:.1f}" for v in speeds[impl]), "-", f"{time.time() - start:.0f}"])
+            _step_configuration(c, speeds[impl]), "-", f"{time.time() - start:.0f}"])
+
+
+def lora_step_speed():
+    """One fine-tuning step with LoRA against the whole encoder's, interleaved under one load
+    (the epoch times of `minilm_lora` and `minilm_hf_finetune` ran at different loads)."""
+    start = time.time()
+    speeds, c = _step_speeds({name: impl for name, (impl, _) in
+                              LORA_STEP_IMPLEMENTATIONS.items()}, {"TF_ENABLE_ONEDNN_OPTS": "1"})
+    full_speed = float(np.median(speeds["full"]))
+    for name, (_, label) in LORA_STEP_IMPLEMENTATIONS.items():
+        speed = float(np.median(speeds[name]))
+        record(f"lora_step_{name}", [
+            "MiniLM-L6 fine-tuning step", label, "examples/s",
+            f"{speed:.1f} ({speed / full_speed:.2f}x full)",
+            "vs full fine-tuning" if name == "lora" else "(reference)",
+            _step_configuration(c, speeds[name]), "-", f"{time.time() - start:.0f}"])
 
 
 def minilm_hub_parity():
