@@ -1,6 +1,7 @@
 """Wraps a keras-hub text preprocessor so a functional model holding it reloads from `.keras`."""
 
 import keras
+import tensorflow as tf
 
 
 @keras.saving.register_keras_serializable(package="seqmodels")
@@ -10,8 +11,9 @@ class PresetPreprocessing(keras.layers.Layer):
     Calling a keras-hub preprocessor directly on a `keras.Input` works, but such a model fails
     to reload from a `.keras` file: rebuilding the graph calls the tokenizer before keras-hub
     has loaded its vocabulary (an asset restored after the graph). This layer gives the output
-    specs without calling the tokenizer (`output_dtypes` is recorded when the model is first
-    built), so the graph rebuilds and the vocabulary is restored with the other assets.
+    specs from `output_dtypes`, recorded when the model is first built (one eager call on an
+    empty string) and kept in its config, so rebuilding the graph never calls the tokenizer and
+    the vocabulary is restored with the other assets.
 
     Args:
         preprocessor: a keras-hub `TextClassifierPreprocessor` (or its serialized config).
@@ -44,8 +46,12 @@ class PresetPreprocessing(keras.layers.Layer):
 
     def compute_output_spec(self, text):
         if self.output_dtypes is None:
-            spec = self.preprocessor.compute_output_spec(text)
-            self.output_dtypes = {key: value.dtype for key, value in spec.items()}
+            # One eager call on one string gives the dtypes: tracing the tokenizer into a
+            # graph (what `compute_output_spec` does) costs seconds, this a few milliseconds.
+            with tf.init_scope():
+                outputs = self.preprocessor(tf.constant([""]))
+            self.output_dtypes = {key: keras.backend.standardize_dtype(value.dtype)
+                                  for key, value in outputs.items()}
         shape = (text.shape[0], self.preprocessor.sequence_length)
         return {key: keras.KerasTensor(shape, dtype=dtype)
                 for key, dtype in self.output_dtypes.items()}
