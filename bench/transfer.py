@@ -131,7 +131,10 @@ def record(part, row):
             "other epochs 343-348 s); our BertEncoder's fine-tune (hf:), the int8 and LiteRT "
             "rows (2026-12-01) ran beside the whole test suite or another part of this "
             "benchmark (load 3.5-5), so their seconds and latencies are inflated (ratios inside "
-            "a row less so); the other rows ran alone (load < 2.5).")
+            "a row less so); the LoRA fine-tune (2026-12-02) ran beside five engineers' test "
+            "runs (load 4-13), so its seconds an epoch do not compare with full fine-tuning's: "
+            "the lora_step rows compare the two steps interleaved under one load; the other "
+            "rows ran alone (load < 2.5).")
     print("wrote", write_section("transfer", "Transfer learning",
                                  markdown_table(HEADERS, ordered) + "\n\n" + note), flush=True)
 
