@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+import tensorflow as tf
 
 from tests.export import kinds
 from tests.transfer.conftest import tiny_preset  # noqa: F401  (the BERT export's preset)
@@ -50,7 +51,19 @@ def exports(tmp_path_factory):
             state["cli"] = out
         return state["cli"]
 
-    state["fresh"], state["cli_output"] = results, cli_output
+    def signature(kind, name="serving_default"):
+        """The signature `name` of `kind`'s export, loaded with `tf.saved_model.load` once a
+        session (tests only call it)."""
+        if kind not in state["loaded"]:
+            state["loaded"][kind] = tf.saved_model.load(dirs[kind])
+        return state["loaded"][kind].signatures[name]
+
+    state["fresh"], state["cli_output"], state["signature"] = results, cli_output, signature
+    state["loaded"] = {}
+    # The Python models' decoded strings (test_decoding_signatures.py asks for each beam width):
+    # width 1 of the plan's inputs is the greedy decode `expected` already holds.
+    state["python_strings"] = {("translate", 1): list(expected["translate"]),
+                               ("caption", 1): list(expected["caption"])}
     yield state
     for process in (fresh, cli):
         if process.poll() is None:
