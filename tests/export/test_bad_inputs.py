@@ -59,7 +59,7 @@ def test_another_dtype_is_refused_before_the_graph_runs(sessions, exports, kind,
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"Expects arg\[0\] to be \w+ but "
                                                              r"\w+ is provided"):
         sessions[kind].run(signature, {name: wrong})
-    loaded = tf.saved_model.load(exports["dirs"][kind]).signatures[signature]
+    loaded = exports["signature"](kind, signature)
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"input #0\(zero-based\) was "
                                                              r"expected to be a \w+ tensor"):
         loaded(**{name: tf.constant(wrong)})
