@@ -22,13 +22,6 @@ from tests.decoding.eager import eagerly
 from tests.export.kinds import CHARACTERS, WORDS, png as _png
 
 
-def _loaded(exports, kind, signature="serving_default"):
-    cache = exports.setdefault("loaded", {})
-    if kind not in cache:
-        cache[kind] = tf.saved_model.load(exports["dirs"][kind])
-    return cache[kind].signatures[signature]
-
-
 def _output(result, name):
     value = result[name]
     if value["dtype"] == "string":
@@ -39,7 +32,7 @@ def _output(result, name):
 # In-process checks first: they run while the other processes work.
 
 def test_bad_text_inputs_give_defined_results(exports):
-    serve = _loaded(exports, "text")
+    serve = exports["signature"]("text")
     empty = serve(text=tf.constant([], tf.string))
     assert empty["probabilities"].shape == (0, 2) and empty["class_name"].shape == (0,)
     odd = serve(text=tf.constant(["", b"\xff\xfe not utf-8", "good " * 2000]))
@@ -48,14 +41,14 @@ def test_bad_text_inputs_give_defined_results(exports):
         serve(text=tf.constant([1.0, 2.0]))  # wrong dtype
     with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError)):
         serve(text=tf.constant([["a good film"]]))  # wrong rank
-    translate = _loaded(exports, "translate")
+    translate = exports["signature"]("translate")
     out = translate(text=tf.constant(["", b"\xc3\x28 bad utf-8", "good " * 2000]))["translation"]
     assert out.shape == (3,)
     assert translate(text=tf.constant([], tf.string))["translation"].shape == (0,)
 
 
 def test_bad_prompts_give_defined_results(exports):
-    serve = _loaded(exports, "generate")
+    serve = exports["signature"]("generate")
     out = serve(prompt=tf.constant(["", b"\xff\xfe", "abc" * 1000]))["completion"].numpy()
     # Six new tokens each; id 0 (padding/unknown) writes nothing.
     assert out.shape == (3,) and all(len(c.decode()) <= 6 for c in out)
@@ -66,14 +59,14 @@ def test_bad_prompts_give_defined_results(exports):
 
 def test_bad_images_fail_with_a_readable_error(exports):
     for kind, output in (("cnn", "label"), ("caption", "caption")):
-        serve = _loaded(exports, kind)
+        serve = exports["signature"](kind)
         assert serve(images=tf.constant([], tf.string))[output].shape == (0,)
         for corrupt in (b"not an image", b"", b"\x89PNG\r\n\x1a\n truncated"):
             with pytest.raises(tf.errors.InvalidArgumentError) as error:
                 serve(images=tf.constant([corrupt]))
             if not corrupt.startswith(b"\x89PNG"):
                 assert "`images` must hold encoded PNG, JPEG, GIF or BMP bytes" in str(error.value)
-    arrays = _loaded(exports, "cnn", "serving_arrays")
+    arrays = exports["signature"]("cnn", "serving_arrays")
     with pytest.raises(tf.errors.InvalidArgumentError, match="must be finite pixel values"):
         arrays(images=tf.fill([1, 8, 8, 3], float("nan")))
     with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError)):
@@ -81,7 +74,7 @@ def test_bad_images_fail_with_a_readable_error(exports):
 
 
 def test_images_of_any_size_format_and_channels_are_converted(exports):
-    serve = _loaded(exports, "vit")
+    serve = exports["signature"]("vit")
     rng = np.random.default_rng(1)
     rgba = _png(rng.integers(0, 256, (20, 30, 4), dtype=np.uint8))
     gray_jpeg = tf.io.encode_jpeg(rng.integers(0, 256, (5, 7, 1), dtype=np.uint8)).numpy()
@@ -91,7 +84,7 @@ def test_images_of_any_size_format_and_channels_are_converted(exports):
 
 
 def test_nan_window_fails_with_a_readable_error(exports):
-    serve = _loaded(exports, "forecast")
+    serve = exports["signature"]("forecast")
     window = np.zeros((2, 6, 2), np.float32)
     window[1, 3, 0] = np.nan
     with pytest.raises(tf.errors.InvalidArgumentError, match="`windows` must be finite"):
@@ -103,7 +96,7 @@ def test_nan_window_fails_with_a_readable_error(exports):
 
 def test_predict_request_helpers_round_trip(exports):
     request = predict_request("sentiment", {"text": np.array([b"a good film"], object)})
-    response = run_predict_request(_loaded(exports, "text"), request)
+    response = run_predict_request(exports["signature"]("text"), request)
     assert set(response.outputs) == {"probabilities", "label", "class_name"}
     assert tf.make_ndarray(response.outputs["probabilities"]).shape == (1, 2)
 
