@@ -75,12 +75,26 @@ def test_exported_preprocessor_equals_keras_hub_ids(tiny_preset, tiny_hub):
     assert os.listdir(os.path.join(tiny_hub, "preprocessor", "assets")) == ["vocab.txt"]
 
 
-def test_hub_path_equals_preset_path_at_init(tiny_preset, tiny_hub):
+@pytest.fixture(scope="module")
+def seeded(tiny_preset, tiny_hub):
+    """`{"preset": model, "hub": model}`: mean-pooled classifiers of head seed 7 (trimmed
+    padding), built once for the tests that only call them."""
+    return {kind: transfer.text_backbone_classifier(backbone, 2, sequence_length=SEQUENCE_LENGTH,
+                                                    seed=7)
+            for kind, backbone in (("preset", "preset:" + tiny_preset),
+                                   ("hub", "hub:" + tiny_hub))}
+
+
+def test_hub_path_equals_preset_path_at_init(tiny_preset, tiny_hub, seeded):
     for pooling in ("mean", "pooled"):
-        preset = transfer.text_backbone_classifier("preset:" + tiny_preset, 2, pooling=pooling,
-                                                   sequence_length=SEQUENCE_LENGTH, seed=7)
-        hub = transfer.text_backbone_classifier("hub:" + tiny_hub, 2, pooling=pooling,
-                                                sequence_length=SEQUENCE_LENGTH, seed=7)
+        if pooling == "mean":
+            preset, hub = seeded["preset"], seeded["hub"]
+        else:
+            preset = transfer.text_backbone_classifier("preset:" + tiny_preset, 2,
+                                                       pooling=pooling,
+                                                       sequence_length=SEQUENCE_LENGTH, seed=7)
+            hub = transfer.text_backbone_classifier("hub:" + tiny_hub, 2, pooling=pooling,
+                                                    sequence_length=SEQUENCE_LENGTH, seed=7)
         np.testing.assert_allclose(hub(tf.constant(SENTENCES)), preset(tf.constant(SENTENCES)),
                                    atol=1e-5)
     # The explicit encoder|preprocessor form, and a preprocessor longer than sequence_length.
@@ -91,12 +105,12 @@ def test_hub_path_equals_preset_path_at_init(tiny_preset, tiny_hub):
 
 
 @pytest.mark.parametrize("kind", ["preset", "hub"])
-def test_trim_padding_cuts_to_the_longest_text_and_keeps_the_logits(kind, tiny_preset, tiny_hub):
+def test_trim_padding_cuts_to_the_longest_text_and_keeps_the_logits(kind, tiny_preset, tiny_hub,
+                                                                   seeded):
     backbone = "preset:" + tiny_preset if kind == "preset" else "hub:" + tiny_hub
     full = transfer.text_backbone_classifier(backbone, 2, sequence_length=SEQUENCE_LENGTH,
                                              seed=7, trim_padding=False)
-    trimmed = transfer.text_backbone_classifier(backbone, 2, sequence_length=SEQUENCE_LENGTH,
-                                                seed=7)
+    trimmed = seeded[kind]  # trim_padding=True, the default
     trim = trimmed.get_layer("trim_padding")
     short = tf.constant(["A good film!", "great fun", ""])  # at most [CLS] + 4 tokens + [SEP]
     for texts in (short, tf.constant(SENTENCES)):  # SENTENCES[4] is cut at SEQUENCE_LENGTH
