@@ -27,8 +27,16 @@ def test_parse_backbone_takes_hf():
     assert transfer.parse_backbone("hf:/models/bert") == ("hf", "/models/bert")
 
 
-def test_token_ids_equal_hugging_face_and_word_piece_preprocessor(tiny_hf):
-    model = transfer.text_backbone_classifier("hf:" + tiny_hf, 2, sequence_length=SEQUENCE_LENGTH)
+@pytest.fixture(scope="module")
+def hf_classifier(tiny_hf):
+    """A 2-class classifier on the tiny checkpoint (head seed 0), built once for the tests that
+    only call or save it."""
+    return transfer.text_backbone_classifier("hf:" + tiny_hf, 2,
+                                             sequence_length=SEQUENCE_LENGTH, seed=0)
+
+
+def test_token_ids_equal_hugging_face_and_word_piece_preprocessor(tiny_hf, hf_classifier):
+    model = hf_classifier
     assert isinstance(model.encoder, BertEncoder) and model.name == "hf_text_classifier"
     ours = tf.function(model.preprocessor)(tf.constant(TEXTS))
     hf = transformers.BertTokenizer(os.path.join(tiny_hf, "vocab.txt"), do_lower_case=True)(
@@ -56,9 +64,8 @@ def test_classifier_runs_the_checkpoint_on_raw_text(tiny_hf):
     np.testing.assert_allclose(logits, expected, atol=1e-5)  # trimmed padding: same logits
 
 
-def test_keras_file_round_trip(tiny_hf, tmp_path):
-    model = transfer.text_backbone_classifier("hf:" + tiny_hf, 2,
-                                              sequence_length=SEQUENCE_LENGTH, seed=0)
+def test_keras_file_round_trip(hf_classifier, tmp_path):
+    model = hf_classifier
     text = tf.constant(TEXTS)
     expected = model(text).numpy()
     model.save(str(tmp_path / "model.keras"))
