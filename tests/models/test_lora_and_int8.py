@@ -183,8 +183,9 @@ def test_lora_trains_only_the_low_rank_weights(tmp_path):
                                                                               head.bias]}
     frozen = {w.path: np.array(w) for w in model.weights if not w.trainable}
     lora_before = [np.array(w) for w in lora]
+    # Nine steps, run eagerly: the same train steps without tracing a train function.
     model.compile(keras.optimizers.Adam(1e-2),
-                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True), run_eagerly=True)
     model.fit(ids, labels, batch_size=16, epochs=3, verbose=0)
     for weight in model.weights:
         if not weight.trainable:
@@ -213,8 +214,9 @@ def lora_classifier(rank=4, seed=0):
 def test_lora_weights_save_apart_load_on_a_fresh_base_and_merge(tmp_path):
     model, vectorize, texts, labels = lora_classifier()
     ids = np.asarray(vectorize(texts))
+    # Six steps, run eagerly: the same train steps without tracing a train function.
     model.compile(keras.optimizers.Adam(1e-2),
-                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True), run_eagerly=True)
     model.fit(ids, labels, batch_size=16, epochs=2, verbose=0)
     tuned = np.asarray(model(ids))
     path = transfer.save_lora(model, tmp_path / "adapters")
