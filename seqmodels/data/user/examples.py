@@ -14,7 +14,7 @@ shape, or resized to `image_size`.
 
 import tensorflow as tf
 
-from seqmodels.data.user.readers import FILE
+from seqmodels.data.user.readers import FILE, PLAIN
 
 
 def label_ids(file_scan):
@@ -56,7 +56,7 @@ def examples(batches, spec, file_scan):
     task, options = file_scan.task, file_scan.options
 
     def unbatched(pick):
-        return batches.map(pick, num_parallel_calls=tf.data.AUTOTUNE,
+        return batches.map(PLAIN(pick), num_parallel_calls=tf.data.AUTOTUNE,
                            deterministic=True).unbatch()
 
     if task == "language_modeling":
@@ -71,6 +71,6 @@ def examples(batches, spec, file_scan):
     decode = image_decoder(file_scan, from_bytes=spec.form == "tfrecord")
     other = (lambda row: row[options["caption_column"]]) if task == "captioning" \
         else (lambda row: ids(row[options["label_column"]]))
-    return batches.unbatch().map(lambda row: (decode(row[options["image_column"]], row[FILE]),
-                                              other(row)),
+    return batches.unbatch().map(PLAIN(lambda row: (decode(row[options["image_column"]],
+                                                           row[FILE]), other(row))),
                                  num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

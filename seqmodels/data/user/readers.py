@@ -26,6 +26,9 @@ BATCH = 4096  # records read, filtered and parsed together
 CHUNK = 1 << 19  # bytes of a CSV file split into lines at a time (`_csv_line_reader`)
 INDEX_BITS = 40  # a record's key in the skip table: file id << 40 | index in the file
 FILE = "__file__"  # the key of the data file's path beside the columns
+# The functions mapped over the records: plain TensorFlow, no Python control flow on tensors,
+# so AutoGraph's conversion (parsing and rewriting each function's source) is skipped.
+PLAIN = tf.autograph.experimental.do_not_convert
 
 
 def needed_columns(task, options):
@@ -43,8 +46,8 @@ def _csv_reader(header, delimiter):
         fields = tf.data.experimental.CsvDataset(
             path, [tf.constant("", tf.string)] * len(header), header=True,
             field_delim=delimiter).ignore_errors()  # wrong field counts: the pass counted them
-        return fields.batch(BATCH).map(lambda *rows: (
-            tf.strings.join(list(rows), separator="\x1f"), dict(zip(header, rows))))
+        return fields.batch(BATCH).map(PLAIN(lambda *rows: (
+            tf.strings.join(list(rows), separator="\x1f"), dict(zip(header, rows)))))
     return read
 
 
@@ -71,10 +74,12 @@ def _csv_line_reader(paths, file_scan, header, delimiter):
     names = tf.constant(np.array(paths, dtype=object).astype(bytes))
     sizes, open_ended = tf.constant(sizes, tf.int64), tf.constant(open_ended, tf.int64)
 
+    @PLAIN
     def stitch(rest, chunk):  # rest: the start of a line the last piece cut
         lines = tf.strings.split(rest + chunk, "\n")
         return lines[-1], lines[:-1]
 
+    @PLAIN
     def number(seen, lines):
         size = tf.shape(lines, out_type=tf.int64)[0]
         return seen + size, (seen + 1 + tf.range(size), lines)
@@ -88,6 +93,7 @@ def _csv_line_reader(paths, file_scan, header, delimiter):
                 tf.minimum(tail, 1))).concatenate(
             tf.data.Dataset.from_tensors(tf.constant("\n")).take(tf.gather(open_ended, file_id)))
 
+        @PLAIN
         def rows(numbers, lines):
             keep = tf.equal(table.lookup(tf.bitwise.left_shift(file_id, INDEX_BITS) | numbers), 0)
             lines = tf.boolean_mask(lines, keep)
@@ -104,6 +110,7 @@ def _csv_line_reader(paths, file_scan, header, delimiter):
 def _lines_reader(column):
     """Batches of the non-blank lines of a file, as `column` (the line is also the key)."""
     def read(path):
+        @PLAIN
         def nonblank(lines):
             lines = tf.boolean_mask(lines, tf.strings.length(tf.strings.strip(lines)) > 0)
             return lines, {column: lines}
@@ -113,7 +120,7 @@ def _lines_reader(column):
 
 def _tfrecord_reader(path):
     return tf.data.TFRecordDataset(path).batch(BATCH).map(
-        lambda records: (records, {"record": records}))
+        PLAIN(lambda records: (records, {"record": records})))
 
 
 def _tfrecord_columns(kinds):
@@ -124,7 +131,7 @@ def _tfrecord_columns(kinds):
     """
     features = {column: tf.io.FixedLenFeature([], tf.int64 if kind == "int" else tf.string)
                 for column, kind in kinds.items()}
-    return lambda fields: tf.io.parse_example(fields["record"], features)
+    return PLAIN(lambda fields: tf.io.parse_example(fields["record"], features))
 
 
 def _jsonl_columns(columns):
@@ -138,6 +145,7 @@ def _jsonl_columns(columns):
         return [[v.encode("utf-8") if isinstance(v, str) else str(v).encode()
                  for v in (value[column] for value in values)] for column in columns]
 
+    @PLAIN
     def parse(fields):
         values = tf.py_function(pick, [fields["line"]], [tf.string] * len(columns))
         return {column: tf.ensure_shape(v, [None]) for column, v in zip(columns, values)}
@@ -179,9 +187,10 @@ def _folder_reader(file_scan, folder):
     keys = [path.encode() for path, _ in listed]
     labels = [label for _, label in listed]
     return tf.data.Dataset.from_tensor_slices((keys, paths, labels)).batch(BATCH).map(
-        lambda keys, paths, labels: (keys, {"path": paths, "label": labels}))
+        PLAIN(lambda keys, paths, labels: (keys, {"path": paths, "label": labels})))
 
 
+@PLAIN
 def _read_texts(fields):
     """A text folder's files, read once their records are kept."""
     texts = tf.map_fn(tf.io.read_file, fields["path"], fn_output_signature=tf.string)
@@ -190,6 +199,7 @@ def _read_texts(fields):
 
 def _numbered(batches):
     """`(index, (key, fields))` of each batch: `index` the reader's count of each record."""
+    @PLAIN
     def number(start, item):
         size = tf.shape(item[0], out_type=tf.int64)[0]
         return start + size, (start + tf.range(size), item)
@@ -198,6 +208,7 @@ def _numbered(batches):
 
 def _every_nth(pipelines, pipeline):
     """`take(seen, batch)`: keeps the records `Dataset.shard(pipelines, pipeline)` would."""
+    @PLAIN
     def take(seen, batch):
         size = tf.shape(batch[FILE], out_type=tf.int64)[0]
         mine = tf.equal((seen + tf.range(size)) % pipelines, pipeline)
@@ -226,6 +237,7 @@ def _reader(spec, file_scan, paths, names):
     return by_path(_tfrecord_reader), _tfrecord_columns(feature_kinds(columns, paths[0]))
 
 
+@PLAIN
 def _same(fields):
     return fields
 
@@ -255,13 +267,14 @@ def column_batches(spec, file_scan, split, input_context=None):
         ids = ids.shard(pipelines, pipeline)
     if read is None:  # one folder, listed in Python
         dataset = _numbered(_folder_reader(file_scan, paths[0])).map(
-            lambda index, item: (tf.constant(0, tf.int64), index, item))
+            PLAIN(lambda index, item: (tf.constant(0, tf.int64), index, item)))
     else:
-        dataset = ids.flat_map(lambda file_id: _numbered(read(file_id)).map(
-            lambda index, item: (file_id, index, item)))
+        dataset = ids.flat_map(PLAIN(lambda file_id: _numbered(read(file_id)).map(
+            PLAIN(lambda index, item: (file_id, index, item)))))
     table = _skip_table(file_scan, paths)
     fractions = None if file_scan.has_split_files else options["split_fractions"]
 
+    @PLAIN
     def kept(file_id, index, item):
         keys, fields = item
         keep = tf.ones_like(index, tf.bool)
