@@ -63,10 +63,12 @@ PRESETS = {
 }
 
 
-def _check_lengths(config, train, length):
-    """Every verse of every split fits: `length` source tokens, `length + 1` target tokens."""
-    for split in ("train", "validation", "test"):
-        pairs = train if split == "train" else common.load(config, split)
+def _check_lengths(splits, length):
+    """Every verse of every split fits: `length` source tokens, `length + 1` target tokens.
+
+    `splits`: {split name: its unbatched (source, target) dataset}.
+    """
+    for split, pairs in splits.items():
         counted = pairs.batch(1024).map(lambda en, es: (
             tf.strings.split(data.split_punctuation(en)).row_lengths(),
             tf.strings.split(data.split_punctuation(es)).row_lengths() + 2))
@@ -80,14 +82,16 @@ def build(config, strategy):
     """The translation `Task` of `config`, its model built under `strategy.scope()`."""
     fields = config.task_config
     train = common.train_split(config)
-    num_train = common.count(train)
+    num_train = common.count_train(config, train)  # the validation pass counted your files
     length = fields.sequence_length
     source = data.text_vectorizer(train.map(lambda en, es: en), fields.vocab_size,
                                   sequence_length=length, standardize=data.split_punctuation)
     target = data.text_vectorizer(train.map(lambda en, es: f"{START} " + es + f" {END}"),
                                   fields.vocab_size, sequence_length=length + 1,
                                   standardize=data.split_punctuation)
-    _check_lengths(config, train, length)
+    # Each split is read once here: the length check and the task share the datasets.
+    validation, test = common.load(config, "validation"), common.load(config, "test")
+    _check_lengths({"train": train, "validation": validation, "test": test}, length)
 
     def encode(en, es):
         ids = target(f"{START} " + es + f" {END}")  # (batch, length + 1)
@@ -101,7 +105,6 @@ def build(config, strategy):
                            num_heads=fields.num_heads, intermediate_dim=fields.intermediate_dim,
                            dropout=fields.dropout)
     vocabulary = target.get_vocabulary()
-    test = common.load(config, "test")
     en, es = next(iter(test.take(1)))
     (source_ids, target_ids), _ = encode(tf.expand_dims(en, 0), tf.expand_dims(es, 0))
     source_ids, target_ids = source_ids.numpy(), target_ids.numpy()  # (1, length) each
@@ -109,7 +112,7 @@ def build(config, strategy):
     source_vocabulary = source.get_vocabulary()
     return common.make_task(
         config, model, train, num_train, common.sequence_batches(config, encode),
-        common.load(config, "validation"), test, train_options={},
+        validation, test, train_options={},
         export_kwargs=dict(vectorizer=source, vocabulary=vocabulary,
                            start_id=vocabulary.index(START), end_id=vocabulary.index(END),
                            max_length=length + 1),
