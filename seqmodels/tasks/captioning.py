@@ -78,12 +78,13 @@ def build(config, strategy):
     """The captioning `Task` of `config`, its model built under `strategy.scope()`."""
     fields = config.task_config
     train = common.train_split(config)
-    num_train = common.count(train)
+    num_train = common.count_train(config, train)  # the validation pass counted your files
     words = ["", "[UNK]", START, END] + caption_words(config, train)
     lookup = keras.layers.StringLookup(vocabulary=words[2:], num_oov_indices=1, mask_token="")
     length = fields.sequence_length  # start and end included
-    for split in ("train", "validation", "test"):
-        captions = train if split == "train" else common.load(config, split)
+    # Each split is read once here: the length check and the task share the datasets.
+    validation, test = common.load(config, "validation"), common.load(config, "test")
+    for split, captions in (("train", train), ("validation", validation), ("test", test)):
         counted = captions.batch(1024).map(
             lambda image, caption: tf.strings.split(caption).row_lengths() + 2)
         for lengths in counted.as_numpy_iterator():
@@ -102,8 +103,7 @@ def build(config, strategy):
                           intermediate_dim=fields.intermediate_dim, dropout=fields.dropout)
     return common.make_task(config, model, train, num_train,
                             common.sequence_batches(config, encode),
-                            common.load(config, "validation"), common.load(config, "test"),
-                            train_options={},
+                            validation, test, train_options={},
                             export_kwargs=dict(vocabulary=words, start_id=words.index(START),
                                                end_id=words.index(END), max_length=length))
 
