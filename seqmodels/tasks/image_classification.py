@@ -82,7 +82,7 @@ def build(config, strategy):
     """The image classification `Task` of `config`, its model built under `strategy.scope()`."""
     fields, run = config.task_config, config.run
     train = common.train_split(config)
-    num_train = common.count(train)
+    num_train = common.count_train(config, train)  # the validation pass counted your files
     image_shape = tuple(train.element_spec[0].shape)
     flip = fields.augment and run.dataset in FLIPPABLE
 

@@ -118,7 +118,7 @@ def _backbone_task(config, strategy):
 
     fields, run = config.task_config, config.run
     train, validation, test = _splits(config)
-    num_train = common.count(train)
+    num_train = common.count_train(config, train)  # the validation pass counted your files
 
     def batches(dataset, epoch=None):
         return dataset.batch(run.global_batch_size,
