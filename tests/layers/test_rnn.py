@@ -5,7 +5,8 @@ the SimpleRNN, LSTM and GRU tests too. The loop's own arguments, which every lay
 Keras built-in does (`stateful`, `unroll`, `activity_regularizer`, `use_cudnn`,
 `implementation`), are tested at the end on all three layers against their built-ins. Inputs
 have 23 steps: the loop runs them as two chunks of 10 steps and a remainder of 3 (see
-`seqmodels.layers.time_loop.chunk_size`).
+`seqmodels.layers.time_loop.chunk_size`); tests whose property does not depend on the chunks
+run `SHORT_TIME` steps.
 """
 
 import inspect
@@ -31,6 +32,10 @@ TOLERANCE = 1e-5
 # written out (23 steps: two chunks of 10 and a remainder of 3); chunks and remainders are
 # the parity tests' business.
 CONTRACT_TIME = 4
+# Tests whose property does not depend on how the steps split into chunks (stateful runs, the
+# written-out path against the loop) run this many steps: two loop iterations of 6
+# (`chunk_size(12)`), about half the eager ops and traced steps of 23.
+SHORT_TIME = 12
 
 
 def inputs(time=TIME, seed=0):
@@ -165,10 +170,12 @@ def check_dynamic_time_parity(ours_class, keras_class, **kwargs):
 
 
 def check_bidirectional_parity(ours_class, keras_class, **kwargs):
-    """`keras.layers.Bidirectional` around ours equals it around the built-in, with a mask."""
+    """`keras.layers.Bidirectional` around ours equals it around the built-in, with a mask
+    (`SHORT_TIME` steps: the wrapper's reversing of inputs, mask and outputs is the same at any
+    length)."""
     ours = keras.layers.Bidirectional(ours_class(UNITS, return_sequences=True, **kwargs))
     reference = keras.layers.Bidirectional(keras_class(UNITS, return_sequences=True, **kwargs))
-    x, mask = inputs(), make_mask("arbitrary")
+    x, mask = inputs(SHORT_TIME), make_mask("arbitrary", SHORT_TIME)
     reference(x)
     ours(x)
     assert ours.forward_layer.zero_output_for_mask  # set by Bidirectional
@@ -399,12 +406,12 @@ def test_dynamic_time_parity():
 def test_not_jit_compiled_on_tensorflow():
     # The gradient of keras.ops.scan does not compile with XLA on TensorFlow: the layer says so,
     # and Keras falls back to plain graph execution (with a warning) instead of failing.
-    model = keras.Sequential([keras.Input((TIME, FEATURES)), SimpleRNN(UNITS),
+    model = keras.Sequential([keras.Input((SHORT_TIME, FEATURES)), SimpleRNN(UNITS),
                               keras.layers.Dense(1)])
     assert not model.layers[0].supports_jit
     with pytest.warns(UserWarning, match=re.escape("Model doesn't support `jit_compile=True`")):
         model.compile("sgd", "mse", jit_compile=True)
-    history = model.fit(inputs(), np.ones((BATCH, 1)), epochs=2, verbose=0)
+    history = model.fit(inputs(SHORT_TIME), np.ones((BATCH, 1)), epochs=2, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
 
 
@@ -438,14 +445,14 @@ def test_bad_inputs():
 def test_user_cell_stateful_parity():
     ours = RNN(TwoStateCell(), stateful=True, return_sequences=True)
     reference = keras.layers.RNN(TwoStateCell(), stateful=True, return_sequences=True)
-    reference(inputs())
-    ours(inputs())
+    reference(inputs(SHORT_TIME))
+    ours(inputs(SHORT_TIME))
     ours.set_weights(reference.get_weights())
     for layer in (ours, reference):
         layer.reset_states()
     for seed, kind in enumerate([None, "arbitrary", "right"]):
-        output_error, gradient_error = parity_errors(ours, reference, inputs(seed=seed),
-                                                     make_mask(kind, seed=seed))
+        output_error, gradient_error = parity_errors(ours, reference, inputs(SHORT_TIME, seed),
+                                                     make_mask(kind, SHORT_TIME, seed))
         assert output_error <= TOLERANCE and gradient_error <= TOLERANCE
     assert max_error([np.asarray(s) for s in ours.states],
                      [np.asarray(s) for s in reference.states]) <= TOLERANCE
@@ -489,7 +496,7 @@ def test_stateful_parity(ours_class, keras_class):
     ours, reference = paired(ours_class, keras_class, stateful=True, return_state=True,
                              return_sequences=True)
     assert len(ours.weights) == len(reference.weights)  # the states are no weights
-    batches = [(inputs(seed=seed), make_mask(kind, seed=seed))
+    batches = [(inputs(SHORT_TIME, seed), make_mask(kind, SHORT_TIME, seed))
                for seed, kind in enumerate([None, "right", "arbitrary"])]
     runs = []
     for _ in range(2):
@@ -506,16 +513,16 @@ def test_stateful_parity(ours_class, keras_class):
 
     ours, reference = (keras.layers.Bidirectional(layer_class(UNITS, stateful=True))
                        for layer_class in (ours_class, keras_class))
-    reference(inputs())
-    ours(inputs())
+    reference(inputs(SHORT_TIME))
+    ours(inputs(SHORT_TIME))
     weights = random_weights(reference)
     reference.set_weights(weights)
     ours.set_weights(weights)
     for layer in (ours, reference):
         layer.reset_states()
     for seed in range(2):
-        np.testing.assert_allclose(ours(inputs(seed=seed)), reference(inputs(seed=seed)),
-                                   atol=TOLERANCE)
+        np.testing.assert_allclose(ours(inputs(SHORT_TIME, seed)),
+                                   reference(inputs(SHORT_TIME, seed)), atol=TOLERANCE)
 
 
 @pytest.mark.parametrize("layer_class", [layer for layer, _ in LAYERS], ids=LAYER_IDS)
@@ -664,14 +671,14 @@ def test_short_sequences_are_written_out(layer_class, monkeypatch):
     from seqmodels.layers import time_loop
 
     layer = layer_class(UNITS, return_sequences=True, return_state=True, go_backwards=True)
-    x, mask = inputs(), make_mask("arbitrary")
+    x, mask = inputs(SHORT_TIME), make_mask("arbitrary", SHORT_TIME)
     states = initial_states(layer)
     looped = outputs_and_gradients(layer, x, mask, states)  # the conftest's bound: 0
-    assert while_loops(layer, TIME) > 0
-    monkeypatch.setattr(time_loop, "AUTO_UNROLL_STEPS", TIME)
+    assert while_loops(layer, SHORT_TIME) > 0
+    monkeypatch.setattr(time_loop, "AUTO_UNROLL_STEPS", SHORT_TIME)
     written = outputs_and_gradients(layer, x, mask, states)
     assert max_error(written[0], looped[0]) <= 1e-6
     assert max_error(written[1], looped[1]) <= 1e-6
-    assert while_loops(layer, TIME) == 0
-    assert while_loops(layer, TIME + 1) > 0
+    assert while_loops(layer, SHORT_TIME) == 0
+    assert while_loops(layer, SHORT_TIME + 1) > 0
     assert not layer.supports_jit  # XLA still left off, as before
