@@ -134,7 +134,7 @@ def test_unknown_model_of_a_task_is_a_clear_error(fixture_data):
 def test_mixed_float16_trains_with_loss_scaling(fixture_data, tmp_path):
     """mixed_float16 end to end: float16 compute, float32 weights, a loss-scaling optimizer."""
     config = make_config("text_classification", "tiny", ["mixed_precision=mixed_float16"],
-                         data_dir=str(fixture_data))
+                         data_dir=str(fixture_data), steps_per_epoch=1)  # one step shows it
     metrics = train_and_evaluate(config, str(tmp_path / "run"))
     model = metrics["model"]
     assert model.compute_dtype == "float16" and model.variable_dtype == "float32"
@@ -147,7 +147,7 @@ def test_text_backbone_from_a_keras_hub_preset_trains_and_serves_raw_text(
         fixture_data, tiny_preset, tmp_path):
     config = make_config("text_classification", "tiny", ["sequence_length=12"],
                          backbone="preset:" + tiny_preset, data_dir=str(fixture_data),
-                         export_dir=str(tmp_path / "export"))
+                         export_dir=str(tmp_path / "export"), steps_per_epoch=1)
     metrics = train_and_evaluate(config, str(tmp_path / "run"))
     assert metrics["model"].inputs[0].dtype == "string"
     assert np.isfinite(metrics["test_loss"])
@@ -172,7 +172,8 @@ def test_image_backbone_from_keras_applications_trains_and_serves(fixture_data, 
     whose 13 convolutions trace in a fraction of MobileNetV3Small's 140 weights' time (the
     MobileNetV3Small classifier itself is tested in tests/transfer/test_images.py)."""
     config = make_config("image_classification", "tiny", backbone="keras_app:VGG16",
-                         data_dir=str(fixture_data), export_dir=str(tmp_path / "export"))
+                         data_dir=str(fixture_data), export_dir=str(tmp_path / "export"),
+                         steps_per_epoch=1)  # the plumbing of a backbone: one step
     metrics = train_and_evaluate(config, str(tmp_path / "run"))
     assert metrics["model"].get_layer("backbone").name == "backbone"
     served = tf.saved_model.load(metrics["export_path"]).signatures["serving_arrays"]
