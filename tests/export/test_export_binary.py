@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+from tests.trainers.in_process import run_train_binary
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
 
@@ -85,16 +87,6 @@ def test_training_binary_batching_flag_writes_the_parameters_beside_the_export(t
 
 
 def _train_in_process(argv, capsys):
-    """`seqmodels-train` with `argv`, run by `trainers.train.main` here; returns what it
-    printed."""
-    from absl import flags
-
-    from trainers import train as binary
-
-    flags.FLAGS.unparse_flags()
-    flags.FLAGS(["seqmodels-train"] + argv)
-    try:
-        binary.main(["seqmodels-train"])
-    finally:
-        flags.FLAGS.unparse_flags()
+    """`seqmodels-train` with `argv`, run in this process; returns what it printed."""
+    run_train_binary(argv)
     return capsys.readouterr().out

@@ -13,6 +13,7 @@ import tensorflow as tf
 from seqmodels.training.config import make_config
 from seqmodels.training.train import train_and_evaluate
 from tests.data.user.files import png, write_csv, write_jsonl, write_tfrecord
+from tests.trainers.in_process import run_train_binary
 
 WORDS = ["light", "water", "king", "people", "land", "house", "day", "word"]
 PALABRAS = ["luz", "agua", "rey", "pueblo", "tierra", "casa", "día", "palabra"]
@@ -175,20 +176,11 @@ def _readme_commands():
 def _run_readme_command(argv, extra, run_dir, data_dir, monkeypatch):
     """Runs `argv`, a README command, through the binary (`trainers.train.main`, in this
     process) from `data_dir`, with its --model_dir replaced by `run_dir` and `extra` flags."""
-    from absl import flags
-
-    from trainers import train as binary
-
     assert os.path.basename(argv[0]) == "seqmodels-train", argv
     argv = [a if not a.startswith("--model_dir=") else f"--model_dir={run_dir}"
             for a in argv[1:]] + extra
     monkeypatch.chdir(data_dir)  # the README's paths are relative to where it runs
-    flags.FLAGS.unparse_flags()
-    flags.FLAGS(["seqmodels-train"] + argv)
-    try:
-        binary.main(["seqmodels-train"])
-    finally:
-        flags.FLAGS.unparse_flags()
+    run_train_binary(argv)
     with open(os.path.join(run_dir, "metrics.json")) as f:
         return json.load(f)
 
