@@ -10,7 +10,6 @@ docstring's doctest) runs when at least one of its statements is not `+SKIP`.
 """
 
 import doctest
-import gc
 import importlib
 import pathlib
 import pkgutil
@@ -76,23 +75,9 @@ def _runs(example):
     return not example.options.get(doctest.SKIP, False)
 
 
-@pytest.fixture()
-def young_heap():
-    """Collections during the examples walk only the objects made since the test began.
-
-    Some examples reach code that calls `gc.collect()` (TFLite's converter once per
-    conversion, Keras' `Layer.__delattr__` once per variable `quantize` replaces): in a test
-    process full of objects from earlier tests each such collection takes 0.5-1.5 s. Freezing
-    the heap first (`gc.freeze`) leaves those objects out of every collection until the test
-    ends, when `gc.unfreeze` hands them back; garbage the examples make is still collected.
-    """
-    gc.freeze()
-    yield
-    gc.unfreeze()
-
-
 @pytest.mark.parametrize("name", MODULES)
-def test_examples_run(name, tmp_path, monkeypatch, young_heap):
+@pytest.mark.usefixtures("young_heap")  # tests/conftest.py: the converters' gc passes
+def test_examples_run(name, tmp_path, monkeypatch):
     module = importlib.import_module(name)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))

@@ -17,13 +17,3 @@ from seqmodels.layers import time_loop
 def scan_loop(monkeypatch):
     monkeypatch.setattr(time_loop, "AUTO_UNROLL_STEPS", 0)
 
-
-@pytest.fixture()
-def no_collect_on_delete(monkeypatch):
-    """Keras' `Layer.__delattr__` runs `gc.collect()` for every variable it deletes, and
-    `quantize("int8")` deletes each float kernel it replaces: ten collections for a decoder
-    block, 0.5-1.3 s each in a test process full of objects. A collection only frees memory
-    sooner, so the tests that quantize go without them (nothing they check depends on it)."""
-    import gc
-
-    monkeypatch.setattr(gc, "collect", lambda generation=2: 0)

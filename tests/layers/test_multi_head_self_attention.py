@@ -442,7 +442,7 @@ def test_lora_on_the_projections_trains_only_the_low_rank_weights():
 
 
 @pytest.mark.filterwarnings("ignore:Layer InputLayer does not have a `quantize`")
-@pytest.mark.usefixtures("no_collect_on_delete")  # conftest.py: quantize without gc passes
+@pytest.mark.usefixtures("young_heap")  # tests/conftest.py: quantize's gc passes
 def test_int8_quantization_reaches_the_projections(path):
     layer = MultiHeadSelfAttention(2, 3, causal=True)
     inputs = keras.Input((6, 8))

@@ -237,7 +237,7 @@ def test_masks_and_cache_indices_that_do_not_fit_are_named_errors():
 
 
 @pytest.mark.filterwarnings("ignore:Layer .* does not have a `quantize`")
-@pytest.mark.usefixtures("no_collect_on_delete")  # conftest.py: quantize without gc passes
+@pytest.mark.usefixtures("young_heap")  # tests/conftest.py: quantize's gc passes
 def test_int8_reaches_self_attention_cross_attention_and_feedforward():
     block = TransformerDecoderBlock(2, 16)
     target, source = keras.Input((6, 12)), keras.Input((5, 12))

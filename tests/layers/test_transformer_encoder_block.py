@@ -149,7 +149,7 @@ def test_every_sublayer_gets_its_own_initializer():
 
 
 @pytest.mark.filterwarnings("ignore:Layer .* does not have a `quantize`")
-@pytest.mark.usefixtures("no_collect_on_delete")  # conftest.py: quantize without gc passes
+@pytest.mark.usefixtures("young_heap")  # tests/conftest.py: quantize's gc passes
 def test_lora_and_int8_reach_attention_and_feedforward():
     block = TransformerEncoderBlock(2, 16, activation="gelu")
     inputs = keras.Input((6, 12))
