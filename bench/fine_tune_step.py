@@ -8,8 +8,9 @@ a linear layer of 2 logits, cross-entropy, AdamW (3e-5, weight decay 0.01), drop
 
 Implementations: `seqmodels` (our `BertEncoder.from_pretrained`), `keras_hub`
 (`BertBackbone.from_preset`), each also with `_xla` (`jit_compile=True`), `seqmodels_lora` (our
-encoder with rank-8 LoRA on every attention and feed-forward projection and the head whole, as
-`text_backbone_classifier(..., lora_rank=8)` trains it; the pooler, unused, left out), and
+encoder with LoRA of rank `--lora_rank` on every attention and feed-forward projection and the
+head whole, as `text_backbone_classifier(..., lora_rank=)` trains it; the pooler, unused, left
+out), and
 `torch` (`transformers.AutoModel` on PyTorch).
 
     .venv/bin/python bench/fine_tune_step.py --impl seqmodels --model_dir <HF checkpoint dir>
@@ -23,7 +24,6 @@ import time
 
 IMPLEMENTATIONS = ("seqmodels", "seqmodels_xla", "seqmodels_lora", "keras_hub", "keras_hub_xla",
                    "torch")
-LORA_RANK = 8  # bench/transfer.py's LORA_CONFIG
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -62,7 +62,7 @@ def _keras_step(args):
     if args.impl == "seqmodels_lora":
         from seqmodels.transfer import enable_lora
 
-        enable_lora(model, LORA_RANK, train=("logits",), skip=("pooled_dense",))
+        enable_lora(model, args.lora_rank, train=("logits",), skip=("pooled_dense",))
     model.compile(keras.optimizers.AdamW(3e-5, weight_decay=0.01),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   jit_compile=args.impl.endswith("_xla"))
@@ -106,7 +106,10 @@ def main():
     parser.add_argument("--length", type=int, default=48)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--lora_rank", type=int, help="the rank, for --impl seqmodels_lora")
     args = parser.parse_args()
+    if args.impl == "seqmodels_lora" and args.lora_rank is None:
+        parser.error("--impl seqmodels_lora needs --lora_rank")
     start = time.time()
     step = _torch_step(args) if args.impl == "torch" else _keras_step(args)
     for _ in range(args.warmup):  # tracing, XLA compilation, allocator warm-up

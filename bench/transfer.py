@@ -78,7 +78,7 @@ STEP_IMPLEMENTATIONS = {  # bench/fine_tune_step.py --impl (+ STEP_ENVIRONMENTS)
 }
 LORA_STEP_IMPLEMENTATIONS = {  # full fine-tuning against LoRA, both as the binary runs (oneDNN)
     "full": ("seqmodels", "BertEncoder (hf:), full fine-tuning, oneDNN kernels"),
-    "lora": ("seqmodels_lora", "BertEncoder (hf:), LoRA rank 8, oneDNN kernels"),
+    "lora": ("seqmodels_lora", "BertEncoder (hf:), LoRA rank {rank}, oneDNN kernels"),
 }
 ROW_ORDER = ("minilm_finetune", "minilm_hf_finetune", "minilm_hub", "minilm_hub_parity",
              "minilm_frozen", *(f"bert_step_{impl}" for impl in STEP_IMPLEMENTATIONS),
@@ -298,7 +298,8 @@ def _step_speeds(implementations, environment):
             script, variables = STEP_ENVIRONMENTS.get(impl, (impl, {}))
             command = [sys.executable, os.path.join(ROOT, "bench", "fine_tune_step.py"),
                        "--impl", script, "--model_dir", model_dir,
-                       *(f"--{key}={c[key]}" for key in ("batch", "length", "steps", "warmup"))]
+                       *(f"--{key}={c[key]}" for key in ("batch", "length", "steps", "warmup")),
+                       f"--lora_rank={LORA_CONFIG['rank']}"]
             env = {**os.environ, **environment, **variables}
             out = subprocess.run(command, capture_output=True, text=True, check=True,
                                  env=env).stdout
@@ -340,7 +341,7 @@ def lora_step_speed():
     for name, (_, label) in LORA_STEP_IMPLEMENTATIONS.items():
         speed = float(np.median(speeds[name]))
         record(f"lora_step_{name}", [
-            "MiniLM-L6 fine-tuning step", label, "examples/s",
+            "MiniLM-L6 fine-tuning step", label.format(rank=LORA_CONFIG["rank"]), "examples/s",
             f"{speed:.1f} ({speed / full_speed:.2f}x full)",
             "vs full fine-tuning" if name == "lora" else "(reference)",
             _step_configuration(c, speeds[name]), "-", f"{time.time() - start:.0f}"])
