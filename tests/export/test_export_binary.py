@@ -79,14 +79,10 @@ def test_training_binary_batching_flag_writes_the_parameters_beside_the_export(t
     assert not os.path.exists(f"{tmp_path}/run")
     # The run that writes them: the binary's main in this process (the flags parsed as
     # `app.run` parses them), one step of one epoch (the test is about the files, not learning).
-    printed = _train_in_process(flags + [f"--export_dir={tmp_path}/out", "--epochs=1",
-                                         "--override=steps_per_epoch=1"], capsys)
+    run_train_binary(flags + [f"--export_dir={tmp_path}/out", "--epochs=1",
+                              "--override=steps_per_epoch=1"])
+    printed = capsys.readouterr().out
     assert f"'batching_parameters': '{tmp_path}/out/batching_parameters.txt'" in printed
     assert sorted(os.listdir(f"{tmp_path}/out")) == ["1", "batching_parameters.txt",
                                                      "models.config"]
 
-
-def _train_in_process(argv, capsys):
-    """`seqmodels-train` with `argv`, run in this process; returns what it printed."""
-    run_train_binary(argv)
-    return capsys.readouterr().out

@@ -75,26 +75,24 @@ def test_exported_preprocessor_equals_keras_hub_ids(tiny_preset, tiny_hub):
     assert os.listdir(os.path.join(tiny_hub, "preprocessor", "assets")) == ["vocab.txt"]
 
 
-@pytest.fixture(scope="module")
-def seeded(tiny_preset, tiny_hub):
-    """`{"preset": model, "hub": model}`: mean-pooled classifiers of head seed 7 (trimmed
-    padding), built once for the tests that only call them."""
+def _seeded(tiny_preset, tiny_hub, **options):
+    """`{"preset": model, "hub": model}`: classifiers of head seed 7 on the two paths."""
     return {kind: transfer.text_backbone_classifier(backbone, 2, sequence_length=SEQUENCE_LENGTH,
-                                                    seed=7)
+                                                    seed=7, **options)
             for kind, backbone in (("preset", "preset:" + tiny_preset),
                                    ("hub", "hub:" + tiny_hub))}
 
 
+@pytest.fixture(scope="module")
+def seeded(tiny_preset, tiny_hub):
+    """`_seeded`'s mean-pooled classifiers (trimmed padding), built once for the tests that
+    only call them."""
+    return _seeded(tiny_preset, tiny_hub)
+
+
 def test_hub_path_equals_preset_path_at_init(tiny_preset, tiny_hub, seeded):
-    for pooling in ("mean", "pooled"):
-        if pooling == "mean":
-            preset, hub = seeded["preset"], seeded["hub"]
-        else:
-            preset = transfer.text_backbone_classifier("preset:" + tiny_preset, 2,
-                                                       pooling=pooling,
-                                                       sequence_length=SEQUENCE_LENGTH, seed=7)
-            hub = transfer.text_backbone_classifier("hub:" + tiny_hub, 2, pooling=pooling,
-                                                    sequence_length=SEQUENCE_LENGTH, seed=7)
+    for models in (seeded, _seeded(tiny_preset, tiny_hub, pooling="pooled")):
+        preset, hub = models["preset"], models["hub"]
         np.testing.assert_allclose(hub(tf.constant(SENTENCES)), preset(tf.constant(SENTENCES)),
                                    atol=1e-5)
     # The explicit encoder|preprocessor form, and a preprocessor longer than sequence_length.
