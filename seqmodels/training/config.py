@@ -40,6 +40,11 @@ class RunConfig:
         num_cpu_devices: split the CPU into this many logical devices (0: leave it whole).
         mixed_precision: one of `MIXED_PRECISION`.
         jit_compile: compile train and eval steps with XLA.
+        run_eagerly: run the train and eval steps op by op instead of as traced graphs (Keras'
+            `compile(run_eagerly=True)`): slower per step but no trace to wait for, and a
+            `print` or breakpoint inside a layer's `call` runs at every step, for debugging.
+            `jit_compile` is then ignored; not with `strategy="parameter_server"` (its
+            coordinator schedules traced functions).
         seed: seeds the weights, the shuffles and dropout.
         checkpoint_every: steps between backups (0: at each epoch end only).
         export_dir: where the trained model is exported ("" for no export).
@@ -65,6 +70,7 @@ class RunConfig:
     num_cpu_devices: int = 0
     mixed_precision: str = "float32"
     jit_compile: bool = False
+    run_eagerly: bool = False
     seed: int = 0
     checkpoint_every: int = 100
     export_dir: str = ""
@@ -82,6 +88,10 @@ class RunConfig:
         check_positive(self, ("epochs", "global_batch_size"))
         check_non_negative(
             self, ("steps_per_epoch", "num_cpu_devices", "checkpoint_every", "max_examples"))
+        if self.run_eagerly and self.strategy == "parameter_server":
+            raise ValueError("`run_eagerly=True` does not run under strategy='parameter_server': "
+                             "its coordinator schedules traced steps on the workers. Received: "
+                             "run_eagerly=True, strategy='parameter_server'")
         if self.learning_rate <= 0:
             raise ValueError(
                 f"`learning_rate` must be positive. Received: learning_rate={self.learning_rate!r}")

@@ -130,6 +130,8 @@ class CustomTrainingLoop:
         max_to_keep: how many checkpoints to keep (when the newest is unreadable, the loop
             resumes from the newest one that is not).
         jit_compile: compile the step with XLA.
+        run_eagerly: run the steps op by op, untraced (for debugging; `jit_compile` is then
+            ignored, as Keras' `compile` ignores it).
         verbose: show a Keras progress bar (chief only).
 
     Example:
@@ -156,7 +158,7 @@ class CustomTrainingLoop:
 
     def __init__(self, model, optimizer, loss_fn, strategy, model_dir, global_batch_size,
                  accuracy=False, checkpoint_every=0, max_to_keep=3, jit_compile=False,
-                 verbose=1):
+                 run_eagerly=False, verbose=1):
         if not isinstance(global_batch_size, int) or global_batch_size < 1:
             raise ValueError("`global_batch_size` must be a positive integer. "
                              f"Received: global_batch_size={global_batch_size!r}")
@@ -197,10 +199,18 @@ class CustomTrainingLoop:
             print(f"jit_compile=True ignored: layers {', '.join(unsupported)} do not support XLA "
                   "on this backend.")
             jit_compile = False
+        if jit_compile and run_eagerly:
+            print("jit_compile=True ignored: the steps run eagerly (run_eagerly=True).")
+            jit_compile = False
         self.jit_compile = jit_compile
+        self.run_eagerly = run_eagerly
         # `train_step(batch, stop)`: one step of every replica; the reduced sums.
-        self.train_step = tf.function(self._distributed_train_step, jit_compile=jit_compile)
-        self._eval_step = tf.function(self._distributed_eval_step, jit_compile=jit_compile)
+        if run_eagerly:
+            self.train_step = self._distributed_train_step
+            self._eval_step = self._distributed_eval_step
+        else:
+            self.train_step = tf.function(self._distributed_train_step, jit_compile=jit_compile)
+            self._eval_step = tf.function(self._distributed_eval_step, jit_compile=jit_compile)
 
     # One replica's work. -------------------------------------------------------------------
     def _replica_train_step(self, batch, stop):

@@ -61,7 +61,8 @@ class Evaluator:
         unused = os.path.join(tempfile.gettempdir(), f"seqmodels_eval_{os.getpid()}")
         self.loop = CustomTrainingLoop(
             self.task.model, keras.optimizers.SGD(), self.task.loss, strategy, unused,
-            self.config.run.global_batch_size, accuracy=self.task.accuracy, verbose=0)
+            self.config.run.global_batch_size, accuracy=self.task.accuracy,
+            run_eagerly=self.config.run.run_eagerly, verbose=0)
         self.writer = tf.summary.create_file_writer(os.path.join(self.run_dir.logs, "eval"))
 
     def evaluate(self, prefix=None):

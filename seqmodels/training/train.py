@@ -135,7 +135,8 @@ def train_and_evaluate(config, model_dir):
             if run.strategy == "parameter_server" else CustomTrainingLoop
         return loop_class(task.model, optimizer, task.loss, strategy, model_dir,
                           run.global_batch_size, accuracy=task.accuracy,
-                          checkpoint_every=run.checkpoint_every, jit_compile=run.jit_compile)
+                          checkpoint_every=run.checkpoint_every, jit_compile=run.jit_compile,
+                          run_eagerly=run.run_eagerly)
 
     loop = make_loop(optimizer)
     if loop.is_chief:

@@ -44,6 +44,17 @@ def test_bad_overrides_are_clear_errors(override, message):
         make_config("text_classification", "tiny", [override])
 
 
+def test_run_eagerly_is_refused_under_the_parameter_server_strategy():
+    config = make_config("text_classification", "tiny", ["run_eagerly=true"])
+    assert config.run.run_eagerly
+    with pytest.raises(ValueError, match=re.escape(
+            "`run_eagerly=True` does not run under strategy='parameter_server': its coordinator "
+            "schedules traced steps on the workers. Received: run_eagerly=True, "
+            "strategy='parameter_server'")):
+        make_config("text_classification", "tiny", ["run_eagerly=true",
+                                                    "strategy=parameter_server"])
+
+
 def test_unknown_preset_names_the_choices():
     with pytest.raises(ValueError, match=re.escape(
             "`config` must be a preset of task 'text_classification': default, tiny. "

@@ -100,3 +100,41 @@ def test_weights_that_do_not_fit_the_config_are_a_named_error(keep_best, tiny_ru
                                          r"describes .*train it again in a new model_dir"):
         export_trained(model_dir, str(tmp_path / "export"))
     assert not os.path.exists(str(tmp_path / "export"))
+
+
+def test_run_eagerly_runs_every_step_untraced_with_the_traced_steps_numbers(tmp_path, capsys):
+    """`run_eagerly=True` (Keras' `compile(run_eagerly=True)`): a layer's Python runs at every
+    step, not once per trace, and the losses are the traced steps' own."""
+    from seqmodels.training.custom_loop import CustomTrainingLoop
+
+    x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
+    y = x @ np.array([[1.0], [-2.0], [0.5]], "float32")
+    calls = []
+
+    def counted(inputs):
+        calls.append(1)  # Python: runs once per call eagerly, once per trace in a graph
+        return inputs
+
+    def losses(run_eagerly, jit_compile=False):
+        import keras
+
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Lambda(counted),
+                                  keras.layers.Dense(1)])
+        loop = CustomTrainingLoop(model, keras.optimizers.Adam(0.1),
+                                  keras.losses.MeanSquaredError(reduction=None),
+                                  tf.distribute.get_strategy(),
+                                  str(tmp_path / f"run_{run_eagerly}"), 16,
+                                  jit_compile=jit_compile, run_eagerly=run_eagerly, verbose=0)
+        del calls[:]
+        history = loop.fit(lambda epoch: tf.data.Dataset.from_tensor_slices((x, y)).batch(16),
+                           epochs=2, steps_per_epoch=4)
+        return history["loss"], len(calls), loop
+
+    traced, traced_calls, _ = losses(False)
+    eager, eager_calls, loop = losses(True, jit_compile=True)
+    assert traced_calls <= 2 and eager_calls == 8  # a trace each (train, eval) vs every step
+    np.testing.assert_allclose(eager, traced, rtol=1e-6)
+    assert not loop.jit_compile
+    assert "jit_compile=True ignored: the steps run eagerly (run_eagerly=True)." in (
+        capsys.readouterr().out)
