@@ -51,7 +51,10 @@ def test_every_task_has_a_tiny_and_a_default_preset():
 
 @pytest.mark.parametrize("task", tasks.registry.BUILT_IN)
 def test_tiny_preset_trains_one_epoch_and_writes_the_run(task, fixture_data, tmp_path):
-    config = make_config(task, "tiny", data_dir=str(fixture_data),
+    # Eager steps (run_eagerly=True): what this run checks is the run directory, the pictures
+    # and the export; every task's traced steps (with its preset's jit_compile) run in its
+    # README case of tests/tasks/test_own_data.py, through the binary.
+    config = make_config(task, "tiny", data_dir=str(fixture_data), run_eagerly=True,
                          export_dir=str(tmp_path / "export"))
     model_dir = str(tmp_path / "run")
     metrics = train_and_evaluate(config, model_dir)
