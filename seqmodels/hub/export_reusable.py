@@ -12,6 +12,7 @@ import os
 
 import keras
 import tensorflow as tf
+from tensorflow.python.saved_model import save_context
 
 SERVING_SIGNATURE = "serving_default"
 
@@ -44,6 +45,16 @@ def _default_input_signature(obj):
         "tf.TensorSpec([None], tf.string) for a text preprocessor or "
         "{'input_word_ids': tf.TensorSpec([None, 128], tf.int32), ...} for an encoder. "
         f"Received: input_signature=None for a {type(obj).__name__}")
+
+
+def _traced_names(input_signature):
+    """`input_signature` with the names a trace gives unnamed specs ("inputs", "inputs_key")."""
+
+    def probe(inputs):
+        del inputs
+
+    traced = tf.function(probe, autograph=False).get_concrete_function(input_signature)
+    return traced.structured_input_signature[0][0]
 
 
 def _accepts_training(fn):
@@ -182,8 +193,14 @@ def export_reusable(obj, export_dir, input_signature=None, track=(), serving_sig
         return obj(inputs)
 
     call_fn = tf.function(call, autograph=False)
-    concretes = [call_fn.get_concrete_function(input_signature, training=value)
-                 for value in (False, True)]
+    # `tf.saved_model.save` re-traces `call_fn` for each signature it has seen, and the function
+    # cache key holds the save's variable policy and the specs' names: traced in that context
+    # with the names a trace gives (`_traced_names`), the save reuses these two graphs instead of
+    # tracing `obj` twice more.
+    input_signature = _traced_names(input_signature)
+    with save_context.save_context(tf.saved_model.SaveOptions()):
+        concretes = [call_fn.get_concrete_function(input_signature, training=value)
+                     for value in (False, True)]
 
     root = tf.__internal__.tracking.AutoTrackable()
     owners = [obj, *track]
