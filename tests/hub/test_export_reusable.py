@@ -111,13 +111,18 @@ def test_module_and_plain_function_with_a_lookup_table(tmp_path):
         def __call__(self, text):
             return self.table.lookup(tf.strings.split(text).to_tensor(""))
 
+    traces = []
+
     def tokenize(text):
+        traces.append(text)
         return table.lookup(tf.strings.split(text).to_tensor(""))
 
     spec = tf.TensorSpec([None], tf.string)
     module_dir = export_reusable(Tokenizer(), str(tmp_path / "module"), input_signature=spec)
     function_dir = export_reusable(tokenize, str(tmp_path / "function"), input_signature=spec,
                                    track=[table])
+    # Traced once for each `training` value: the save and the signature reuse those graphs.
+    assert len(traces) == 2
     os.remove(vocabulary)
     text = tf.constant(["hello world", "world again"])
     for path in (module_dir, function_dir):
