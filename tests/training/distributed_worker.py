@@ -1,14 +1,16 @@
 """One worker of a small distributed training run, started by the tests as a subprocess.
 
 Usage: python distributed_worker.py STRATEGY OUT_NPZ MODEL_DIR [NUM_CPU_DEVICES] [KILL_AFTER_STEP]
-    [TERM_AFTER_STEP]
+    [TERM_AFTER_STEP] [then STRATEGY OUT_NPZ MODEL_DIR ...]
 
 Trains a tiny Keras model with `CustomTrainingLoop` on fixed data for 2 epochs of 4 global
 batches of 8 and writes the final weights to OUT_NPZ. With KILL_AFTER_STEP the process kills
 itself with SIGKILL right after that step's checkpoint, as a crash would. With TERM_AFTER_STEP
 it sends itself SIGTERM right after that step (as a cluster preempting it would) and
 checkpoints only at epoch ends, so that a checkpoint of that step is the preemption's.
-Prints `FIRST_STEP_AT <unix time>` after its first step.
+Prints `FIRST_STEP_AT <unix time>` after its first step. After `then` come the arguments of a
+next run in the same process (one TensorFlow start for two runs; the CPU split of the first
+run's NUM_CPU_DEVICES stays).
 
 Under `multi_worker_mirrored` the coordination service is configured as
 `MultiWorkerMirroredStrategy` would configure it, but with a heartbeat timeout of
@@ -107,4 +109,7 @@ def main(strategy_name, out_path, model_dir, num_cpu_devices=0, kill_after=0, te
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    main(args[0], args[1], args[2], *(int(a) for a in args[3:]))
+    while args:
+        end = args.index("then") if "then" in args else len(args)
+        main(args[0], args[1], args[2], *(int(a) for a in args[3:end]))
+        args = args[end + 1:]

@@ -38,21 +38,23 @@ def single_replica(tmp_path_factory):
     return _weights(tmp / "w.npz")
 
 
-def test_mirrored_two_cpu_replicas_matches_single_replica(single_replica, tmp_path):
-    result = _run(["mirrored", tmp_path / "w.npz", tmp_path / "run", 2])
-    assert result.returncode == 0, result.stderr[-3000:]
-    weights, data = _weights(tmp_path / "w.npz")
+def test_mirrored_two_cpu_replicas_match_single_replica_and_sigkill_mid_epoch_resumes(
+        single_replica, tmp_path):
+    """One process (one TensorFlow start) for two promises. Mirrored: 2 CPU replicas end with a
+    single replica's weights. SIGKILL mid-epoch: the same process then trains with the default
+    strategy and kills itself right after step 3's checkpoint; started again (here in this
+    process: only the run directory survives a kill), the run resumes from that checkpoint."""
+    from tests.training.distributed_worker import main
+
+    killed = _run(["mirrored", tmp_path / "m.npz", tmp_path / "mirrored", 2,
+                   "then", "default", tmp_path / "w.npz", tmp_path / "run", 0, 3])
+    assert killed.returncode == -9, killed.stderr[-3000:]
+    weights, data = _weights(tmp_path / "m.npz")  # the mirrored run finished before the kill
     assert int(data["replicas"]) == 2
     for a, e in zip(weights, single_replica[0]):
         np.testing.assert_allclose(a, e, atol=1e-5)
-
-
-def test_sigkill_mid_epoch_resumes_from_last_checkpoint(single_replica, tmp_path):
-    killed = _run(["default", tmp_path / "w.npz", tmp_path / "run", 0, 3])
-    assert killed.returncode == -9, killed.stderr[-3000:]
     assert not (tmp_path / "w.npz").exists()
-    resumed = _run(["default", tmp_path / "w.npz", tmp_path / "run"])
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    main("default", tmp_path / "w.npz", tmp_path / "run")  # resumed
     weights, data = _weights(tmp_path / "w.npz")
     # The resumed run trained only the remaining epochs' steps, then matched the uninterrupted run.
     assert len(data["loss"]) == 2
@@ -96,7 +98,10 @@ def test_resumed_run_draws_the_same_dropout_masks(tmp_path, capsys):
 
 
 def test_sigterm_checkpoints_the_step_exits_42_and_resumes_exactly(single_replica, tmp_path):
+    """The preempted run is a process (its exit status and stderr); the run started again to
+    resume runs in this process (only the run directory carries over)."""
     from seqmodels.training.preemption import PREEMPTED
+    from tests.training.distributed_worker import main
 
     run = tmp_path / "run"
     preempted = _run(["default", tmp_path / "w.npz", run, 0, 0, 3])
@@ -107,8 +112,7 @@ def test_sigterm_checkpoints_the_step_exits_42_and_resumes_exactly(single_replic
     assert sorted(f for f in os.listdir(run / "checkpoints") if f.endswith(".index")) == [
         "ckpt-3.index"]
     assert not (tmp_path / "w.npz").exists()
-    resumed = _run(["default", tmp_path / "w.npz", run, 0, 0, 0])
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    main("default", tmp_path / "w.npz", run)  # resumed
     weights, data = _weights(tmp_path / "w.npz")
     assert len(data["loss"]) == 2
     for a, e in zip(weights, single_replica[0]):
