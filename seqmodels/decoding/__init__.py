@@ -3,7 +3,8 @@
 TensorFlow-side code, like `seqmodels.export`: every function is TensorFlow ops and runs
 eagerly or inside a `tf.function`. The serving signatures call these functions in their graphs;
 `Translator.translate`, `Captioner.caption` and `MiniGPT.generate` call the same functions,
-compiled once per setting (`compiled`), so a Python model and its export return the same
+compiled once per setting (`compiled`; `compiled_search`: one function for every beam width
+>= 2, the width a tensor input), so a Python model and its export return the same
 tokens. The models read through their public decoding methods: `encode` / `decode_step` /
 `empty_cache` of the encoder-decoders, `call_with_cache` / `empty_cache` of MiniGPT. Being
 TensorFlow ops, these methods need the TensorFlow backend (the models' layers themselves are
@@ -21,7 +22,7 @@ TensorFlow ops, these methods need the TensorFlow backend (the models' layers th
 """
 
 from seqmodels.decoding.beam_search import beam_search, length_norms
-from seqmodels.decoding.compiled import compiled
+from seqmodels.decoding.compiled import compiled, compiled_search
 from seqmodels.decoding.decoder_cache import (cached_decoder_step, empty_decoder_cache,
                                               encoder_decoder_search)
 from seqmodels.decoding.generation import generate

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from seqmodels.decoding import (cached_decoder_step, compiled, empty_decoder_cache,
+from seqmodels.decoding import (cached_decoder_step, compiled_search, empty_decoder_cache,
                                 encoder_decoder_search)
 from seqmodels.layers.patch_encoder import PatchEncoder
 from seqmodels.layers.positional_embedding import PositionalEmbedding
@@ -205,19 +205,21 @@ class Captioner(keras.Model):
     def caption(self, images, start_id, end_id, beam_size=1, use_cache=True):
         """Caption ids for `images`: greedy (beam_size=1) or beam search, image encoded once.
 
-        `search`, compiled as one TensorFlow graph (traced once per setting), the one the
-        serving signature runs. `use_cache=False` re-reads every prefix at every step (the
-        same tokens, slower).
+        `search`, compiled as one TensorFlow graph, the one the serving signatures run:
+        traced once per setting, greedy apart and every `beam_size` >= 2 in one trace (the
+        width a tensor input, `seqmodels.decoding.compiled_search`). `use_cache=False`
+        re-reads every prefix at every step (the same tokens, slower).
 
         Returns:
             (batch, <= max_length) int64 ids starting with `start_id`, `end_id`-padded.
         """
-        function = compiled(
-            self, ("caption", int(start_id), int(end_id), beam_size, bool(use_cache)),
-            lambda images: self.search(images, start_id, end_id, beam_size=beam_size,
-                                       use_cache=use_cache),
-            [tf.TensorSpec([None, *self.image_shape], tf.float32)])
-        return np.asarray(function(np.asarray(images, np.float32)), np.int64)
+        ids = compiled_search(
+            self, ("caption", int(start_id), int(end_id), bool(use_cache)),
+            lambda images, beam_size: self.search(images, start_id, end_id,
+                                                  beam_size=beam_size, use_cache=use_cache),
+            tf.TensorSpec([None, *self.image_shape], tf.float32),
+            np.asarray(images, np.float32), beam_size)
+        return np.asarray(ids, np.int64)
 
     def get_config(self):
         # Not chained to super: a functional model's config is its graph, not these arguments.

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from seqmodels.decoding import (cached_decoder_step, compiled, empty_decoder_cache,
+from seqmodels.decoding import (cached_decoder_step, compiled_search, empty_decoder_cache,
                                 encoder_decoder_search)
 from seqmodels.layers.positional_embedding import PositionalEmbedding
 from seqmodels.layers.transformer_decoder_block import TransformerDecoderBlock
@@ -193,21 +193,21 @@ class Translator(keras.Model):
                   use_cache=True):
         """Decodes target ids for `source_ids` (batch, src): greedy (beam_size=1) or beam search.
 
-        `search`, run as one compiled TensorFlow graph (traced once per setting), the one the
-        serving signature runs. `use_cache=False` re-reads every prefix at every step (the
-        same tokens, slower).
+        `search`, run as one compiled TensorFlow graph, the one the serving signatures run:
+        traced once per setting, greedy apart and every `beam_size` >= 2 in one trace (the
+        width a tensor input, `seqmodels.decoding.compiled_search`). `use_cache=False`
+        re-reads every prefix at every step (the same tokens, slower).
 
         Returns:
             (batch, <= max_length) int64 ids starting with `start_id`, `end_id`-padded.
         """
         max_length = max_length or self.max_target_length
-        function = compiled(
-            self, ("translate", int(start_id), int(end_id), max_length, beam_size,
-                   bool(use_cache)),
-            lambda source_ids: self.search(source_ids, start_id, end_id, max_length, beam_size,
-                                           use_cache),
-            [tf.TensorSpec([None, None], tf.int32)])
-        return np.asarray(function(np.asarray(source_ids, np.int32)), np.int64)
+        ids = compiled_search(
+            self, ("translate", int(start_id), int(end_id), max_length, bool(use_cache)),
+            lambda source_ids, beam_size: self.search(source_ids, start_id, end_id, max_length,
+                                                      beam_size, use_cache),
+            tf.TensorSpec([None, None], tf.int32), np.asarray(source_ids, np.int32), beam_size)
+        return np.asarray(ids, np.int64)
 
     def get_config(self):
         # Not chained to super: a functional model's config is its graph, not these arguments.
