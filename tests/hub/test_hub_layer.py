@@ -207,7 +207,10 @@ def test_keras_round_trip_keeps_the_fine_tuned_values(encoder_dir, tmp_path):
                                   encoder.weights[0].numpy())
 
 
-def test_text_model_exports_and_serves_in_a_fresh_process(encoder_dir, tmp_path):
+def _export_text_model(encoder_dir, tmp_path):
+    """Exports a raw-text model (VocabPreprocessor + encoder + head) fitted one epoch; returns its
+    directory, sentences and predictions (saved to expected.npy). The vocabulary file and the
+    preprocessor's SavedModel are deleted: the export must carry the vocabulary itself."""
     vocabulary = tmp_path / "vocab" / "words.txt"
     vocabulary.parent.mkdir()
     vocabulary.write_text("\n".join(WORDS) + "\n")
@@ -227,29 +230,39 @@ def test_text_model_exports_and_serves_in_a_fresh_process(encoder_dir, tmp_path)
     model.export(export_dir, format="tf_saved_model", verbose=False)
     np.save(tmp_path / "expected.npy", model.predict(tf.constant(sentences), verbose=0))
     os.remove(vocabulary)
-    shutil.rmtree(preprocessor_dir)  # the export must carry the vocabulary itself
-    assert os.listdir(os.path.join(export_dir, "assets")) == ["words.txt"]
-    # A fresh process without our code.
-    result = _run_python(f"""
-        import json, sys
-        import numpy as np, tensorflow as tf
-        served = tf.saved_model.load({export_dir!r})
-        expected = np.load({str(tmp_path / "expected.npy")!r})
-        out = served.serve(tf.constant({sentences!r}))
-        signature = served.signatures["serving_default"](text=tf.constant({sentences[:1]!r}))
-        print(json.dumps({{
-            "serve": float(np.abs(out.numpy() - expected).max()),
-            "signature": float(np.abs(list(signature.values())[0].numpy() - expected[:1]).max()),
-            "seqmodels": any(name.startswith("seqmodels") for name in sys.modules)}}))
-    """)
-    result = json.loads(result)
-    assert result["serve"] < 1e-6 and result["signature"] < 1e-6, result
-    assert not result["seqmodels"]
+    shutil.rmtree(preprocessor_dir)
+    return export_dir, sentences
 
 
-def test_keras_hub_preprocessor_with_tensorflow_text_ops_and_strategy_scope_with_two_replicas(
-        backbone_dir, tmp_path):
-    """Two checks that each need a fresh process, run in one (its start is most of their time).
+def _export_keras_hub_pair(tmp_path):
+    """Exports a keras-hub BERT preprocessor (tensorflow_text ops) and encoder under `tmp_path`
+    (keras_hub/...); returns their directories and sentences, the pooled outputs saved to
+    keras_hub/expected.npy."""
+    import keras_hub
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "film", "plot"]
+    preprocessor = keras_hub.models.BertTextClassifierPreprocessor(
+        keras_hub.tokenizers.BertTokenizer(vocabulary=vocabulary), sequence_length=6)
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=len(vocabulary), num_layers=1, num_heads=2, hidden_dim=8,
+        intermediate_dim=16, max_sequence_length=6)
+    sentences = ["good film", "bad plot"]
+    expected = backbone(preprocessor(tf.constant(sentences)))["pooled_output"].numpy()
+    preprocessor_dir = export_reusable(preprocessor, str(tmp_path / "keras_hub" / "preprocessor"),
+                                       input_signature=tf.TensorSpec([None], tf.string))
+    encoder_dir = export_reusable(backbone, str(tmp_path / "keras_hub" / "encoder"))
+    np.save(tmp_path / "keras_hub" / "expected.npy", expected)
+    return preprocessor_dir, encoder_dir, sentences
+
+
+def test_fresh_process_serves_the_text_export_builds_keras_hub_text_ops_and_two_replicas(
+        encoder_dir, backbone_dir, tmp_path):
+    """Three checks that each need a fresh process, run in one (its start is most of their time;
+    the first was a test of its own, the last two already shared a process).
+
+    Text model exports and serves in a fresh process: a raw-text model (VocabPreprocessor +
+    HubLayer encoder, fitted) exported with `model.export` carries its vocabulary as its only
+    asset, and a process without our code (seqmodels is imported only after this check) serves
+    it through `serve` and `serving_default` with Keras' predictions.
 
     keras-hub preprocessor with tensorflow_text ops: a process that has not imported
     tensorflow_text builds a raw-text model from an exported keras-hub preprocessor and
@@ -260,19 +273,9 @@ def test_keras_hub_preprocessor_with_tensorflow_text_ops_and_strategy_scope_with
     before TensorFlow starts, hence the fresh process) a HubLayer's variables are mirrored,
     the replicas agree, fit changes every trainable weight and lowers the loss.
     """
-    import keras_hub
-    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "film", "plot"]
-    preprocessor = keras_hub.models.BertTextClassifierPreprocessor(
-        keras_hub.tokenizers.BertTokenizer(vocabulary=vocabulary), sequence_length=6)
-    backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=len(vocabulary), num_layers=1, num_heads=2, hidden_dim=8,
-        intermediate_dim=16, max_sequence_length=6)
-    sentences = ["good film", "bad plot"]
-    expected = backbone(preprocessor(tf.constant(sentences)))["pooled_output"].numpy()
-    preprocessor_dir = export_reusable(preprocessor, str(tmp_path / "preprocessor"),
-                                       input_signature=tf.TensorSpec([None], tf.string))
-    encoder_dir = export_reusable(backbone, str(tmp_path / "encoder"))
-    np.save(tmp_path / "expected.npy", expected)
+    export_dir, served_sentences = _export_text_model(encoder_dir, tmp_path)
+    assert os.listdir(os.path.join(export_dir, "assets")) == ["words.txt"]
+    preprocessor_dir, keras_hub_encoder_dir, sentences = _export_keras_hub_pair(tmp_path)
     result = _run_python(f"""
         import json, sys
         import numpy as np
@@ -280,15 +283,25 @@ def test_keras_hub_preprocessor_with_tensorflow_text_ops_and_strategy_scope_with
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(
             cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        # The text export, served without our code.
+        served = tf.saved_model.load({export_dir!r})
+        expected = np.load({str(tmp_path / "expected.npy")!r})
+        out = served.serve(tf.constant({served_sentences!r}))
+        signature = served.signatures["serving_default"](
+            text=tf.constant({served_sentences[:1]!r}))
+        serving = {{
+            "serve": float(np.abs(out.numpy() - expected).max()),
+            "signature": float(np.abs(list(signature.values())[0].numpy() - expected[:1]).max()),
+            "seqmodels": any(name.startswith("seqmodels") for name in sys.modules)}}
         import keras
         from seqmodels.hub import HubLayer
         before = "tensorflow_text" in sys.modules
         # The keras-hub preprocessor and encoder, raw text in.
         text = keras.Input(shape=(), dtype="string")
         encoder_inputs = HubLayer({preprocessor_dir!r})(text)
-        pooled = HubLayer({encoder_dir!r}, output_key="pooled_output")(encoder_inputs)
+        pooled = HubLayer({keras_hub_encoder_dir!r}, output_key="pooled_output")(encoder_inputs)
         out = keras.Model(text, pooled).predict(tf.constant({sentences!r}), verbose=0)
-        error = float(np.abs(out - np.load({str(tmp_path / "expected.npy")!r})).max())
+        error = float(np.abs(out - np.load({str(tmp_path / "keras_hub" / "expected.npy")!r})).max())
         text_ops = {{"before": before, "after": "tensorflow_text" in sys.modules,
                      "error": error}}
         # Two replicas.
@@ -309,7 +322,7 @@ def test_keras_hub_preprocessor_with_tensorflow_text_ops_and_strategy_scope_with
         # epoch of a distributed fit costs seconds of its own.
         model.fit(np.tile(x, (4, 1)), np.tile(y, (4, 1)), batch_size=16, epochs=1, verbose=0)
         kernel = layer.trainable_weights[0].value
-        print(json.dumps({{"text_ops": text_ops, "strategy": {{
+        print(json.dumps({{"serving": serving, "text_ops": text_ops, "strategy": {{
             "replicas": strategy.num_replicas_in_sync,
             "mirrored": type(kernel).__name__,
             "replicas_agree": all(np.array_equal(v.numpy(), kernel.values[0].numpy())
@@ -320,6 +333,9 @@ def test_keras_hub_preprocessor_with_tensorflow_text_ops_and_strategy_scope_with
         }}}}))
     """, timeout=240)
     result = json.loads(result)
+    serving = result["serving"]
+    assert serving["serve"] < 1e-6 and serving["signature"] < 1e-6, serving
+    assert not serving["seqmodels"]
     text_ops = result["text_ops"]
     assert text_ops == {"before": False, "after": True, "error": text_ops["error"]}
     assert text_ops["error"] < 1e-5
