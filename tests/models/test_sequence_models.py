@@ -224,39 +224,41 @@ def test_cached_decode_step_gives_the_full_pass_logits(monkeypatch):
         assert len(full_passes) == 4
 
 
-@pytest.fixture(scope="module")
-def untrained_pair():
-    """A 2-block translator and captioner and their initial weights, built once for the
-    module: each test below sets every weight before it decodes."""
+def test_cached_search_gives_the_uncached_tokens():
+    """At widths 1, 2, 3 and 4 (once the parametrized cases of one test), on the same two models.
+
+    One test rather than four: every test starts with `keras.utils.set_random_seed`
+    (tests/conftest.py), which clears TensorFlow's kernel cache, so each case re-optimised the
+    models' compiled searches (seconds each). Widths 2-4 run one compiled beam search
+    (`seqmodels.decoding.compiled_search`), greedy its own.
+    """
+    # Untrained 2-block models, several weight draws: each draw shuffles the initial values
+    # within every weight (same distributions, same compiled searches). The padding id 0 is
+    # made likely and the end token unlikely, so that outputs hold id 0, often more than once.
     keras.utils.set_random_seed(0)
     translator = Translator(12, 6, max_source_length=6, max_target_length=8, hidden_dim=16,
                             num_heads=2, intermediate_dim=32, num_layers=2)
     captioner = Captioner((8, 8, 1), vocab_size=6, max_length=8, hidden_dim=16, num_heads=2,
                           intermediate_dim=32, num_layers=2)
-    return translator, captioner, [model.get_weights() for model in (translator, captioner)]
-
-
-@pytest.mark.parametrize("beam_size", [1, 2, 3, 4])
-def test_cached_search_gives_the_uncached_tokens(beam_size, untrained_pair):
-    # Untrained models, several weight draws: each draw shuffles the initial values within
-    # every weight (same distributions, same compiled searches). The padding id 0 is made
-    # likely and the end token unlikely, so that outputs hold id 0, often more than once.
-    translator, captioner, initial = untrained_pair
-    source = RNG.integers(0, 12, size=(8, 5))
-    images = RNG.random((8, 8, 8, 1)).astype("float32")
-    repeated_padding = 0
-    for seed in range(3):
-        rng = np.random.default_rng(seed)
-        for model, weights, end_id in zip((translator, captioner), initial, (2, 3)):
-            weights = [rng.permuted(w.ravel()).reshape(w.shape) for w in weights]
-            weights[-1][0] += 0.5  # the head's biases
-            weights[-1][end_id] -= 3.0
-            model.set_weights(weights)
-        outputs = [(translator.translate(source, 1, 2, beam_size=beam_size),
-                    translator.translate(source, 1, 2, beam_size=beam_size, use_cache=False)),
-                   (captioner.caption(images, 2, 3, beam_size=beam_size),
-                    captioner.caption(images, 2, 3, beam_size=beam_size, use_cache=False))]
-        for cached, uncached in outputs:
-            np.testing.assert_array_equal(cached, uncached, err_msg=f"seed {seed}")
-            repeated_padding += int(((cached == 0).sum(axis=1) >= 2).sum())
-    assert repeated_padding > 0
+    initial = [model.get_weights() for model in (translator, captioner)]
+    for beam_size in (1, 2, 3, 4):
+        source = RNG.integers(0, 12, size=(8, 5))
+        images = RNG.random((8, 8, 8, 1)).astype("float32")
+        repeated_padding = 0
+        for seed in range(3):
+            rng = np.random.default_rng(seed)
+            for model, weights, end_id in zip((translator, captioner), initial, (2, 3)):
+                weights = [rng.permuted(w.ravel()).reshape(w.shape) for w in weights]
+                weights[-1][0] += 0.5  # the head's biases
+                weights[-1][end_id] -= 3.0
+                model.set_weights(weights)
+            outputs = [(translator.translate(source, 1, 2, beam_size=beam_size),
+                        translator.translate(source, 1, 2, beam_size=beam_size,
+                                             use_cache=False)),
+                       (captioner.caption(images, 2, 3, beam_size=beam_size),
+                        captioner.caption(images, 2, 3, beam_size=beam_size, use_cache=False))]
+            for cached, uncached in outputs:
+                np.testing.assert_array_equal(cached, uncached,
+                                              err_msg=f"beam_size {beam_size}, seed {seed}")
+                repeated_padding += int(((cached == 0).sum(axis=1) >= 2).sum())
+        assert repeated_padding > 0, f"beam_size {beam_size}"
