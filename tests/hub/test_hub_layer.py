@@ -209,7 +209,7 @@ def test_keras_round_trip_keeps_the_fine_tuned_values(encoder_dir, tmp_path):
 
 def _export_text_model(encoder_dir, tmp_path):
     """Exports a raw-text model (VocabPreprocessor + encoder + head) fitted one epoch; returns its
-    directory, sentences and predictions (saved to expected.npy). The vocabulary file and the
+    directory and sentences (its predictions saved to expected.npy). The vocabulary file and the
     preprocessor's SavedModel are deleted: the export must carry the vocabulary itself."""
     vocabulary = tmp_path / "vocab" / "words.txt"
     vocabulary.parent.mkdir()
