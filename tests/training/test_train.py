@@ -18,8 +18,11 @@ from tests.training.conftest import copy_run
 
 
 def test_tiny_run_writes_metrics_checkpoints_logs_and_one_export(tiny_corpus, tmp_path):
+    # Eager steps (run_eagerly=True): this test checks the run directory, the export and that
+    # reruns export once, not the traced steps; the same preset's traced run is conftest's
+    # `tiny_run` (its numbers checked by test_evaluation.py and the tests below).
     config = make_config("text_classification", "tiny",
-                         export_dir=str(tmp_path / "export"))
+                         export_dir=str(tmp_path / "export"), run_eagerly=True)
     model_dir = str(tmp_path / "run")
     metrics = train_and_evaluate(config, model_dir)
     assert 0.0 <= metrics["test_accuracy"] <= 1.0 and np.isfinite(metrics["test_loss"])
@@ -52,7 +55,11 @@ def test_tiny_run_writes_metrics_checkpoints_logs_and_one_export(tiny_corpus, tm
 
 def test_running_again_resumes_instead_of_restarting(tiny_run, tiny_corpus, tmp_path):
     model_dir = copy_run(tiny_run[0], tmp_path / "run")  # one epoch of the tiny preset, done
-    again = train_and_evaluate(make_config("text_classification", "tiny", ["epochs=2"]), model_dir)
+    # The second epoch's steps eagerly (run_eagerly=True): the test is about which epochs run,
+    # not the traced steps; traced resumes: tests/training/test_checkpoints.py,
+    # test_custom_loop.py.
+    again = train_and_evaluate(make_config("text_classification", "tiny", ["epochs=2"],
+                                           run_eagerly=True), model_dir)
     # Only the second epoch ran in the second call: the history has two epochs in all.
     assert len(again["history"]["loss"]) == 2
 
