@@ -51,8 +51,12 @@ def test_continuous_evaluate_follows_the_chief_and_stops_after_the_last_epoch(tm
          f"--model_dir={model_dir}", "--eval_timeout=120"], cwd=ROOT, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
     try:
+        # Eager steps (run_eagerly=True, in the chief and so in the sidecar, which reads the
+        # chief's config.json): this test is about following the chief's checkpoints, not the
+        # traced steps; test_evaluate_once_matches_the_training_runs_numbers evaluates traced.
         train_and_evaluate(make_config("text_classification", "tiny", ["epochs=2"],
-                                       data_dir=str(tmp_path), checkpoint_every=0), model_dir)
+                                       data_dir=str(tmp_path), checkpoint_every=0,
+                                       run_eagerly=True), model_dir)
         out, err = sidecar.communicate(timeout=180)
     finally:
         sidecar.kill()
