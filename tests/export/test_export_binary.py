@@ -78,9 +78,11 @@ def test_training_binary_batching_flag_writes_the_parameters_beside_the_export(t
                                      "give --export_dir too." in alone.stderr
     assert not os.path.exists(f"{tmp_path}/run")
     # The run that writes them: the binary's main in this process (the flags parsed as
-    # `app.run` parses them), one step of one epoch (the test is about the files, not learning).
+    # `app.run` parses them), one step of one epoch (the test is about the files, not learning),
+    # run eagerly (not about the traced steps: the tiny preset's traced run is
+    # tests/training/conftest.py's `tiny_run`).
     run_train_binary(flags + [f"--export_dir={tmp_path}/out", "--epochs=1",
-                              "--override=steps_per_epoch=1"])
+                              "--override=steps_per_epoch=1", "--override=run_eagerly=true"])
     printed = capsys.readouterr().out
     assert f"'batching_parameters': '{tmp_path}/out/batching_parameters.txt'" in printed
     assert sorted(os.listdir(f"{tmp_path}/out")) == ["1", "batching_parameters.txt",
