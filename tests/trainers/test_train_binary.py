@@ -52,18 +52,22 @@ def test_bad_override_is_rejected():
         _parse(["--model_dir=/tmp/x", "--override=hiden_dim=16"])
 
 
-def test_helpfull_documents_every_flag_and_tensorflow_starts_with_onednn_kernels():
-    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
-    env["TF_CPP_MIN_LOG_LEVEL"] = "0"  # TensorFlow says at import which kernels it runs
-    result = subprocess.run([sys.executable, "-m", "trainers.train", "--helpfull"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120, env=env)
-    assert "oneDNN custom operations are on" in result.stderr, result.stderr[-2000:]
+def test_helpfull_documents_every_flag(capsys):
+    """What `--helpfull` prints (absl's `HelpfullFlag` calls `app.usage(writeto_stdout=True)`),
+    in this process, which defines the binary's flags (`from trainers import train`). That
+    TensorFlow starts with oneDNN kernels, which this test checked in the `--helpfull`
+    process, is checked in the fresh process of
+    test_a_refused_run_exits_2_with_one_line_naming_the_flag."""
+    from absl import app
+
+    app.usage(writeto_stdout=True)
+    out = capsys.readouterr().out
     for flag in ("--task", "--model", "--dataset", "--config", "--override", "--strategy",
                  "--tpu", "--num_cpu_devices", "--model_dir", "--epochs", "--global_batch_size",
                  "--learning_rate", "--mixed_precision", "jit_compile", "--seed",
                  "--export_dir", "--backbone", "--head_epochs", "--unfreeze_top",
                  "--fine_tune_learning_rate", "--flagfile", "--mode", "--eval_timeout"):
-        assert flag in result.stdout, flag
+        assert flag in out, flag
 
 
 def test_a_field_given_by_its_flag_and_an_override_is_an_error_naming_both():
@@ -81,14 +85,20 @@ def test_a_field_of_another_task_names_the_tasks_that_have_it():
 
 
 def test_a_refused_run_exits_2_with_one_line_naming_the_flag(tmp_path):
-    """(The other refusals, in process: tests/training/test_preflight.py, test_config_guard.py.)"""
+    """(The other refusals, in process: tests/training/test_preflight.py, test_config_guard.py.)
+
+    The same fresh process also shows that TensorFlow starts with oneDNN kernels (it says so
+    at import, where TF_ENABLE_ONEDNN_OPTS is unset): the refusal comes after TensorFlow
+    started (formerly checked in a `--helpfull` process of its own)."""
     from seqmodels.training.exit_status import REFUSED
 
     model_dir = tmp_path / "run"
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "0"  # TensorFlow says at import which kernels it runs
     result = subprocess.run(
         [sys.executable, "-m", "trainers.train", f"--model_dir={model_dir}", "--config=tiny",
-         "--strategy=tpu"], cwd=ROOT, capture_output=True, text=True, timeout=120,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+         "--strategy=tpu"], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    assert "oneDNN custom operations are on" in result.stderr, result.stderr[-2000:]
     assert result.returncode == REFUSED == 2, result.stderr[-2000:]
     assert "PreflightError: `--strategy=tpu` needs `--tpu`" in result.stderr
     assert "Traceback" not in result.stderr
