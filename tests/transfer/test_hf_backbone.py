@@ -86,9 +86,13 @@ def test_hf_backbone_trains_in_the_binary_and_serves_raw_text(tiny_hf, tmp_path)
     from tests.data.fixtures import write_rotten_tomatoes
 
     write_rotten_tomatoes(tmp_path, movies=40, per_movie=4)
+    # Eager steps (run_eagerly=True): this test checks that the checkpoint's weights train and
+    # that the export serves raw text as the model does, not the traced steps. The same kind
+    # of run (the tiny preset on this `hf:` checkpoint, LoRA pairs added) traces its train and
+    # eval steps in tests/transfer/test_lora.py::test_binary_trains_lora_and_exports_merged.
     config = make_config("text_classification", "tiny", ["sequence_length=12"],
                          backbone="hf:" + tiny_hf, data_dir=str(tmp_path),
-                         export_dir=str(tmp_path / "export"))
+                         export_dir=str(tmp_path / "export"), run_eagerly=True)
     metrics = train_and_evaluate(config, str(tmp_path / "run"))
     model = metrics["model"]
     assert isinstance(model.encoder, BertEncoder) and np.isfinite(metrics["test_loss"])
