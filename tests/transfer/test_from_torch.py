@@ -355,9 +355,15 @@ def test_torch_hub_backbone_trains_in_the_binary_and_serves_raw_text(hub_repo, t
     from tests.data.fixtures import write_rotten_tomatoes
 
     write_rotten_tomatoes(tmp_path, movies=40, per_movie=4)
+    # Eager steps (run_eagerly=True): this test checks that the converted weights train and
+    # that the export serves raw text as the model does, not the traced steps. A pretrained
+    # text backbone's run traces its steps in
+    # tests/transfer/test_lora.py::test_binary_trains_lora_and_exports_merged, and the LSTM
+    # layers this module converts to train traced in the forecasting task's tiny (lstm) run
+    # of tests/training/test_config_guard.py.
     config = make_config("text_classification", "tiny", ["sequence_length=12"],
                          backbone=f"torch_hub:{hub_repo}:lstm_encoder", data_dir=str(tmp_path),
-                         export_dir=str(tmp_path / "export"))
+                         export_dir=str(tmp_path / "export"), run_eagerly=True)
     assert config.run.strategy == "default"  # tf.distribute's default strategy
     metrics = train_and_evaluate(config, str(tmp_path / "run"))
     model = metrics["model"]
