@@ -151,6 +151,9 @@ def test_binary_trains_lora_and_exports_merged(tiny_hf, tmp_path):
     from tests.data.fixtures import write_rotten_tomatoes
 
     write_rotten_tomatoes(tmp_path, movies=40, per_movie=4)
+    # Traced steps (no run_eagerly): this is the pretrained-backbone run of the binary whose
+    # train and eval steps are traced, LoRA pairs included; test_hf_backbone.py's and
+    # test_from_torch.py's binary tests run theirs eagerly on that account.
     config = make_config("text_classification", "tiny", ["sequence_length=12", f"lora_rank={RANK}"],
                          backbone="hf:" + tiny_hf, data_dir=str(tmp_path),
                          export_dir=str(tmp_path / "export"))
