@@ -57,12 +57,7 @@ _SOURCES = {
     "text_lengths": "text",
 }
 
-__all__ = ["ApplicationPreprocessing", "PresetPreprocessing", "TrimPadding",
-           "UnsupportedTorchModuleError", "WordPiecePreprocessor", "enable_lora",
-           "export_text_encoder", "feature_extractor", "fine_tune",
-           "from_torch", "image_backbone_classifier", "load_lora", "lora_layers", "lora_merged",
-           "merge_lora", "minilm_preset_dir", "parse_backbone", "quantize_int8", "save_lora",
-           "set_backbone_trainable", "text_backbone_classifier", "text_lengths"]
+__all__ = sorted(_SOURCES)
 
 
 def __getattr__(name):
