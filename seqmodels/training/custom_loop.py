@@ -203,7 +203,6 @@ class CustomTrainingLoop:
             print("jit_compile=True ignored: the steps run eagerly (run_eagerly=True).")
             jit_compile = False
         self.jit_compile = jit_compile
-        self.run_eagerly = run_eagerly
         # `train_step(batch, stop)`: one step of every replica; the reduced sums.
         if run_eagerly:
             self.train_step = self._distributed_train_step
