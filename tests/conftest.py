@@ -13,16 +13,12 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 # they gain (tests/models: 202 -> 185 s). Processes the tests start inherit it.
 os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 
-# jax is installed for the backend tests only (the `test` extras; `pip install seqmodels` has
+# jax is installed for the backend tests only (`make setup`; `pip install seqmodels` has
 # none), yet TensorFlow imports it at every start when it is there (TF Lite's optional
 # `from jax import jit`, ~2 s). This process and the ones the tests start (they inherit
 # PYTHONPATH) find tests/hidden_jax's stand-in first, which raises ImportError as a missing
 # jax does; the jax backend test takes it off the path (`without_hidden_jax`).
 HIDDEN_JAX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hidden_jax")
-sys.path.insert(0, HIDDEN_JAX)
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [HIDDEN_JAX] + [path for path in os.environ.get("PYTHONPATH", "").split(os.pathsep)
-                    if path and path != HIDDEN_JAX])
 
 
 def without_hidden_jax(env):
@@ -30,6 +26,11 @@ def without_hidden_jax(env):
     paths = [path for path in env.get("PYTHONPATH", "").split(os.pathsep)
              if path and path != HIDDEN_JAX]
     return {**env, "PYTHONPATH": os.pathsep.join(paths)}
+
+
+sys.path.insert(0, HIDDEN_JAX)
+_rest = without_hidden_jax(os.environ)["PYTHONPATH"]
+os.environ["PYTHONPATH"] = os.pathsep.join([HIDDEN_JAX, _rest]) if _rest else HIDDEN_JAX
 
 
 import gc  # noqa: E402

@@ -1,8 +1,8 @@
 """Stands in for jax in the tests' TensorFlow processes (see tests/conftest.py).
 
 TensorFlow imports jax at its own start whenever jax is installed (TF Lite's optional
-`from jax import jit`), ~2 s a process; `pip install seqmodels` installs no jax, only the test
-extras do, for the backend tests, whose processes get the real one
+`from jax import jit`), ~2 s a process; `pip install seqmodels` installs no jax, only
+`make setup` does, for the backend tests, whose processes get the real one
 (tests/layers/test_backends.py).
 """
 
