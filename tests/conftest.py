@@ -39,6 +39,17 @@ import keras  # noqa: E402
 import pytest  # noqa: E402
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`-n 2`'s `--dist load`, with the modules sharing a costly session fixture on one worker
+    (tests/scheduling.py)."""
+    if config.getvalue("dist") == "load":
+        from tests.scheduling import SharedFixtureScheduling
+
+        return SharedFixtureScheduling(config, log)
+    return None
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     keras.utils.set_random_seed(0)
