@@ -200,7 +200,7 @@ def _backbone_of(model):
 
 def fine_tune(model, train, validation, head_epochs, fine_tune_epochs, unfreeze_top=None,
               learning_rate=1e-3, fine_tune_learning_rate=1e-5, loss=None,
-              metrics=("accuracy",), callbacks=None, verbose=0):
+              metrics=("accuracy",), callbacks=None, verbose=0, run_eagerly=False):
     """The standard two-phase fine-tune: train the head on a frozen backbone, then unfreeze.
 
     Phase 1 (`head_epochs` at `learning_rate`): the backbone is frozen (all its layers,
@@ -226,6 +226,8 @@ def fine_tune(model, train, validation, head_epochs, fine_tune_epochs, unfreeze_
         metrics: compile metrics.
         callbacks: Keras callbacks for both phases.
         verbose: `fit`'s verbosity.
+        run_eagerly: compile both phases with `run_eagerly=True` (Keras' switch): the steps run
+            as Python, without tracing, so a print or breakpoint in a layer runs at every step.
 
     Returns:
         `{"head": <history dict>, "fine_tune": <history dict>}`.
@@ -246,8 +248,8 @@ def fine_tune(model, train, validation, head_epochs, fine_tune_epochs, unfreeze_
     ...     (np.zeros((4, 8, 8, 1), "float32"), [0, 1, 0, 1])).batch(2)
     >>> history = fine_tune(model, train, None, head_epochs=1, fine_tune_epochs=1,
     ...                     unfreeze_top=2)
-    >>> sorted(history["head"]), len(history["fine_tune"]["loss"])
-    (['accuracy', 'loss'], 1)
+    >>> sorted(history["head"]), len(history["fine_tune"]["loss"]), model.run_eagerly
+    (['accuracy', 'loss'], 1, False)
 
     On a MobileNet backbone (half a minute for one epoch of each phase on 2 CPU cores, so not
     run here), with `train` and `validation` from `seqmodels.data.image_pipeline`:
@@ -269,12 +271,14 @@ def fine_tune(model, train, validation, head_epochs, fine_tune_epochs, unfreeze_
     history = {"head": {}, "fine_tune": {}}
     if head_epochs:
         backbone.trainable = False
-        model.compile(_adam(learning_rate), loss, metrics=list(metrics))
+        model.compile(_adam(learning_rate), loss, metrics=list(metrics),
+                      run_eagerly=run_eagerly)
         history["head"] = model.fit(train, validation_data=validation, epochs=head_epochs,
                                     callbacks=callbacks, verbose=verbose).history
     if fine_tune_epochs:
         set_backbone_trainable(model, unfreeze_top)
-        model.compile(_adam(fine_tune_learning_rate), loss, metrics=list(metrics))
+        model.compile(_adam(fine_tune_learning_rate), loss, metrics=list(metrics),
+                      run_eagerly=run_eagerly)
         history["fine_tune"] = model.fit(
             train, validation_data=validation, initial_epoch=head_epochs,
             epochs=head_epochs + fine_tune_epochs, callbacks=callbacks, verbose=verbose).history
