@@ -3,7 +3,8 @@
 pytest-xdist's `--dist load` hands each worker the next few tests whenever it runs low, so a
 session fixture that tests in several modules use is built in each worker that runs one of them.
 tests/export's `exports` (one export of every kind, then the checks it starts in other processes:
-about 60 s of CPU) was built twice. `SharedFixtureScheduling` is `--dist load` except that the
+about 60 s of CPU) was built twice; and a module's own fixtures are built again in the other
+worker when the module is split between them. `SharedFixtureScheduling` is `--dist load` except that the
 modules of `SHARED` go to one worker together, the first time one of their tests is handed out.
 
 pytest-xdist's own `--dist loadgroup` (an `xdist_group` mark) no longer groups under pytest 9.2:
@@ -23,6 +24,10 @@ SHARED = {
         "tests/export/test_export_for_serving.py",
         "tests/export/test_tf_serving.py",
     ),
+    # Stand-ins of every dataset's files: 55,010 Fashion-MNIST images among them (3.5 s).
+    ("fixture_data",): ("tests/tasks/test_registry.py", "tests/tasks/test_tasks.py"),
+    # The tiny preset's TF Hub export, and the module's classifiers on it (2 s).
+    ("tiny_hub",): ("tests/transfer/test_text.py",),
 }
 
 

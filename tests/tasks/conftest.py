@@ -22,9 +22,10 @@ def _verse_pairs(chapters=80, per_chapter=3):
     return pairs
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def data_files(tmp_path_factory):
-    """The small stand-ins of every dataset's raw files, written once for the module."""
+    """The small stand-ins of every dataset's raw files, written once (the loaders only read
+    them)."""
     directory = tmp_path_factory.mktemp("data")
     write_series(directory)
     write_rotten_tomatoes(directory, movies=40, per_movie=4)
