@@ -267,6 +267,9 @@ def fine_tune(model, train, validation, head_epochs, fine_tune_epochs, unfreeze_
                         ("fine_tune_learning_rate", fine_tune_learning_rate)):
         if not isinstance(value, (int, float)) or value <= 0:
             raise ValueError(f"`{name}` must be a positive number. Received: {name}={value!r}")
+    if not isinstance(run_eagerly, bool):
+        raise ValueError(f"`run_eagerly` must be True or False. Received: "
+                         f"run_eagerly={run_eagerly!r}")
     loss = loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     history = {"head": {}, "fine_tune": {}}
     if head_epochs:

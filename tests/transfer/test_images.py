@@ -131,6 +131,9 @@ def test_fine_tune_errors(mobilenet):
         transfer.set_backbone_trainable(mobilenet, unfreeze_top=0)
     with pytest.raises(ValueError, match="`head_epochs` must be a non-negative integer"):
         transfer.fine_tune(mobilenet, _images(), None, head_epochs=-1, fine_tune_epochs=1)
+    with pytest.raises(ValueError, match="`run_eagerly` must be True or False. Received: "
+                                         "run_eagerly='yes'"):
+        transfer.fine_tune(mobilenet, _images(), None, 1, 1, run_eagerly="yes")
     plain = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, name="d")])
     with pytest.raises(ValueError, match="must have a layer named 'backbone'"):
         transfer.fine_tune(plain, _images(), None, 1, 1)
