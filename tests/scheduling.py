@@ -50,14 +50,15 @@ class SharedFixtureScheduling(LoadScheduling):
 
     def _send_tests(self, node, num):
         # xdist's LoadScheduling calls this with the next `num` pending tests for `node`; a test
-        # of a group brings the rest of its group along (all of it is pending: a group is sent
-        # whole or not at all).
+        # of a group brings the rest of its group that is still pending along (all of it, but
+        # after a worker crashed: then xdist puts back only what that worker had not run).
         chosen = self.pending[:num]
         if not chosen:
             return
+        pending = set(self.pending)
         for group in self.groups:
             if any(index in group for index in chosen):
-                chosen += [index for index in group if index not in chosen]
+                chosen += [index for index in group if index in pending and index not in chosen]
         sent = set(chosen)
         self.pending[:] = [index for index in self.pending if index not in sent]
         self.node2pending[node].extend(chosen)

@@ -67,6 +67,33 @@ def test_a_group_runs_on_one_worker_and_every_test_runs_once():
     assert first and second  # the others are still shared out
 
 
+def test_a_crashed_workers_group_goes_on_elsewhere_without_running_a_test_twice():
+    group = scheduling.SHARED[("exports", "bert_export")]
+    collection = [f"{group[0]}::test_{i}" for i in range(6)] + [
+        f"tests/layers/test_{i}.py::test_a" for i in range(30)]
+    scheduler = scheduling.SharedFixtureScheduling(Config())
+    nodes = [Node("gw0"), Node("gw1")]
+    for node in nodes:
+        scheduler.add_node(node)
+    for node in nodes:
+        scheduler.add_node_collection(node, collection)
+    scheduler.schedule()
+    crashed, survivor = nodes if 0 in nodes[0].sent else nodes[::-1]
+    assert set(range(6)) <= set(crashed.sent)
+    for index in crashed.sent[:2]:  # two tests of the group ran, the third crashed the worker
+        scheduler.mark_test_complete(crashed, index)
+    assert scheduler.remove_node(crashed) == collection[crashed.sent[2]]
+    ran = set(crashed.sent[:3])
+    while len(ran) < len(collection) and not survivor.shutting_down:
+        for index in [i for i in survivor.sent if i not in ran]:
+            assert index not in ran
+            scheduler.mark_test_complete(survivor, index)
+            ran.add(index)
+    assert ran == set(range(len(collection)))
+    assert len(survivor.sent) == len(set(survivor.sent))  # nothing sent twice
+    assert not set(survivor.sent) & set(crashed.sent[:2])  # what had run did not run again
+
+
 def test_without_a_group_it_hands_out_as_dist_load_does():
     collection = [f"tests/layers/test_{i}.py::test_a" for i in range(40)]
     first, second = _run(collection)
