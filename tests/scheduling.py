@@ -4,8 +4,9 @@ pytest-xdist's `--dist load` hands each worker the next few tests whenever it ru
 session fixture that tests in several modules use is built in each worker that runs one of them.
 tests/export's `exports` (one export of every kind, then the checks it starts in other processes:
 about 60 s of CPU) was built twice; and a module's own fixtures are built again in the other
-worker when the module is split between them. `SharedFixtureScheduling` is `--dist load` except that the
-modules of `SHARED` go to one worker together, the first time one of their tests is handed out.
+worker when the module is split between them. `SharedFixtureScheduling` is `--dist load`
+except that the modules of `SHARED` go to one worker together, the first time one of their
+tests is handed out.
 
 pytest-xdist's own `--dist loadgroup` (an `xdist_group` mark) no longer groups under pytest 9.2:
 its workers rename the test ids to carry the group, and pytest 9.2 ignores that
