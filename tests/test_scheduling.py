@@ -34,9 +34,9 @@ class Node:
         self.shutting_down = True
 
 
-def _run(collection):
-    """Runs the share-out of `collection` (test ids) to two workers, each finishing its tests
-    in the order sent; returns the indices each ran."""
+def _started(collection):
+    """The scheduler and its two workers, once both collected `collection` (test ids) and the
+    first tests were sent."""
     scheduler = scheduling.SharedFixtureScheduling(Config())
     nodes = [Node("gw0"), Node("gw1")]
     for node in nodes:
@@ -44,6 +44,13 @@ def _run(collection):
     for node in nodes:
         scheduler.add_node_collection(node, collection)
     scheduler.schedule()
+    return scheduler, nodes
+
+
+def _run(collection):
+    """Runs the share-out of `collection` (test ids) to two workers, each finishing its tests
+    in the order sent; returns the indices each ran."""
+    scheduler, nodes = _started(collection)
     done = [0, 0]
     while any(done[i] < len(node.sent) for i, node in enumerate(nodes)):
         for i, node in enumerate(nodes):  # one test each, in turn
@@ -71,13 +78,7 @@ def test_a_crashed_workers_group_goes_on_elsewhere_without_running_a_test_twice(
     group = scheduling.SHARED[("exports", "bert_export")]
     collection = [f"{group[0]}::test_{i}" for i in range(6)] + [
         f"tests/layers/test_{i}.py::test_a" for i in range(30)]
-    scheduler = scheduling.SharedFixtureScheduling(Config())
-    nodes = [Node("gw0"), Node("gw1")]
-    for node in nodes:
-        scheduler.add_node(node)
-    for node in nodes:
-        scheduler.add_node_collection(node, collection)
-    scheduler.schedule()
+    scheduler, nodes = _started(collection)
     crashed, survivor = nodes if 0 in nodes[0].sent else nodes[::-1]
     assert set(range(6)) <= set(crashed.sent)
     for index in crashed.sent[:2]:  # two tests of the group ran, the third crashed the worker
