@@ -50,6 +50,9 @@ class TransformerDecoderBlock(keras.layers.Layer):
         cross_attention: whether the block attends over `encoder_outputs`.
         kernel_initializer: initializer of every projection kernel.
         bias_initializer: initializer of every projection bias.
+        attention_kernel_initializer: initializer of the causal self-attention's four
+            projection kernels (default: `kernel_initializer`; the cross-attention keeps
+            `kernel_initializer`); see `seqmodels.models.initializers`.
         **kwargs: base layer arguments.
 
     Call arguments:
@@ -87,7 +90,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
     def __init__(self, num_heads, intermediate_dim, key_dim=None, dropout=0.0,
                  activation="relu", layer_norm_epsilon=1e-5, norm_first=False,
                  cross_attention=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+                 bias_initializer="zeros", attention_kernel_initializer=None, **kwargs):
         check_block_arguments(num_heads, intermediate_dim, key_dim, dropout, layer_norm_epsilon)
         super().__init__(**kwargs)
         self.num_heads = num_heads
@@ -100,6 +103,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
         self.cross_attention = cross_attention
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.attention_kernel_initializer = keras.initializers.get(attention_kernel_initializer)
         self.supports_masking = True
 
     def _check_encoder_outputs(self, encoder_outputs_shape):
@@ -127,11 +131,12 @@ class TransformerDecoderBlock(keras.layers.Layer):
         key_dim = head_size("TransformerDecoderBlock", input_shape, self.num_heads, self.key_dim)
         hidden = input_shape[-1]
 
-        def initializers(offset):
+        def initializers(offset, kernel_initializer=None):
             # The self-attention copies its initializers per weight (seed offsets 0-3); Keras'
             # cross-attention copies its one per weight but keeps the seed (seeded, its query,
             # key and value kernels come out equal, as in keras.layers.MultiHeadAttention).
-            return sublayer_initializers(self.kernel_initializer, self.bias_initializer, offset)
+            return sublayer_initializers(kernel_initializer or self.kernel_initializer,
+                                         self.bias_initializer, offset)
 
         def norm(name):
             layer = keras.layers.LayerNormalization(
@@ -141,7 +146,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
 
         self.self_attention = MultiHeadSelfAttention(
             self.num_heads, key_dim, dropout=self.dropout, causal=True, dtype=self.dtype_policy,
-            name="self_attention", **initializers(0))
+            name="self_attention", **initializers(0, self.attention_kernel_initializer))
         self.self_attention.build(input_shape)
         self.self_attention_norm = norm("self_attention_norm")
         if self.cross_attention:
@@ -278,5 +283,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
             "cross_attention": self.cross_attention,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+            "attention_kernel_initializer": keras.initializers.serialize(
+                self.attention_kernel_initializer),
         })
         return config

@@ -75,6 +75,9 @@ class TransformerEncoderBlock(keras.layers.Layer):
         norm_first: pre-norm (True) or post-norm (False).
         kernel_initializer: initializer of every projection kernel.
         bias_initializer: initializer of every projection bias.
+        attention_kernel_initializer: initializer of the self-attention's four projection
+            kernels (default: `kernel_initializer`); the encoder-decoder models start their
+            attention smaller than the feed-forward net (`seqmodels.models.initializers`).
         **kwargs: base layer arguments.
 
     Call arguments:
@@ -98,7 +101,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
     def __init__(self, num_heads, intermediate_dim, key_dim=None, dropout=0.0,
                  activation="relu", layer_norm_epsilon=1e-5, norm_first=False,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 attention_dropout=None, **kwargs):
+                 attention_dropout=None, attention_kernel_initializer=None, **kwargs):
         check_block_arguments(num_heads, intermediate_dim, key_dim, dropout, layer_norm_epsilon)
         if attention_dropout is not None and (not isinstance(attention_dropout, (int, float))
                                               or not 0.0 <= attention_dropout < 1.0):
@@ -115,20 +118,23 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.norm_first = norm_first
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.attention_kernel_initializer = keras.initializers.get(attention_kernel_initializer)
         self.supports_masking = True
 
     def build(self, input_shape):
         key_dim = head_size("TransformerEncoderBlock", input_shape, self.num_heads, self.key_dim)
         hidden = input_shape[-1]
 
-        def initializers(offset):
+        def initializers(offset, kernel_initializer=None):
             # The attention copies its initializers per weight (seed offsets 0-3).
-            return sublayer_initializers(self.kernel_initializer, self.bias_initializer, offset)
+            return sublayer_initializers(kernel_initializer or self.kernel_initializer,
+                                         self.bias_initializer, offset)
 
         self.attention = MultiHeadSelfAttention(
             self.num_heads, key_dim,
             dropout=self.dropout if self.attention_dropout is None else self.attention_dropout,
-            dtype=self.dtype_policy, name="self_attention", **initializers(0))
+            dtype=self.dtype_policy, name="self_attention",
+            **initializers(0, self.attention_kernel_initializer))
         self.attention.build(input_shape)
         self.attention_norm = keras.layers.LayerNormalization(
             epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="attention_norm")
@@ -176,5 +182,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "bias_initializer": keras.initializers.serialize(self.bias_initializer),
             "attention_dropout": self.attention_dropout,
+            "attention_kernel_initializer": keras.initializers.serialize(
+                self.attention_kernel_initializer),
         })
         return config

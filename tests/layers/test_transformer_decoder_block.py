@@ -280,3 +280,21 @@ def test_attention_scores_are_the_weights_the_block_uses():
         block(target, source, return_attention_scores=True,
               self_attention_cache=np.zeros((2, 2, 5, 2, 4), "float32"),
               self_attention_cache_update_index=0)
+
+
+def test_attention_kernel_initializer_reaches_the_self_attention_only():
+    block = TransformerDecoderBlock(2, 12, kernel_initializer="ones",
+                                    attention_kernel_initializer=keras.initializers.Constant(0.5))
+    block(X, ENC)
+    attention = block.self_attention
+    for dense in (attention.query_dense, attention.key_dense, attention.value_dense,
+                  attention.output_dense):
+        np.testing.assert_array_equal(np.asarray(dense.kernel), 0.5)
+    cross = block.cross_attention_layer
+    for dense in (cross._query_dense, cross._key_dense, cross._value_dense, cross._output_dense,
+                  block.intermediate_dense, block.output_dense):
+        np.testing.assert_array_equal(np.asarray(dense.kernel), 1.0)
+    again = TransformerDecoderBlock.from_config(block.get_config())
+    again(X, ENC)
+    np.testing.assert_array_equal(np.asarray(again.self_attention.value_dense.kernel), 0.5)
+    assert TransformerDecoderBlock(2, 12).get_config()["attention_kernel_initializer"] is None

@@ -169,3 +169,22 @@ def test_lora_and_int8_reach_attention_and_feedforward():
         assert keras.backend.standardize_dtype(projection._kernel.dtype) == "int8"
     assert 0 < err(model(X), reference) <= 0.05 * np.abs(reference).max()
     assert len(model.trainable_weights) == 12
+
+
+def test_attention_kernel_initializer_reaches_the_self_attention_only():
+    block = TransformerEncoderBlock(2, 12, kernel_initializer="ones",
+                                    attention_kernel_initializer=keras.initializers.Constant(0.5))
+    block(X)
+    attention = block.attention
+    for dense in (attention.query_dense, attention.key_dense, attention.value_dense,
+                  attention.output_dense):
+        np.testing.assert_array_equal(np.asarray(dense.kernel), 0.5)
+    for dense in (block.intermediate_dense, block.output_dense):
+        np.testing.assert_array_equal(np.asarray(dense.kernel), 1.0)
+    again = TransformerEncoderBlock.from_config(block.get_config())
+    again(X)
+    np.testing.assert_array_equal(np.asarray(again.attention.query_dense.kernel), 0.5)
+    default = TransformerEncoderBlock(2, 12, kernel_initializer="ones")
+    default(X)
+    assert default.get_config()["attention_kernel_initializer"] is None
+    np.testing.assert_array_equal(np.asarray(default.attention.query_dense.kernel), 1.0)
