@@ -11,6 +11,7 @@ from seqmodels.layers.positional_embedding import PositionalEmbedding
 from seqmodels.layers.transformer_decoder_block import TransformerDecoderBlock
 from seqmodels.layers.transformer_encoder_block import TransformerEncoderBlock
 from seqmodels.models.arguments import check_positive_integers
+from seqmodels.models.initializers import small_attention_initializer
 
 ENCODERS = ("cnn", "vit")
 
@@ -53,7 +54,8 @@ class Captioner(keras.Model):
     decoding methods the serving signature uses too (`search`): `encode` reads the images once,
     `decode_step` gives the next token's logits, with a key/value cache (`empty_cache`) reading
     only the newest token, as `Translator`'s. Decoding runs TensorFlow ops: it needs the
-    TensorFlow backend.
+    TensorFlow backend. As in `Translator`, the blocks' self-attention kernels start at 1/18
+    of Glorot's variance (`seqmodels.models.initializers`).
 
     Args:
         image_shape: `(height, width, channels)`.
@@ -101,11 +103,13 @@ class Captioner(keras.Model):
         caption_embedding = PositionalEmbedding(
             kind="learned", max_length=max_length, vocab_size=vocab_size,
             output_dim=hidden_dim, mask_zero=True, name="caption_embedding")
-        encoder_block = TransformerEncoderBlock(num_heads, intermediate_dim, dropout=dropout,
-                                                name="image_encoder_block")
-        decoder_blocks = [TransformerDecoderBlock(num_heads, intermediate_dim, dropout=dropout,
-                                                  name=f"decoder_block_{i}")
-                          for i in range(num_layers)]
+        encoder_block = TransformerEncoderBlock(
+            num_heads, intermediate_dim, dropout=dropout,
+            attention_kernel_initializer=small_attention_initializer(), name="image_encoder_block")
+        decoder_blocks = [TransformerDecoderBlock(
+            num_heads, intermediate_dim, dropout=dropout,
+            attention_kernel_initializer=small_attention_initializer(), name=f"decoder_block_{i}")
+            for i in range(num_layers)]
         head = keras.layers.Dense(vocab_size, name="logits")
         patches, convolutions, column_projection, column_positions = None, [], None, None
         if encoder == "cnn":

@@ -10,6 +10,7 @@ from seqmodels.layers.positional_embedding import PositionalEmbedding
 from seqmodels.layers.transformer_decoder_block import TransformerDecoderBlock
 from seqmodels.layers.transformer_encoder_block import TransformerEncoderBlock
 from seqmodels.models.arguments import check_positive_integers
+from seqmodels.models.initializers import small_attention_initializer
 
 
 def _encode(embedding, blocks, source_ids, training):
@@ -50,7 +51,9 @@ class Translator(keras.Model):
     token's logits, with a key/value cache (`empty_cache`) reading only the newest token (the
     encoder/decoder split of keras-hub's seq2seq models, `call_encoder` and
     `call_decoder_with_cache`). The cached search gives the uncached one's tokens. Decoding
-    runs TensorFlow ops: it needs the TensorFlow backend.
+    runs TensorFlow ops: it needs the TensorFlow backend. The blocks' self-attention kernels
+    start at 1/18 of Glorot's variance (`seqmodels.models.initializers`, measured there: 9.8
+    test BLEU on the translation bench against 7.7 with Glorot's).
 
     Args:
         source_vocab_size, target_vocab_size: vocabulary sizes (id 0 is padding).
@@ -99,12 +102,14 @@ class Translator(keras.Model):
         target_embedding = PositionalEmbedding(
             kind="learned", max_length=max_target_length, vocab_size=target_vocab_size,
             output_dim=hidden_dim, mask_zero=True, name="target_embedding")
-        encoder_blocks = [TransformerEncoderBlock(num_heads, intermediate_dim, dropout=dropout,
-                                                  name=f"encoder_block_{i}")
-                          for i in range(num_layers)]
-        decoder_blocks = [TransformerDecoderBlock(num_heads, intermediate_dim, dropout=dropout,
-                                                  name=f"decoder_block_{i}")
-                          for i in range(num_layers)]
+        encoder_blocks = [TransformerEncoderBlock(
+            num_heads, intermediate_dim, dropout=dropout,
+            attention_kernel_initializer=small_attention_initializer(), name=f"encoder_block_{i}")
+            for i in range(num_layers)]
+        decoder_blocks = [TransformerDecoderBlock(
+            num_heads, intermediate_dim, dropout=dropout,
+            attention_kernel_initializer=small_attention_initializer(), name=f"decoder_block_{i}")
+            for i in range(num_layers)]
         head = keras.layers.Dense(target_vocab_size, name="logits")
         encoded, source_mask = _encode(source_embedding, encoder_blocks, source, training=None)
         logits = _decode(target_embedding, decoder_blocks, head, target, encoded, source_mask,

@@ -51,8 +51,9 @@ class TranslationConfig(ModelFields, TaskConfig):
 
 PRESETS = {
     # English -> Spanish verses (<= 120 characters a side, <= 40 tokens with punctuation).
-    # 4 epochs fit in 15 minutes on 2 cores (624 s; validation token accuracy 0.434, test
-    # BLEU 9.8 greedy, 11.4 beam 4); `--epochs=8` takes twice that for 0.484 and 14.5 / 17.0.
+    # 4 epochs fit in 15 minutes on 2 cores (295-624 s by machine; validation token accuracy
+    # 0.437, test BLEU 9.8 greedy, 11.0 beam 4: bench/RESULTS.md); `--epochs=8` took twice
+    # that for 0.484 and 14.5 / 17.0 (measured before the attention's EinsumDense projections).
     "default": dict(model="transformer", dataset="en_es_verses", epochs=4,
                     global_batch_size=64, learning_rate=1e-3, warmup_fraction=0.05,
                     sequence_length=40, vocab_size=8000, hidden_dim=128, num_layers=2,
