@@ -291,7 +291,7 @@ def test_attention_kernel_initializer_reaches_the_self_attention_only():
                   attention.output_dense):
         np.testing.assert_array_equal(np.asarray(dense.kernel), 0.5)
     cross = block.cross_attention_layer
-    for dense in (cross._query_dense, cross._key_dense, cross._value_dense, cross._output_dense,
+    for dense in (cross.query_dense, cross.key_dense, cross.value_dense, cross.output_dense,
                   block.intermediate_dense, block.output_dense):
         np.testing.assert_array_equal(np.asarray(dense.kernel), 1.0)
     again = TransformerDecoderBlock.from_config(block.get_config())

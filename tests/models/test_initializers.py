@@ -42,7 +42,7 @@ def test_self_attention_starts_small_and_the_rest_at_glorot(make):
         for i, a in enumerate(drawn[:3]):  # query, key and value kernels still differ
             assert not any(np.allclose(a, b) for b in drawn[i + 1:3])
     for block in model.decoder_blocks:  # Glorot's limit, sqrt(6 / 64), is 4.2x SMALL
-        assert np.abs(np.asarray(block.cross_attention_layer._query_dense.kernel)).max() > SMALL
+        assert np.abs(np.asarray(block.cross_attention_layer.query_dense.kernel)).max() > SMALL
         assert np.abs(np.asarray(block.intermediate_dense.kernel)).max() > SMALL
 
 
