@@ -7,6 +7,7 @@ from seqmodels.layers.positional_embedding import PositionalEmbedding
 from seqmodels.layers.simple_rnn import SimpleRNN
 from seqmodels.layers.transformer_encoder_block import TransformerEncoderBlock
 from seqmodels.models.arguments import check_positive_integers
+from seqmodels.models.initializers import small_attention_initializer
 
 ENCODERS = ("rnn", "lstm", "transformer")
 
@@ -18,7 +19,8 @@ class Forecaster(keras.Model):
     A functional model: `window` (batch, window_length, num_features) float →
     `forecast` (batch, horizon, num_targets). The recurrent encoders read the window step by step
     and project their last state; the transformer projects each step to `hidden_dim`, adds
-    sinusoidal positions, runs encoder blocks and reads the last step. The output is added to the
+    sinusoidal positions, runs encoder blocks (their self-attention starting at 1/18 of Glorot's
+    variance, `seqmodels.models.initializers`) and reads the last step. The output is added to the
     last observed value of the targets (a residual on the persistence forecast), so an untrained
     model starts from "tomorrow equals today".
 
@@ -67,8 +69,10 @@ class Forecaster(keras.Model):
             x = keras.layers.Dense(hidden_dim, name="step_projection")(window)
             x = PositionalEmbedding(kind="sinusoidal", name="positions")(x)
             for i in range(num_layers):
-                x = TransformerEncoderBlock(num_heads, intermediate_dim, dropout=dropout,
-                                            name=f"encoder_block_{i}")(x)
+                x = TransformerEncoderBlock(
+                    num_heads, intermediate_dim, dropout=dropout,
+                    attention_kernel_initializer=small_attention_initializer(),
+                    name=f"encoder_block_{i}")(x)
             x = x[:, -1, :]  # (batch, hidden): the last step has attended to the whole window
         else:
             rnn_class = SimpleRNN if encoder == "rnn" else LSTM

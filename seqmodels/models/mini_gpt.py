@@ -9,6 +9,7 @@ from seqmodels.layers.hashed_dropout import HashedDropout
 from seqmodels.layers.positional_embedding import PositionalEmbedding
 from seqmodels.layers.transformer_decoder_block import TransformerDecoderBlock
 from seqmodels.models.arguments import check_positive_integers
+from seqmodels.models.initializers import small_attention_initializer
 
 
 @keras.saving.register_keras_serializable(package="seqmodels")
@@ -17,7 +18,8 @@ class MiniGPT(keras.Model):
 
     A functional model: `token_ids` (batch, seq) int → logits (batch, seq, vocab_size), position
     t predicting token t + 1. Token + learned position embeddings, `num_layers` pre-norm causal
-    decoder blocks (no cross-attention), a final layer norm and a linear head. `generate` extends
+    decoder blocks (no cross-attention; their self-attention starts at 1/18 of Glorot's variance,
+    `seqmodels.models.initializers`), a final layer norm and a linear head. `generate` extends
     prompts token by token, by default with a key/value cache so that each new token costs one
     position's work instead of re-running the whole prefix.
 
@@ -51,10 +53,11 @@ class MiniGPT(keras.Model):
         embedding = PositionalEmbedding(kind="learned", max_length=max_length,
                                         vocab_size=vocab_size, output_dim=hidden_dim,
                                         name="embedding")
-        blocks = [TransformerDecoderBlock(num_heads, intermediate_dim, dropout=dropout,
-                                          activation="gelu", norm_first=True,
-                                          cross_attention=False, name=f"decoder_block_{i}")
-                  for i in range(num_layers)]
+        blocks = [TransformerDecoderBlock(
+            num_heads, intermediate_dim, dropout=dropout, activation="gelu", norm_first=True,
+            cross_attention=False, attention_kernel_initializer=small_attention_initializer(),
+            name=f"decoder_block_{i}")
+            for i in range(num_layers)]
         final_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="final_norm")
         head = keras.layers.Dense(vocab_size, name="lm_head")
         x = HashedDropout(dropout)(embedding(token_ids))

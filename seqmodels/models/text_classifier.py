@@ -9,6 +9,7 @@ from seqmodels.layers.positional_embedding import PositionalEmbedding
 from seqmodels.layers.simple_rnn import SimpleRNN
 from seqmodels.layers.transformer_encoder_block import TransformerEncoderBlock
 from seqmodels.models.arguments import check_positive_integers
+from seqmodels.models.initializers import small_attention_initializer
 
 ENCODERS = ("simple_rnn", "lstm", "gru", "bilstm", "transformer")
 
@@ -22,8 +23,10 @@ def _encode(encoder, token_ids, vocab_size, sequence_length, hidden_dim, num_lay
                                 name="token_and_position_embedding")(token_ids)
         x = HashedDropout(dropout)(x)
         for i in range(num_layers):
-            x = TransformerEncoderBlock(num_heads, intermediate_dim, dropout=dropout,
-                                        name=f"encoder_block_{i}")(x)
+            x = TransformerEncoderBlock(
+                num_heads, intermediate_dim, dropout=dropout,
+                attention_kernel_initializer=small_attention_initializer(),
+                name=f"encoder_block_{i}")(x)
         # Mean over the real tokens only: the padding mask propagates from the embedding.
         return keras.layers.GlobalAveragePooling1D(name="masked_mean_pool")(x)  # (batch, hidden)
     x = keras.layers.Embedding(vocab_size, hidden_dim, mask_zero=True,
@@ -45,7 +48,8 @@ class TextClassifier(keras.Model):
 
     A functional model: `token_ids` (batch, seq) int, 0 = padding → logits (batch, num_classes).
     Padding is masked all the way: recurrent encoders skip padded steps; the transformer
-    ignores padded keys and averages over real tokens only. Tokenize text with
+    ignores padded keys and averages over real tokens only, its self-attention starting at 1/18
+    of Glorot's variance (`seqmodels.models.initializers`). Tokenize text with
     `seqmodels.data` pipelines (a `TextVectorization` learned on the training split).
 
     Args:
