@@ -76,8 +76,8 @@ class TransformerEncoderBlock(keras.layers.Layer):
         kernel_initializer: initializer of every projection kernel.
         bias_initializer: initializer of every projection bias.
         attention_kernel_initializer: initializer of the self-attention's four projection
-            kernels (default: `kernel_initializer`); the encoder-decoder models start their
-            attention smaller than the feed-forward net (`seqmodels.models.initializers`).
+            kernels (default: `kernel_initializer`); see `seqmodels.models.initializers`,
+            which the package's models start their attention with.
         **kwargs: base layer arguments.
 
     Call arguments:
